@@ -1,0 +1,502 @@
+/* autograd.h — tape-based reverse-mode automatic differentiation in C11.
+ *
+ * A worked example: logistic regression as an expression.
+ *
+ *     #include <autograd.h>
+ *
+ *     double xs[] = {0.5, 1.0,  -1.0, 2.0,  1.5, -0.5};   // 3 samples, 2 features
+ *     double ys[] = {1, 0, 1};
+ *     ag_tensor *X = ag_from_array(AG_F64, 2, (int64_t[]){3, 2}, xs);
+ *     ag_tensor *y = ag_from_array(AG_F64, 2, (int64_t[]){3, 1}, ys);
+ *     ag_tensor *w = ag_zeros(AG_F64, 2, (int64_t[]){2, 1});
+ *     ag_tensor *b = ag_zeros(AG_F64, 0, NULL);
+ *     ag_set_requires_grad(w, true);
+ *     ag_set_requires_grad(b, true);
+ *     for (int step = 0; step < 100; step++) {
+ *         ag_tensor *p = ag_sigmoid(ag_add(ag_matmul(X, w), b));     // p = σ(Xw + b)
+ *         ag_tensor *nll = ag_neg(ag_mean(ag_add(                     // −mean(y log p
+ *             ag_mul(y, ag_log(p)),                                   //   + (1−y) log(1−p))
+ *             ag_mul(ag_add_scalar(ag_neg(y), 1), ag_log(ag_add_scalar(ag_neg(p), 1))))));
+ *         if (!nll) { fprintf(stderr, "%s\n", ag_last_error()); break; }
+ *         ag_zero_grad(w); ag_zero_grad(b);
+ *         ag_backward(nll);                                           // fills w->grad, b->grad
+ *         ag_sgd_update(w, 0.5); ag_sgd_update(b, 0.5);
+ *         ag_tape_reset(NULL);                                        // frees every intermediate
+ *     }
+ *
+ * Sections: status codes · types · tensors (lifecycle, access) · the tape and
+ * grad mode · ops · backward · tools (gradcheck, printing, random numbers).
+ *
+ * Ownership words used below:
+ *   "caller owns; free with ag_tensor_free" — a leaf, lives until freed.
+ *   "owned by the tape, valid until ag_tape_reset" — an intermediate.
+ *   "borrowed" — the callee keeps no reference past the call.
+ */
+#ifndef AUTOGRAD_H
+#define AUTOGRAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Status codes                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum ag_status {
+    AG_OK = 0,
+    AG_ERR_NULL,      /* a NULL argument where a value is required (or a NULL input from an earlier failure) */
+    AG_ERR_SHAPE,     /* shapes do not fit the op (broadcasting, inner dimensions, rank) */
+    AG_ERR_DTYPE,     /* dtypes differ or the op does not take this dtype */
+    AG_ERR_STALE,     /* an intermediate used after its tape was reset */
+    AG_ERR_VALUE,     /* an argument out of range (axis, index, size, option) */
+    AG_ERR_NOMEM,     /* an allocation failed */
+    AG_ERR_STATE,     /* a call at the wrong time (backward without grad, no graph) */
+    AG_ERR_IO,        /* reading or writing a file failed */
+    AG_ERR_PARSE,     /* a malformed file or string */
+    AG_ERR_NOTFOUND,  /* a name not in a registry or store */
+    AG_ERR_NUMERIC    /* a NaN or Inf where a finite value is required */
+} ag_status;
+
+/* The status's name, e.g. "AG_ERR_SHAPE". Never NULL. */
+const char *ag_status_str(ag_status s);
+
+/* The first error recorded on this thread since the last ag_error_clear, or
+ * AG_OK. Ops return NULL on failure and keep the first error, so a whole
+ * expression can be checked once at its end. */
+ag_status ag_last_status(void);
+
+/* The message of the first error on this thread ("" when there is none). The
+ * message names the op and the offending shapes or values, e.g.
+ * "matmul: (3,4) @ (5,2): inner dimensions 4 and 5 differ". Borrowed: valid
+ * until the next ag_error_clear on this thread. */
+const char *ag_last_error(void);
+
+/* Forgets the recorded error, so that the next failure is reported. */
+void ag_error_clear(void);
+
+/* ------------------------------------------------------------------ */
+/* Types                                                               */
+/* ------------------------------------------------------------------ */
+
+#define AG_MAX_DIMS 8
+
+typedef enum ag_dtype {
+    AG_F32 = 0, /* float */
+    AG_F64 = 1, /* double */
+    AG_I64 = 2  /* int64_t: indices and class labels; carries no gradient */
+} ag_dtype;
+
+/* "f32", "f64" or "i64". */
+const char *ag_dtype_str(ag_dtype d);
+/* Bytes per element of the dtype. */
+size_t ag_dtype_size(ag_dtype d);
+
+/* A tensor: contiguous row-major data, a shape of 0..AG_MAX_DIMS dimensions,
+ * an optional gradient and, for results of recorded ops, the node that made
+ * it. The struct is opaque; use the accessors below. */
+typedef struct ag_tensor ag_tensor;
+
+/* A tape: the arena that holds every intermediate and the append-only list
+ * of recorded nodes. Opaque. */
+typedef struct ag_tape ag_tape;
+
+/* ------------------------------------------------------------------ */
+/* Tensors: lifecycle                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Every constructor below makes a leaf: caller owns; free with
+ * ag_tensor_free. They return NULL and record an error on a bad shape
+ * (ndim outside 0..8, a negative dimension, a size that overflows) or when
+ * memory runs out. `shape` is borrowed and may be NULL when ndim is 0. */
+
+/* A tensor of zeros. */
+ag_tensor *ag_zeros(ag_dtype dtype, int ndim, const int64_t *shape);
+/* A tensor of ones. */
+ag_tensor *ag_ones(ag_dtype dtype, int ndim, const int64_t *shape);
+/* A tensor filled with `value` (converted to the dtype). */
+ag_tensor *ag_full(ag_dtype dtype, int ndim, const int64_t *shape, double value);
+/* A copy of `data`, which holds numel elements of the dtype's C type
+ * (float, double or int64_t) in row-major order. */
+ag_tensor *ag_from_array(ag_dtype dtype, int ndim, const int64_t *shape, const void *data);
+/* A 0-dimensional tensor holding `value`. */
+ag_tensor *ag_scalar(ag_dtype dtype, double value);
+/* A deep copy of any tensor's value (not its graph or gradient) as a new leaf. */
+ag_tensor *ag_clone(const ag_tensor *t);
+
+/* Frees a leaf and its gradient. ag_tensor_free(NULL) is a no-op, and so is
+ * freeing an intermediate: intermediates die with their tape's reset. */
+void ag_tensor_free(ag_tensor *t);
+
+/* Marks a leaf as a parameter whose gradient ag_backward fills. Records
+ * AG_ERR_STATE for an intermediate (only leaves can be made to require grad)
+ * and AG_ERR_DTYPE for an integer tensor; returns false then. */
+bool ag_set_requires_grad(ag_tensor *t, bool requires_grad);
+/* Whether gradients flow to t (a marked leaf, or a recorded result). */
+bool ag_requires_grad(const ag_tensor *t);
+/* Whether t is a leaf (caller-owned) rather than a tape intermediate. */
+bool ag_is_leaf(const ag_tensor *t);
+
+/* Gives t a name used by every printout (trace, graph, errors). The string
+ * is copied (at most 31 bytes kept). */
+void ag_set_label(ag_tensor *t, const char *label);
+/* The label, or "" when none was set. Borrowed. */
+const char *ag_label(const ag_tensor *t);
+
+/* ------------------------------------------------------------------ */
+/* Tensors: access                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Shape queries. They return 0 (or AG_F32) for NULL or a stale tensor,
+ * and record the error. */
+ag_dtype ag_tensor_dtype(const ag_tensor *t);
+int ag_ndim(const ag_tensor *t);
+/* The size of dimension `axis`; negative axes count from the end. */
+int64_t ag_dim(const ag_tensor *t, int axis);
+/* All dimensions (borrowed, ag_ndim(t) entries; NULL on error). */
+const int64_t *ag_shape(const ag_tensor *t);
+/* The number of elements (1 for a scalar). */
+size_t ag_numel(const ag_tensor *t);
+
+/* The raw element storage, row-major: float*, double* or int64_t* by dtype.
+ * Borrowed: valid while the tensor is. NULL (and an error) for NULL or stale
+ * tensors. Writing through it is allowed for leaves only. */
+void *ag_data(ag_tensor *t);
+const void *ag_data_const(const ag_tensor *t);
+
+/* The single value of a one-element tensor, as a double. NaN and an error
+ * otherwise. */
+double ag_item(const ag_tensor *t);
+/* Element at the flat row-major index i, as a double. NaN and an error when
+ * out of range. */
+double ag_get_flat(const ag_tensor *t, size_t i);
+/* Element at a multi-index (ag_ndim(t) entries), as a double. */
+double ag_get(const ag_tensor *t, const int64_t *index);
+/* Sets one element of a leaf. Returns false and records an error for an
+ * intermediate or an index out of range. */
+bool ag_set_flat(ag_tensor *t, size_t i, double value);
+
+/* The gradient accumulated by ag_backward: for a leaf, a tensor of the
+ * leaf's shape owned by the leaf (valid until ag_tensor_free or the next
+ * ag_zero_grad); for an intermediate, the gradient from the last backward
+ * sweep, owned by the tape. NULL when no gradient has reached t. */
+ag_tensor *ag_grad_of(const ag_tensor *t);
+/* Sets a leaf's gradient to zero (keeps its memory for reuse). */
+void ag_zero_grad(ag_tensor *t);
+
+/* ------------------------------------------------------------------ */
+/* The tape and grad mode                                              */
+/* ------------------------------------------------------------------ */
+
+/* A new, empty tape. Caller owns; free with ag_tape_free. */
+ag_tape *ag_tape_new(void);
+/* Frees a tape and every intermediate in it. If it is the current tape of
+ * this thread, the thread falls back to its default tape. NULL: frees this
+ * thread's default tape (call it at the end of a program or thread). */
+void ag_tape_free(ag_tape *tape);
+/* This thread's current tape. A default tape is made on first use. */
+ag_tape *ag_tape_current(void);
+/* Makes `tape` current on this thread and returns the previous current
+ * tape, so scopes can nest. NULL selects the default tape. */
+ag_tape *ag_tape_use(ag_tape *tape);
+/* Frees every intermediate of `tape` (NULL: the current tape) at once and
+ * keeps the memory for the next step: after the first step, a training loop
+ * allocates nothing. An intermediate used after this is reported as
+ * AG_ERR_STALE. */
+void ag_tape_reset(ag_tape *tape);
+/* The number of nodes recorded since the last reset. */
+size_t ag_tape_size(const ag_tape *tape);
+/* Bytes the tape holds in reserve (its arena capacity). */
+size_t ag_tape_capacity(const ag_tape *tape);
+/* The tape's generation: increases by one at every reset. */
+uint64_t ag_tape_generation(const ag_tape *tape);
+
+/* Grad mode: when off, ops compute without recording (evaluation, optimizer
+ * updates). ag_no_grad_begin returns the previous mode for ag_grad_mode_set. */
+bool ag_grad_mode(void);
+void ag_grad_mode_set(bool enabled);
+bool ag_no_grad_begin(void);
+
+/* ------------------------------------------------------------------ */
+/* Ops                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Every op returns a new intermediate (owned by the tape, valid until
+ * ag_tape_reset), recorded when grad mode is on and an input requires grad.
+ * A NULL input gives NULL and keeps the first error; bad shapes or dtypes give
+ * NULL and an error naming the op and the shapes. Inputs must share one
+ * float dtype. Binary ops broadcast as numpy does. */
+
+/* Elementwise binary, with broadcasting. */
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b); /* a + b */
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b); /* a - b */
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b); /* a * b */
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b); /* a / b */
+
+/* With a scalar constant (not differentiated). */
+ag_tensor *ag_add_scalar(ag_tensor *x, double c); /* x + c */
+ag_tensor *ag_mul_scalar(ag_tensor *x, double c); /* x * c */
+
+/* Elementwise unary. */
+ag_tensor *ag_neg(ag_tensor *x);     /* -x */
+ag_tensor *ag_exp(ag_tensor *x);     /* e^x */
+ag_tensor *ag_log(ag_tensor *x);     /* ln x (x <= 0 gives -inf/NaN, as in C) */
+ag_tensor *ag_sigmoid(ag_tensor *x); /* 1 / (1 + e^-x), without overflow for any x */
+ag_tensor *ag_tanh(ag_tensor *x);    /* tanh x */
+ag_tensor *ag_relu(ag_tensor *x);    /* max(x, 0); derivative 0 at x = 0 */
+ag_tensor *ag_step(ag_tensor *x);    /* 1 where x > 0, else 0; carries no gradient */
+
+/* Matrix product of 2-D tensors: (m,k) @ (k,n) -> (m,n). */
+ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
+/* op(a) @ op(b), where op transposes a 2-D operand when its flag is set.
+ * Gradients of matmul are written with this op, so no transpose is ever
+ * materialized. */
+ag_tensor *ag_matmul_t(ag_tensor *a, bool transpose_a, ag_tensor *b, bool transpose_b);
+/* The 2-D transpose (a copy). */
+ag_tensor *ag_transpose2d(ag_tensor *x);
+
+/* Reductions. Without an axis: a 0-dimensional result. Along an axis
+ * (negative counts from the end): that dimension removed, or kept with
+ * size 1 when keepdim. */
+ag_tensor *ag_sum(ag_tensor *x);
+ag_tensor *ag_mean(ag_tensor *x);
+ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim);
+ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim);
+
+/* Shape. */
+/* The same elements in a new shape of equal element count. */
+ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape);
+/* x broadcast (numpy rules) to `shape`. */
+ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape);
+/* The inverse of broadcasting: sums x down to `shape`, which x's shape must
+ * broadcast from. Every broadcasting op's gradient goes through this one op. */
+ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape);
+
+/* ------------------------------------------------------------------ */
+/* Backward                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Seeds d(loss)/d(loss) = 1 and sweeps the nodes reachable from `loss` in
+ * reverse tape order, calling each node's vector-Jacobian rule and adding
+ * the results into the inputs' gradients; leaves that require grad receive
+ * theirs in ag_grad_of(leaf). No recursion: chains of millions of nodes are
+ * fine. Calling it again before a reset adds the gradients again (as
+ * PyTorch's retain_graph does); zero them with ag_zero_grad. Errors:
+ * AG_ERR_SHAPE for a loss with more than one element (use ag_backward_seed),
+ * AG_ERR_STALE after a reset, AG_ERR_STATE when loss does not require grad.
+ * Returns false on error. */
+bool ag_backward(ag_tensor *loss);
+/* The same from any output, seeded with `seed` (the output's shape): the
+ * vector in the vector-Jacobian product. */
+bool ag_backward_seed(ag_tensor *output, ag_tensor *seed);
+
+/* The general form: seed may be NULL for a one-element output. With
+ * create_graph the sweep is itself recorded: the gradients it leaves (in
+ * ag_grad_of of leaves and intermediates) are graph tensors owned by the
+ * tape, which can be differentiated again (Hessian-vector products, Newton
+ * steps). A leaf's graph gradient dies at the next reset. */
+bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph);
+
+/* An observer of the backward sweep, called once per node after its rule
+ * ran: the node, its upstream gradient, and the gradient it sends to each
+ * input (NULL where an input takes none). For traces and teaching. */
+typedef void (*ag_backward_hook)(void *ctx, const ag_tensor *node, const ag_tensor *grad_out,
+                                 int n_inputs, ag_tensor *const *inputs, ag_tensor *const *grad_in);
+/* Installs the hook for this thread (NULL removes it). */
+void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
+
+typedef struct ag_rng ag_rng;
+
+/* ------------------------------------------------------------------ */
+/* Op registry                                                         */
+/* ------------------------------------------------------------------ */
+
+/* A node's vector-Jacobian rule: given the node (its inputs through
+ * ag_node_input, its own value as `node`) and the upstream gradient g (the
+ * node's shape), set grad_in[i] to the gradient for input i, of input i's
+ * shape, or leave NULL where input i needs none (ag_requires_grad false).
+ * Write it with the public ops, so it can itself be recorded. Return false
+ * on error. */
+typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
+
+/* An op builder as the registry calls it: n inputs in, one result out.
+ * Ops with options (axis, transposes) register a default form. */
+typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs);
+
+enum {
+    AG_OP_KINK = 1u << 0,        /* derivative has kinks (relu at 0): gradcheck avoids them */
+    AG_OP_NO_BROADCAST = 1u << 1 /* inputs of the sweep must share one shape */
+};
+
+typedef struct ag_op_def {
+    const char *name;  /* unique, e.g. "sigmoid" */
+    int n_inputs;      /* arity */
+    ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps) */
+    ag_vjp_fn vjp;     /* the vector-Jacobian rule */
+    double domain_lo;  /* inputs for gradient checks are drawn from [lo, hi] */
+    double domain_hi;
+    unsigned flags;    /* AG_OP_* */
+    /* Shapes for random checks: fills ndim[i] and shape[i] for each input.
+     * NULL: every input gets the same random shape of rank 0 to 3. */
+    void (*sample)(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS]);
+} ag_op_def;
+
+typedef struct ag_op ag_op;
+
+/* Registers an op under def->name (the strings are copied). Returns the
+ * registered op, or NULL with AG_ERR_VALUE when the name is taken or the
+ * definition is incomplete. The registry lives for the whole process. */
+const ag_op *ag_op_register(const ag_op_def *def);
+/* The op registered under `name`, or NULL (AG_ERR_NOTFOUND). */
+const ag_op *ag_op_find(const char *name);
+/* The op's definition. Borrowed. */
+const ag_op_def *ag_op_info(const ag_op *op);
+/* Calls f on every registered op in registration order. */
+void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx);
+/* The number of registered ops. */
+size_t ag_op_count(void);
+
+/* Creates the result of a user-defined op: a new intermediate of the given
+ * dtype and shape with uninitialised data, recorded as a node of `op` with
+ * `inputs` when grad mode is on and any input requires grad. Fill its data
+ * through ag_data before returning it. `params` (n_params bytes, may be 0)
+ * are copied into the node for the vjp rule (ag_node_params). */
+ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
+                        int n_inputs, ag_tensor *const *inputs, const void *params, size_t n_params);
+/* Validates an op's inputs before its shape rule runs: none NULL
+ * (AG_ERR_NULL, keeping an earlier error, so a failed sub-expression is
+ * reported once), none stale (AG_ERR_STALE), all of one float dtype
+ * (AG_ERR_DTYPE). Messages name `op_name`. */
+bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs);
+/* The op that made t, or NULL for a leaf or an unrecorded result. */
+const ag_op *ag_node_op(const ag_tensor *t);
+/* The number of inputs of the node that made t (0 for a leaf). */
+int ag_node_n_inputs(const ag_tensor *t);
+/* Input i of the node that made t. Borrowed. */
+ag_tensor *ag_node_input(const ag_tensor *t, int i);
+/* The bytes stored with ag_op_result's params. Borrowed. */
+const void *ag_node_params(const ag_tensor *t);
+/* t's position on its tape (0 for the first recorded node), or -1. */
+long ag_node_index(const ag_tensor *t);
+
+/* ------------------------------------------------------------------ */
+/* Tools                                                               */
+/* ------------------------------------------------------------------ */
+
+/* A seeded random number generator (xoshiro256**). Deterministic across
+ * platforms for a given seed. */
+struct ag_rng {
+    uint64_t s[4];
+};
+void ag_rng_seed(ag_rng *rng, uint64_t seed);
+uint64_t ag_rng_next(ag_rng *rng);
+/* Uniform in [0, 1). */
+double ag_rng_uniform(ag_rng *rng);
+/* Standard normal. */
+double ag_rng_normal(ag_rng *rng);
+
+/* Leaves with random elements: uniform in [lo, hi), or normal(mean, std). */
+ag_tensor *ag_rand_uniform(ag_dtype dtype, int ndim, const int64_t *shape, double lo, double hi,
+                           ag_rng *rng);
+ag_tensor *ag_rand_normal(ag_dtype dtype, int ndim, const int64_t *shape, double mean, double std,
+                          ag_rng *rng);
+
+/* Writes t numpy-style ("tensor([[1.0000, 2.0000], ...], f64)"); large
+ * tensors are summarised with "...". */
+void ag_fprint(FILE *f, const ag_tensor *t);
+void ag_print(const ag_tensor *t);
+/* The shape as "(3,4)" into buf; returns buf. */
+char *ag_shape_str(const ag_tensor *t, char *buf, size_t size);
+
+/* One plain gradient-descent step on a leaf: t -= lr * grad. A no-op when
+ * t has no gradient yet. */
+bool ag_sgd_update(ag_tensor *t, double lr);
+
+/* Matrix products use OpenBLAS when the library was built with it; the
+ * portable blocked kernel otherwise, or when selected here (tests run both).
+ * Returns false when BLAS was requested but not built in. */
+typedef enum ag_matmul_backend { AG_MATMUL_BUILTIN = 0, AG_MATMUL_BLAS = 1 } ag_matmul_backend;
+bool ag_matmul_backend_set(ag_matmul_backend backend);
+ag_matmul_backend ag_matmul_backend_get(void);
+/* Whether the library was built with BLAS. */
+bool ag_have_blas(void);
+
+/* ------------------------------------------------------------------ */
+/* Gradient checking                                                   */
+/* ------------------------------------------------------------------ */
+
+/* A function of n tensors to check: builds its result from the inputs with
+ * ops. It must not depend on a fixed dtype: the checker calls it with f64
+ * copies of the inputs. */
+typedef ag_tensor *(*ag_fn)(ag_tensor *const *inputs, void *ctx);
+
+#define AG_GRADCHECK_MAX_INPUTS 8
+
+typedef struct ag_gradcheck_opts {
+    double eps;    /* central-difference step (default 1e-6) */
+    double atol;   /* pass when |analytic - numeric| <= atol + rtol * |numeric| */
+    double rtol;   /* (defaults 1e-7 and 1e-6) */
+    uint64_t seed; /* seed of the random projection of a non-scalar result */
+} ag_gradcheck_opts;
+
+/* The defaults above. */
+ag_gradcheck_opts ag_gradcheck_defaults(void);
+
+typedef struct ag_gradcheck_input {
+    bool checked;                      /* false for inputs that do not require grad */
+    bool pass;
+    int ndim;                          /* of the input */
+    size_t worst_flat;                 /* the element with the largest error ... */
+    int64_t worst_index[AG_MAX_DIMS];  /* ... as a multi-index */
+    double analytic;                   /* the gradient from the vjp rules at that element */
+    double numeric;                    /* the central difference at that element */
+    double max_abs_err;                /* over every element */
+    double max_rel_err;                /* |a - n| / max(|n|, tiny), over every element */
+} ag_gradcheck_input;
+
+typedef struct ag_gradcheck_report {
+    bool pass;                                   /* every checked input passed */
+    int n_inputs;
+    ag_gradcheck_input inputs[AG_GRADCHECK_MAX_INPUTS];
+    char name[64];                               /* what was checked (op name or "function") */
+} ag_gradcheck_report;
+
+/* Checks the vector-Jacobian rules behind f at `inputs`: the gradient of
+ * <f(inputs), r> (r = 1 for a scalar result, a seeded random tensor
+ * otherwise) from ag_backward against central differences in f64, on every
+ * element of every input that requires grad. Fills `report` (may be NULL)
+ * and returns whether all passed. Uses a private tape; the inputs and the
+ * current tape are left as they were. `opts` may be NULL for the defaults.
+ * Errors from f are recorded and make the check fail. */
+bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
+                  const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
+
+/* Checks a registered op on random inputs drawn from its domain, with
+ * shapes from its sample rule (broadcasting and size-1 dimensions included).
+ * `seed` makes the draw repeatable. */
+bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
+                     ag_gradcheck_report *report);
+
+/* Prints the report as a short table: one line per input with the worst
+ * element, both values and the errors. */
+void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
+
+/* The number of heap allocations the library has made so far (all go
+ * through one allocator). A training loop's steady state adds none: compare
+ * the count before and after a step. */
+size_t ag_alloc_count(void);
+
+/* Frees this thread's default tape and the op registry (call once at the
+ * end of a program; valgrind then reports nothing). */
+void ag_shutdown(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,231 @@
+/* backward.c — the one generic backward sweep.
+ *
+ * Tape order is a topological order (an op's inputs exist before it), so the
+ * sweep needs no sort and no recursion: it walks the node list from the
+ * output down to the first node, and a node is visited when a gradient has
+ * reached it. Each node's vector-Jacobian rule is written with the public
+ * ops; here they run unrecorded unless the sweep is asked to record itself
+ * (create_graph), in which case the gradients are graph tensors that can be
+ * differentiated again. Nothing in this file knows an op by name. */
+#include "internal.h"
+
+#include <string.h>
+
+static _Thread_local bool in_sweep;
+
+void ag_set_backward_hook(ag_backward_hook hook, void *ctx)
+{
+    ag_thread()->hook = hook;
+    ag_thread()->hook_ctx = ctx;
+}
+
+static bool same_shape(const ag_tensor *a, const ag_tensor *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return false;
+    return true;
+}
+
+/* Adds g into a leaf's own gradient buffer, made on first use and kept
+ * across steps (zeroed by ag_zero_grad), so the steady state allocates
+ * nothing. Under create_graph the gradient is a graph tensor instead. */
+static bool accumulate_leaf(ag_tensor *leaf, ag_tensor *g, bool create_graph)
+{
+    if (create_graph) {
+        if (leaf->grad && leaf->grad->leaf) {
+            /* Gradients from an earlier first-order sweep: fold them in as a
+             * constant copied to the tape, since the heap buffer is freed. */
+            ag_tensor *old = ag_tape_tensor(leaf->dtype, leaf->ndim, leaf->shape);
+            if (!old)
+                return false;
+            memcpy(old->data, leaf->grad->data, leaf->numel * ag_dtype_size(leaf->dtype));
+            ag_tensor *sum = ag_add(old, g);
+            if (!sum)
+                return false;
+            ag_free(leaf->grad);
+            leaf->grad = sum;
+            return true;
+        }
+        ag_tensor *sum = leaf->grad ? ag_add(leaf->grad, g) : g;
+        if (!sum)
+            return false;
+        leaf->grad = sum;
+        return true;
+    }
+    if (leaf->grad && !leaf->grad->leaf) {
+        /* A graph gradient from a create_graph sweep: ag_zero_grad forgets it. */
+        if (ag_is_stale(leaf->grad)) {
+            leaf->grad = NULL;
+        } else {
+            ag_tensor *sum = ag_add(leaf->grad, g);
+            if (!sum)
+                return false;
+            leaf->grad = sum;
+            return true;
+        }
+    }
+    if (!leaf->grad) {
+        leaf->grad = ag_zeros(leaf->dtype, leaf->ndim, leaf->shape);
+        if (!leaf->grad)
+            return false;
+    }
+    size_t n = leaf->numel;
+    if (leaf->dtype == AG_F32) {
+        float *restrict dst = leaf->grad->data;
+        const float *restrict src = g->data;
+        for (size_t i = 0; i < n; i++)
+            dst[i] += src[i];
+    } else {
+        double *restrict dst = leaf->grad->data;
+        const double *restrict src = g->data;
+        for (size_t i = 0; i < n; i++)
+            dst[i] += src[i];
+    }
+    return true;
+}
+
+static bool accumulate(const ag_tensor *node, int input, ag_tensor *t, ag_tensor *g,
+                       bool create_graph)
+{
+    if (!same_shape(t, g) || t->dtype != g->dtype) {
+        char want[160], got[160];
+        ag_error_set(AG_ERR_SHAPE,
+                     "backward: the rule of op '%s' gave input %d a gradient of shape %s (%s), "
+                     "but the input has shape %s (%s)",
+                     node->op->def.name, input, ag_format_shape(g->ndim, g->shape, got, sizeof got),
+                     ag_dtype_str(g->dtype), ag_format_shape(t->ndim, t->shape, want, sizeof want),
+                     ag_dtype_str(t->dtype));
+        return false;
+    }
+    if (t->leaf)
+        return accumulate_leaf(t, g, create_graph);
+    if (!t->grad) {
+        t->grad = g;
+        return true;
+    }
+    /* Out of place: g may be shared with another input's gradient. */
+    ag_tensor *sum = ag_add(t->grad, g);
+    if (!sum)
+        return false;
+    t->grad = sum;
+    return true;
+}
+
+static bool run_rule(ag_tensor *node, bool create_graph)
+{
+    ag_tensor *local[8];
+    int n = node->n_inputs;
+    ag_tensor **gin = n <= 8 ? local : ag_tape_alloc((size_t)n * sizeof *gin);
+    if (!gin)
+        return false;
+    memset(gin, 0, (size_t)n * sizeof *gin);
+    if (!node->op->def.vjp(node, node->grad, gin)) {
+        if (ag_last_status() == AG_OK)
+            ag_error_set(AG_ERR_STATE, "backward: the rule of op '%s' failed", node->op->def.name);
+        return false;
+    }
+    ag_thread_state *ts = ag_thread();
+    if (ts->hook)
+        ts->hook(ts->hook_ctx, node, node->grad, n, node->inputs, gin);
+    for (int j = 0; j < n; j++) {
+        ag_tensor *in = node->inputs[j];
+        if (gin[j] && in->requires_grad && !accumulate(node, j, in, gin[j], create_graph))
+            return false;
+    }
+    return true;
+}
+
+bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph)
+{
+    ag_tensor *args[2] = {output, seed};
+    if (!ag_check_inputs("backward", seed ? 2 : 1, args))
+        return false;
+    if (in_sweep) {
+        ag_error_set(AG_ERR_STATE, "backward: called from inside a backward sweep (a hook or rule)");
+        return false;
+    }
+    if (!output->requires_grad) {
+        ag_error_set(AG_ERR_STATE,
+                     "backward: the output does not require grad: no leaf of its expression "
+                     "was marked with ag_set_requires_grad, or it was computed in no-grad mode");
+        return false;
+    }
+    if (seed && !same_shape(seed, output)) {
+        char a[160], b[160];
+        ag_error_set(AG_ERR_SHAPE, "backward: seed of shape %s for an output of shape %s",
+                     ag_format_shape(seed->ndim, seed->shape, a, sizeof a),
+                     ag_format_shape(output->ndim, output->shape, b, sizeof b));
+        return false;
+    }
+    if (!seed && output->numel != 1) {
+        char a[160];
+        ag_error_set(AG_ERR_SHAPE,
+                     "backward: output of shape %s has %zu elements; backward without a seed "
+                     "needs one element (reduce it with ag_sum or ag_mean, or use "
+                     "ag_backward_seed)",
+                     ag_format_shape(output->ndim, output->shape, a, sizeof a), output->numel);
+        return false;
+    }
+
+    ag_tape *prev_tape = NULL;
+    bool switched = false;
+    if (!output->leaf && output->tape != ag_tape_current()) {
+        prev_tape = ag_tape_use(output->tape);
+        switched = true;
+    }
+    ag_thread_state *ts = ag_thread();
+    bool prev_mode = ts->grad_enabled;
+    bool prev_create = ts->create_graph;
+    ts->grad_enabled = create_graph;
+    ts->create_graph = create_graph;
+    in_sweep = true;
+
+    bool ok = true;
+    if (!seed) {
+        seed = ag_tape_tensor(output->dtype, output->ndim, output->shape);
+        if (seed)
+            ag_store(seed, 0, 1.0);
+        ok = seed != NULL;
+    }
+    if (ok && output->leaf) {
+        ok = accumulate_leaf(output, seed, create_graph);
+    } else if (ok) {
+        size_t n;
+        ag_tensor **nodes = ag_tape_nodes(output->tape, &n);
+        long top = output->index;
+        /* Gradients of intermediates from an earlier sweep are forgotten, so
+         * that a second backward before a reset adds only to the leaves. */
+        for (long i = 0; i <= top; i++)
+            nodes[i]->grad = NULL;
+        output->grad = seed;
+        for (long i = top; i >= 0 && ok; i--) {
+            ag_tensor *node = nodes[i];
+            if (node->grad)
+                ok = run_rule(node, create_graph);
+        }
+    }
+
+    in_sweep = false;
+    ts->grad_enabled = prev_mode;
+    ts->create_graph = prev_create;
+    if (switched)
+        ag_tape_use(prev_tape);
+    return ok;
+}
+
+bool ag_backward(ag_tensor *loss)
+{
+    return ag_backward_ex(loss, NULL, false);
+}
+
+bool ag_backward_seed(ag_tensor *output, ag_tensor *seed)
+{
+    if (!seed) {
+        ag_error_set(AG_ERR_NULL, "backward_seed: seed is NULL");
+        return false;
+    }
+    return ag_backward_ex(output, seed, false);
+}

@@ -1,0 +1,122 @@
+/* internal.h — the core's private structures, shared by autograd/ and ops/.
+ *
+ * Users see ag_tensor and ag_tape as opaque types; this header lays them out
+ * and declares the helpers that the op files build on (allocation, error
+ * recording, arena results, broadcasting). Nothing here is installed. */
+#ifndef AG_INTERNAL_H
+#define AG_INTERNAL_H
+
+#include "autograd.h"
+
+void *ag_malloc(size_t size);
+void ag_free(void *p);
+/* uthash allocates through the library's allocator too. */
+#define uthash_malloc(sz) ag_malloc(sz)
+#define uthash_free(ptr, sz) ag_free(ptr)
+#include <uthash.h>
+
+/* --- allocation: every heap byte goes through these (counted, failable) --- */
+void *ag_malloc(size_t size);
+void *ag_calloc(size_t n, size_t size);
+void *ag_realloc(void *p, size_t size);
+void ag_free(void *p);
+
+/* --- errors --- */
+/* Records an error unless one is pending (the first error wins). */
+void ag_error_set(ag_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* --- tensors --- */
+struct ag_tensor {
+    void *data;               /* numel elements of dtype, row-major */
+    ag_tensor *grad;          /* leaf: heap, owned by the leaf; intermediate: tape-owned */
+    ag_tape *tape;            /* the tape that owns this intermediate; NULL for a leaf */
+    uint64_t generation;      /* the tape's generation when this was made */
+    const ag_op *op;          /* the op that made it, when recorded */
+    ag_tensor **inputs;       /* n_inputs inputs, in the tape's arena */
+    void *params;             /* op options copied into the arena (axis, flags...) */
+    long index;               /* position in the tape's node list, -1 if not recorded */
+    size_t numel;             /* product of shape (1 for a scalar) */
+    int64_t shape[AG_MAX_DIMS];
+    int ndim;
+    int n_inputs;
+    ag_dtype dtype;
+    bool requires_grad;       /* leaf: set by the user; intermediate: it was recorded */
+    bool leaf;                /* caller-owned (heap) rather than tape-owned */
+    char label[32];
+};
+
+/* Whether t is an intermediate whose tape was reset since it was made. */
+static inline bool ag_is_stale(const ag_tensor *t)
+{
+    return t->tape != NULL && t->generation != ag_tape_generation(t->tape);
+}
+
+/* Validates a shape (rank, non-negative dims, no overflow) and returns its
+ * element count through *numel; records an error naming `what` if bad. */
+bool ag_shape_check(const char *what, int ndim, const int64_t *shape, size_t *numel);
+
+/* A new leaf with uninitialised data (NULL + error on a bad shape). */
+ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape);
+
+/* A new unrecorded intermediate on the current tape, uninitialised. */
+ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape);
+
+/* Bytes from the current tape's arena (64-byte aligned), valid until reset. */
+void *ag_tape_alloc(size_t size);
+
+/* The current node list of a tape (for the backward sweep). */
+ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n);
+
+/* Formats a shape as "(3,4)" / "()" into buf. */
+char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size);
+
+/* The element at flat index i as a double (no checks). */
+static inline double ag_load(const ag_tensor *t, size_t i)
+{
+    switch (t->dtype) {
+    case AG_F32: return ((const float *)t->data)[i];
+    case AG_F64: return ((const double *)t->data)[i];
+    default: return (double)((const int64_t *)t->data)[i];
+    }
+}
+
+static inline void ag_store(ag_tensor *t, size_t i, double v)
+{
+    switch (t->dtype) {
+    case AG_F32: ((float *)t->data)[i] = (float)v; break;
+    case AG_F64: ((double *)t->data)[i] = v; break;
+    default: ((int64_t *)t->data)[i] = (int64_t)v; break;
+    }
+}
+
+/* --- registry --- */
+struct ag_op {
+    ag_op_def def;
+    bool builtin;      /* a static object in ops/, never freed */
+    size_t order;      /* registration order, for ag_op_foreach */
+    UT_hash_handle hh;
+};
+
+/* Registers a built-in op object; called only from ag_ops_register_builtins,
+ * which the registry runs under its lock. */
+void ag_op_register_builtin(ag_op *op);
+/* Provided by ops/: registers every built-in op through the function above. */
+void ag_ops_register_builtins(void);
+/* Empties the registry (ag_shutdown). */
+void ag_registry_free(void);
+
+/* --- thread state --- */
+typedef struct ag_thread_state {
+    bool grad_enabled;
+    bool create_graph;             /* set while a backward sweep records itself */
+    ag_backward_hook hook;
+    void *hook_ctx;
+} ag_thread_state;
+
+ag_thread_state *ag_thread(void);
+
+#endif

@@ -1,0 +1,169 @@
+/* registry.c — every op, built-in or user-made, by name.
+ *
+ * The core knows ops only through their descriptors: the gradient checker
+ * sweeps this table, printouts use its names, and a user's op is registered
+ * here at run time exactly like a built-in one. Built-ins are static objects
+ * in ops/ that register on first use of the registry. */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ag_op *ops_by_name;
+static size_t n_registered;
+static bool builtins_registered;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ensure_builtins(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (!builtins_registered) {
+        builtins_registered = true;
+        ag_ops_register_builtins(); /* calls ag_op_register_builtin, under the lock */
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void ag_op_register_builtin(ag_op *op)
+{
+    ag_op *found = NULL;
+    HASH_FIND_STR(ops_by_name, op->def.name, found);
+    if (!found) {
+        op->builtin = true;
+        op->order = n_registered++;
+        HASH_ADD_KEYPTR(hh, ops_by_name, op->def.name, strlen(op->def.name), op);
+    }
+}
+
+static char *copy_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = ag_malloc(n);
+    if (c)
+        memcpy(c, s, n);
+    return c;
+}
+
+const ag_op *ag_op_register(const ag_op_def *def)
+{
+    ensure_builtins();
+    if (!def || !def->name || !def->name[0] || !def->apply || !def->vjp || def->n_inputs < 1 ||
+        def->n_inputs > AG_GRADCHECK_MAX_INPUTS) {
+        ag_error_set(AG_ERR_VALUE,
+                     "op_register: an op needs a name, apply and vjp functions and 1 to %d "
+                     "inputs%s%s",
+                     AG_GRADCHECK_MAX_INPUTS, def && def->name ? "; got op " : "",
+                     def && def->name ? def->name : "");
+        return NULL;
+    }
+    if (!(def->domain_lo < def->domain_hi)) {
+        ag_error_set(AG_ERR_VALUE, "op_register: %s: domain [%g, %g] is empty", def->name,
+                     def->domain_lo, def->domain_hi);
+        return NULL;
+    }
+    ag_op *op = ag_calloc(1, sizeof *op);
+    char *name = copy_string(def->name);
+    if (!op || !name) {
+        ag_free(op);
+        ag_free(name);
+        ag_error_set(AG_ERR_NOMEM, "op_register: out of memory");
+        return NULL;
+    }
+    op->def = *def;
+    op->def.name = name;
+    pthread_mutex_lock(&registry_lock);
+    ag_op *found = NULL;
+    HASH_FIND_STR(ops_by_name, name, found);
+    if (found) {
+        pthread_mutex_unlock(&registry_lock);
+        ag_free(name);
+        ag_free(op);
+        ag_error_set(AG_ERR_VALUE, "op_register: an op named '%s' is registered already",
+                     def->name);
+        return NULL;
+    }
+    op->order = n_registered++;
+    HASH_ADD_KEYPTR(hh, ops_by_name, name, strlen(name), op);
+    pthread_mutex_unlock(&registry_lock);
+    return op;
+}
+
+const ag_op *ag_op_find(const char *name)
+{
+    ensure_builtins();
+    if (!name) {
+        ag_error_set(AG_ERR_NULL, "op_find: name is NULL");
+        return NULL;
+    }
+    ag_op *found = NULL;
+    pthread_mutex_lock(&registry_lock);
+    HASH_FIND_STR(ops_by_name, name, found);
+    pthread_mutex_unlock(&registry_lock);
+    if (!found)
+        ag_error_set(AG_ERR_NOTFOUND, "op_find: no op named '%s'", name);
+    return found;
+}
+
+const ag_op_def *ag_op_info(const ag_op *op)
+{
+    return op ? &op->def : NULL;
+}
+
+static int by_order(const void *a, const void *b)
+{
+    const ag_op *x = *(ag_op *const *)a, *y = *(ag_op *const *)b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx)
+{
+    ensure_builtins();
+    if (!f)
+        return;
+    /* A snapshot sorted by registration order: the hash's own order depends
+     * on deletions, and f may register ops itself. */
+    pthread_mutex_lock(&registry_lock);
+    size_t n = HASH_COUNT(ops_by_name);
+    ag_op **list = ag_malloc(n * sizeof *list);
+    size_t k = 0;
+    if (list)
+        for (ag_op *op = ops_by_name; op; op = op->hh.next)
+            list[k++] = op;
+    pthread_mutex_unlock(&registry_lock);
+    if (!list) {
+        ag_error_set(AG_ERR_NOMEM, "op_foreach: out of memory");
+        return;
+    }
+    qsort(list, n, sizeof *list, by_order);
+    for (size_t i = 0; i < n; i++)
+        f(list[i], ctx);
+    ag_free(list);
+}
+
+size_t ag_op_count(void)
+{
+    ensure_builtins();
+    pthread_mutex_lock(&registry_lock);
+    size_t n = HASH_COUNT(ops_by_name);
+    pthread_mutex_unlock(&registry_lock);
+    return n;
+}
+
+/* Forgets user ops (freeing them) and built-ins alike; the next registry
+ * call registers the built-ins again. */
+void ag_registry_free(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    ag_op *op, *tmp;
+    HASH_ITER(hh, ops_by_name, op, tmp) {
+        HASH_DEL(ops_by_name, op);
+        if (!op->builtin) {
+            ag_free((char *)op->def.name);
+            ag_free(op);
+        }
+    }
+    builtins_registered = false;
+    n_registered = 0;
+    pthread_mutex_unlock(&registry_lock);
+}

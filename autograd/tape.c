@@ -1,0 +1,376 @@
+/* tape.c — the tape: an arena for intermediates and the list of recorded nodes.
+ *
+ * A training step allocates every intermediate from the arena and appends
+ * each recorded result to the node list; ag_tape_reset rewinds both at once.
+ * The arena keeps its blocks, and after a step that needed more than one
+ * block it coalesces them into one, so from the second step on a loop of the
+ * same shape allocates nothing from the heap.
+ *
+ * Tensor headers come from two header arenas used in alternate generations.
+ * A header made before a reset is therefore still intact (and marked with its
+ * old generation) for the whole next generation, which is what lets the
+ * common mistake — reading last step's loss after the reset — be reported
+ * as AG_ERR_STALE instead of reading a header that a new tensor now uses. */
+#include "internal.h"
+
+#include <string.h>
+
+typedef struct block {
+    struct block *next;
+    size_t cap;
+    size_t used;
+    _Alignas(64) unsigned char mem[];
+} block;
+
+typedef struct arena {
+    block *head; /* first block; the only one in the steady state */
+    block *cur;  /* block being filled */
+} arena;
+
+struct ag_tape {
+    arena data;         /* tensor data, index arrays, params */
+    arena headers[2];   /* tensor headers, by generation parity */
+    ag_tensor **nodes;  /* recorded results in creation order (a topological order) */
+    size_t n_nodes;
+    size_t cap_nodes;
+    uint64_t generation;
+};
+
+enum { ARENA_MIN_BLOCK = 1 << 16 };
+
+static block *block_new(size_t cap)
+{
+    if (cap > SIZE_MAX - sizeof(block))
+        return NULL;
+    block *b = ag_malloc(sizeof(block) + cap);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->cap = cap;
+    b->used = 0;
+    return b;
+}
+
+static void *arena_alloc(arena *a, size_t size)
+{
+    size = (size + 63) & ~(size_t)63;
+    if (size == 0)
+        size = 64;
+    for (;;) {
+        if (a->cur && a->cur->cap - a->cur->used >= size) {
+            void *p = a->cur->mem + a->cur->used;
+            a->cur->used += size;
+            return p;
+        }
+        if (a->cur && a->cur->next) {
+            a->cur = a->cur->next;
+            a->cur->used = 0;
+            continue;
+        }
+        size_t cap = a->cur ? a->cur->cap * 2 : ARENA_MIN_BLOCK;
+        if (cap < size)
+            cap = size;
+        block *b = block_new(cap);
+        if (!b)
+            return NULL;
+        if (a->cur)
+            a->cur->next = b;
+        else
+            a->head = b;
+        a->cur = b;
+    }
+}
+
+static void arena_free_blocks(block *b)
+{
+    while (b) {
+        block *next = b->next;
+        ag_free(b);
+        b = next;
+    }
+}
+
+/* Rewinds the arena. When the last generation spilled over into more than
+ * one block, the blocks are replaced by one that holds them all, so the
+ * next generation of the same size fits without allocating. */
+static void arena_reset(arena *a)
+{
+    if (a->head && a->head->next && a->cur != a->head) {
+        size_t total = 0;
+        for (block *b = a->head; b; b = b->next)
+            total += b->cap;
+        block *big = block_new(total);
+        if (big) {
+            arena_free_blocks(a->head);
+            a->head = big;
+        }
+    }
+    a->cur = a->head;
+    if (a->head)
+        a->head->used = 0;
+}
+
+static size_t arena_capacity(const arena *a)
+{
+    size_t total = 0;
+    for (block *b = a->head; b; b = b->next)
+        total += b->cap;
+    return total;
+}
+
+/* ---- thread state ---- */
+
+static _Thread_local ag_thread_state thread_state = {.grad_enabled = true};
+static _Thread_local ag_tape *current_tape;
+static _Thread_local ag_tape *default_tape;
+
+ag_thread_state *ag_thread(void)
+{
+    return &thread_state;
+}
+
+bool ag_grad_mode(void)
+{
+    return thread_state.grad_enabled;
+}
+
+void ag_grad_mode_set(bool enabled)
+{
+    thread_state.grad_enabled = enabled;
+}
+
+bool ag_no_grad_begin(void)
+{
+    bool prev = thread_state.grad_enabled;
+    thread_state.grad_enabled = false;
+    return prev;
+}
+
+/* ---- tapes ---- */
+
+ag_tape *ag_tape_new(void)
+{
+    ag_tape *t = ag_calloc(1, sizeof *t);
+    if (!t)
+        ag_error_set(AG_ERR_NOMEM, "tape_new: out of memory");
+    return t;
+}
+
+void ag_tape_free(ag_tape *tape)
+{
+    if (!tape) {
+        tape = default_tape;
+        default_tape = NULL;
+        if (!tape)
+            return;
+    } else if (tape == default_tape) {
+        default_tape = NULL;
+    }
+    if (current_tape == tape)
+        current_tape = NULL;
+    arena_free_blocks(tape->data.head);
+    arena_free_blocks(tape->headers[0].head);
+    arena_free_blocks(tape->headers[1].head);
+    ag_free(tape->nodes);
+    ag_free(tape);
+}
+
+ag_tape *ag_tape_current(void)
+{
+    if (current_tape)
+        return current_tape;
+    if (!default_tape)
+        default_tape = ag_tape_new();
+    return default_tape;
+}
+
+ag_tape *ag_tape_use(ag_tape *tape)
+{
+    ag_tape *prev = ag_tape_current();
+    current_tape = tape;
+    return prev;
+}
+
+void ag_tape_reset(ag_tape *tape)
+{
+    if (!tape)
+        tape = ag_tape_current();
+    if (!tape)
+        return;
+    tape->generation++;
+    arena_reset(&tape->data);
+    arena_reset(&tape->headers[tape->generation & 1]);
+    tape->n_nodes = 0;
+}
+
+size_t ag_tape_size(const ag_tape *tape)
+{
+    if (!tape)
+        tape = ag_tape_current();
+    return tape ? tape->n_nodes : 0;
+}
+
+size_t ag_tape_capacity(const ag_tape *tape)
+{
+    if (!tape)
+        tape = ag_tape_current();
+    if (!tape)
+        return 0;
+    return arena_capacity(&tape->data) + arena_capacity(&tape->headers[0]) +
+           arena_capacity(&tape->headers[1]) + tape->cap_nodes * sizeof(ag_tensor *);
+}
+
+uint64_t ag_tape_generation(const ag_tape *tape)
+{
+    if (!tape)
+        tape = ag_tape_current();
+    return tape ? tape->generation : 0;
+}
+
+void *ag_tape_alloc(size_t size)
+{
+    ag_tape *tape = ag_tape_current();
+    void *p = tape ? arena_alloc(&tape->data, size) : NULL;
+    if (!p)
+        ag_error_set(AG_ERR_NOMEM, "tape: out of memory for %zu bytes", size);
+    return p;
+}
+
+ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
+{
+    size_t numel;
+    if (!ag_shape_check("tensor", ndim, shape, &numel))
+        return NULL;
+    ag_tape *tape = ag_tape_current();
+    if (!tape) {
+        ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
+        return NULL;
+    }
+    ag_tensor *t = arena_alloc(&tape->headers[tape->generation & 1], sizeof *t);
+    void *data = arena_alloc(&tape->data, numel * ag_dtype_size(dtype));
+    if (!t || !data) {
+        ag_error_set(AG_ERR_NOMEM, "tape: out of memory for a tensor of %zu elements", numel);
+        return NULL;
+    }
+    /* Only the fields a reader may look at are set; label[0] ends the label. */
+    t->data = data;
+    t->grad = NULL;
+    t->tape = tape;
+    t->generation = tape->generation;
+    t->op = NULL;
+    t->inputs = NULL;
+    t->params = NULL;
+    t->index = -1;
+    t->numel = numel;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
+    t->n_inputs = 0;
+    t->dtype = dtype;
+    t->requires_grad = false;
+    t->leaf = false;
+    t->label[0] = '\0';
+    return t;
+}
+
+static bool push_node(ag_tape *tape, ag_tensor *t)
+{
+    if (tape->n_nodes == tape->cap_nodes) {
+        size_t cap = tape->cap_nodes ? tape->cap_nodes * 2 : 1024;
+        ag_tensor **nodes = ag_realloc(tape->nodes, cap * sizeof *nodes);
+        if (!nodes) {
+            ag_error_set(AG_ERR_NOMEM, "tape: out of memory for %zu nodes", cap);
+            return false;
+        }
+        tape->nodes = nodes;
+        tape->cap_nodes = cap;
+    }
+    t->index = (long)tape->n_nodes;
+    tape->nodes[tape->n_nodes++] = t;
+    return true;
+}
+
+ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
+                        int n_inputs, ag_tensor *const *inputs, const void *params,
+                        size_t n_params)
+{
+    const char *name = op ? op->def.name : "op_result";
+    if (!op) {
+        ag_error_set(AG_ERR_NULL, "op_result: op is NULL");
+        return NULL;
+    }
+    if (n_inputs < 0 || (n_inputs > 0 && !inputs)) {
+        ag_error_set(AG_ERR_VALUE, "%s: bad input list (%d inputs)", name, n_inputs);
+        return NULL;
+    }
+    for (int i = 0; i < n_inputs; i++) {
+        if (!inputs[i]) {
+            ag_error_set(AG_ERR_NULL, "%s: input %d is NULL", name, i);
+            return NULL;
+        }
+        if (ag_is_stale(inputs[i])) {
+            ag_check_inputs(name, n_inputs, inputs); /* records the stale-input message */
+            return NULL;
+        }
+    }
+    ag_tensor *t = ag_tape_tensor(dtype, ndim, shape);
+    if (!t)
+        return NULL;
+    bool record = false;
+    if (thread_state.grad_enabled)
+        for (int i = 0; i < n_inputs && !record; i++)
+            record = inputs[i]->requires_grad;
+    if (!record)
+        return t;
+    t->inputs = arena_alloc(&t->tape->data, (size_t)n_inputs * sizeof *t->inputs);
+    if (n_params) {
+        t->params = arena_alloc(&t->tape->data, n_params);
+        if (t->params && params)
+            memcpy(t->params, params, n_params);
+    }
+    if (!t->inputs || (n_params && !t->params)) {
+        ag_error_set(AG_ERR_NOMEM, "%s: out of memory recording the node", name);
+        return NULL;
+    }
+    memcpy(t->inputs, inputs, (size_t)n_inputs * sizeof *t->inputs);
+    t->n_inputs = n_inputs;
+    t->op = op;
+    t->requires_grad = true;
+    if (!push_node(t->tape, t))
+        return NULL;
+    return t;
+}
+
+const ag_op *ag_node_op(const ag_tensor *t)
+{
+    return t && !ag_is_stale(t) ? t->op : NULL;
+}
+
+int ag_node_n_inputs(const ag_tensor *t)
+{
+    return t && !ag_is_stale(t) ? t->n_inputs : 0;
+}
+
+ag_tensor *ag_node_input(const ag_tensor *t, int i)
+{
+    if (!t || ag_is_stale(t) || i < 0 || i >= t->n_inputs)
+        return NULL;
+    return t->inputs[i];
+}
+
+const void *ag_node_params(const ag_tensor *t)
+{
+    return t && !ag_is_stale(t) ? t->params : NULL;
+}
+
+long ag_node_index(const ag_tensor *t)
+{
+    return t && !ag_is_stale(t) ? t->index : -1;
+}
+
+/* Internal: the node list, for the backward sweep. */
+ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n)
+{
+    *n = tape->n_nodes;
+    return tape->nodes;
+}

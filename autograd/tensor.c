@@ -1,0 +1,390 @@
+/* tensor.c — tensor storage: shapes, leaf constructors and element access.
+ *
+ * Leaves are one heap block each (header, then data), owned by the caller.
+ * Intermediates are made by the tape (tape.c); both share the accessors here,
+ * which refuse a stale intermediate instead of reading reused memory. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *ag_dtype_str(ag_dtype d)
+{
+    switch (d) {
+    case AG_F32: return "f32";
+    case AG_F64: return "f64";
+    case AG_I64: return "i64";
+    }
+    return "?";
+}
+
+size_t ag_dtype_size(ag_dtype d)
+{
+    return d == AG_F32 ? sizeof(float) : d == AG_F64 ? sizeof(double) : sizeof(int64_t);
+}
+
+char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size)
+{
+    size_t n = 0;
+    if (size == 0)
+        return buf;
+    n += (size_t)snprintf(buf, size, "(");
+    for (int i = 0; i < ndim && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, i ? ",%lld" : "%lld", (long long)shape[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, ")");
+    return buf;
+}
+
+char *ag_shape_str(const ag_tensor *t, char *buf, size_t size)
+{
+    if (!t || ag_is_stale(t))
+        return ag_format_shape(0, NULL, buf, size);
+    return ag_format_shape(t->ndim, t->shape, buf, size);
+}
+
+bool ag_shape_check(const char *what, int ndim, const int64_t *shape, size_t *numel)
+{
+    if (ndim < 0 || ndim > AG_MAX_DIMS) {
+        ag_error_set(AG_ERR_SHAPE, "%s: %d dimensions; a tensor has 0 to %d", what, ndim,
+                     AG_MAX_DIMS);
+        return false;
+    }
+    if (ndim > 0 && !shape) {
+        ag_error_set(AG_ERR_NULL, "%s: shape is NULL for %d dimensions", what, ndim);
+        return false;
+    }
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) {
+            ag_error_set(AG_ERR_SHAPE, "%s: dimension %d is %lld; dimensions must be >= 0", what,
+                         i, (long long)shape[i]);
+            return false;
+        }
+        /* Reject sizes whose byte count would not fit size_t: an overflowed
+         * count would allocate a small block and then write past it. */
+        uint64_t d = (uint64_t)shape[i];
+        if (d != 0 && n > (SIZE_MAX / sizeof(double)) / d) {
+            char buf[160];
+            ag_error_set(AG_ERR_SHAPE, "%s: shape %s has too many elements", what,
+                         ag_format_shape(ndim, shape, buf, sizeof buf));
+            return false;
+        }
+        n *= (size_t)d;
+    }
+    *numel = n;
+    return true;
+}
+
+static bool dtype_ok(const char *what, ag_dtype dtype)
+{
+    if (dtype != AG_F32 && dtype != AG_F64 && dtype != AG_I64) {
+        ag_error_set(AG_ERR_DTYPE, "%s: unknown dtype %d", what, (int)dtype);
+        return false;
+    }
+    return true;
+}
+
+ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape)
+{
+    size_t numel;
+    if (!dtype_ok("tensor", dtype) || !ag_shape_check("tensor", ndim, shape, &numel))
+        return NULL;
+    /* The data follows the header in the same block, aligned for any dtype. */
+    size_t head = (sizeof(ag_tensor) + 63) & ~(size_t)63;
+    size_t bytes = numel * ag_dtype_size(dtype);
+    if (bytes > SIZE_MAX - head) {
+        ag_error_set(AG_ERR_SHAPE, "tensor: too large");
+        return NULL;
+    }
+    ag_tensor *t = ag_malloc(head + bytes);
+    if (!t) {
+        ag_error_set(AG_ERR_NOMEM, "tensor: out of memory for %zu bytes", head + bytes);
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->data = (unsigned char *)t + head;
+    t->dtype = dtype;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
+    t->numel = numel;
+    t->index = -1;
+    t->leaf = true;
+    return t;
+}
+
+ag_tensor *ag_full(ag_dtype dtype, int ndim, const int64_t *shape, double value)
+{
+    ag_tensor *t = ag_leaf_new(dtype, ndim, shape);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < t->numel; i++)
+        ag_store(t, i, value);
+    return t;
+}
+
+ag_tensor *ag_zeros(ag_dtype dtype, int ndim, const int64_t *shape)
+{
+    ag_tensor *t = ag_leaf_new(dtype, ndim, shape);
+    if (t)
+        memset(t->data, 0, t->numel * ag_dtype_size(dtype));
+    return t;
+}
+
+ag_tensor *ag_ones(ag_dtype dtype, int ndim, const int64_t *shape)
+{
+    return ag_full(dtype, ndim, shape, 1.0);
+}
+
+ag_tensor *ag_scalar(ag_dtype dtype, double value)
+{
+    return ag_full(dtype, 0, NULL, value);
+}
+
+ag_tensor *ag_from_array(ag_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+    if (!data) {
+        ag_error_set(AG_ERR_NULL, "from_array: data is NULL");
+        return NULL;
+    }
+    ag_tensor *t = ag_leaf_new(dtype, ndim, shape);
+    if (t)
+        memcpy(t->data, data, t->numel * ag_dtype_size(dtype));
+    return t;
+}
+
+/* Accessors share one guard: NULL and stale tensors are errors. */
+static bool readable(const ag_tensor *t, const char *what)
+{
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "%s: tensor is NULL", what);
+        return false;
+    }
+    if (ag_is_stale(t)) {
+        ag_error_set(AG_ERR_STALE,
+                     "%s: tensor%s%s%s is an intermediate from tape generation %llu, but the "
+                     "tape was reset (now at %llu); intermediates die at ag_tape_reset",
+                     what, t->label[0] ? " '" : "", t->label, t->label[0] ? "'" : "",
+                     (unsigned long long)t->generation,
+                     (unsigned long long)ag_tape_generation(t->tape));
+        return false;
+    }
+    return true;
+}
+
+ag_tensor *ag_clone(const ag_tensor *t)
+{
+    if (!readable(t, "clone"))
+        return NULL;
+    ag_tensor *c = ag_leaf_new(t->dtype, t->ndim, t->shape);
+    if (c)
+        memcpy(c->data, t->data, t->numel * ag_dtype_size(t->dtype));
+    return c;
+}
+
+void ag_tensor_free(ag_tensor *t)
+{
+    if (!t || !t->leaf)
+        return;
+    if (t->grad && t->grad->leaf)
+        ag_free(t->grad);
+    ag_free(t);
+}
+
+bool ag_set_requires_grad(ag_tensor *t, bool requires_grad)
+{
+    if (!readable(t, "set_requires_grad"))
+        return false;
+    if (!t->leaf) {
+        ag_error_set(AG_ERR_STATE,
+                     "set_requires_grad: tensor is an intermediate; only leaves (made by a "
+                     "constructor) can be marked, intermediates follow their inputs");
+        return false;
+    }
+    if (requires_grad && t->dtype == AG_I64) {
+        ag_error_set(AG_ERR_DTYPE, "set_requires_grad: an i64 tensor carries no gradient");
+        return false;
+    }
+    t->requires_grad = requires_grad;
+    return true;
+}
+
+bool ag_requires_grad(const ag_tensor *t)
+{
+    return t && !ag_is_stale(t) && t->requires_grad;
+}
+
+bool ag_is_leaf(const ag_tensor *t)
+{
+    return t && t->leaf;
+}
+
+void ag_set_label(ag_tensor *t, const char *label)
+{
+    if (!readable(t, "set_label"))
+        return;
+    if (!label)
+        label = "";
+    size_t n = strlen(label);
+    if (n >= sizeof t->label)
+        n = sizeof t->label - 1;
+    memcpy(t->label, label, n);
+    t->label[n] = '\0';
+}
+
+const char *ag_label(const ag_tensor *t)
+{
+    return t && !ag_is_stale(t) ? t->label : "";
+}
+
+ag_dtype ag_tensor_dtype(const ag_tensor *t)
+{
+    return readable(t, "dtype") ? t->dtype : AG_F32;
+}
+
+int ag_ndim(const ag_tensor *t)
+{
+    return readable(t, "ndim") ? t->ndim : 0;
+}
+
+int64_t ag_dim(const ag_tensor *t, int axis)
+{
+    if (!readable(t, "dim"))
+        return 0;
+    int a = axis < 0 ? axis + t->ndim : axis;
+    if (a < 0 || a >= t->ndim) {
+        ag_error_set(AG_ERR_VALUE, "dim: axis %d out of range for %d dimensions", axis, t->ndim);
+        return 0;
+    }
+    return t->shape[a];
+}
+
+const int64_t *ag_shape(const ag_tensor *t)
+{
+    return readable(t, "shape") ? t->shape : NULL;
+}
+
+size_t ag_numel(const ag_tensor *t)
+{
+    return readable(t, "numel") ? t->numel : 0;
+}
+
+void *ag_data(ag_tensor *t)
+{
+    return readable(t, "data") ? t->data : NULL;
+}
+
+const void *ag_data_const(const ag_tensor *t)
+{
+    return readable(t, "data") ? t->data : NULL;
+}
+
+double ag_item(const ag_tensor *t)
+{
+    if (!readable(t, "item"))
+        return NAN;
+    if (t->numel != 1) {
+        char buf[160];
+        ag_error_set(AG_ERR_SHAPE, "item: tensor of shape %s has %zu elements, not 1",
+                     ag_format_shape(t->ndim, t->shape, buf, sizeof buf), t->numel);
+        return NAN;
+    }
+    return ag_load(t, 0);
+}
+
+double ag_get_flat(const ag_tensor *t, size_t i)
+{
+    if (!readable(t, "get"))
+        return NAN;
+    if (i >= t->numel) {
+        ag_error_set(AG_ERR_VALUE, "get: flat index %zu out of range for %zu elements", i,
+                     t->numel);
+        return NAN;
+    }
+    return ag_load(t, i);
+}
+
+double ag_get(const ag_tensor *t, const int64_t *index)
+{
+    if (!readable(t, "get"))
+        return NAN;
+    if (t->ndim > 0 && !index) {
+        ag_error_set(AG_ERR_NULL, "get: index is NULL");
+        return NAN;
+    }
+    size_t flat = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        if (index[d] < 0 || index[d] >= t->shape[d]) {
+            ag_error_set(AG_ERR_VALUE, "get: index %lld out of range for dimension %d of size %lld",
+                         (long long)index[d], d, (long long)t->shape[d]);
+            return NAN;
+        }
+        flat = flat * (size_t)t->shape[d] + (size_t)index[d];
+    }
+    return ag_load(t, flat);
+}
+
+bool ag_set_flat(ag_tensor *t, size_t i, double value)
+{
+    if (!readable(t, "set"))
+        return false;
+    if (!t->leaf) {
+        ag_error_set(AG_ERR_STATE, "set: tensor is an intermediate; only leaves can be written");
+        return false;
+    }
+    if (i >= t->numel) {
+        ag_error_set(AG_ERR_VALUE, "set: flat index %zu out of range for %zu elements", i,
+                     t->numel);
+        return false;
+    }
+    ag_store(t, i, value);
+    return true;
+}
+
+ag_tensor *ag_grad_of(const ag_tensor *t)
+{
+    if (!readable(t, "grad"))
+        return NULL;
+    return t->grad;
+}
+
+void ag_zero_grad(ag_tensor *t)
+{
+    if (!readable(t, "zero_grad"))
+        return;
+    if (t->leaf && t->grad && t->grad->leaf)
+        memset(t->grad->data, 0, t->grad->numel * ag_dtype_size(t->grad->dtype));
+    else
+        t->grad = NULL;
+}
+
+bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
+{
+    for (int i = 0; i < n; i++) {
+        const ag_tensor *t = inputs[i];
+        if (!t) {
+            ag_error_set(AG_ERR_NULL, "%s: input %d is NULL", op_name, i);
+            return false;
+        }
+        if (ag_is_stale(t)) {
+            char what[64];
+            snprintf(what, sizeof what, "%s: input %d", op_name, i);
+            return readable(t, what);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (inputs[i]->dtype == AG_I64) {
+            ag_error_set(AG_ERR_DTYPE, "%s: input %d is i64; this op takes f32 or f64", op_name,
+                         i);
+            return false;
+        }
+        if (inputs[i]->dtype != inputs[0]->dtype) {
+            ag_error_set(AG_ERR_DTYPE, "%s: input 0 is %s but input %d is %s; convert one first",
+                         op_name, ag_dtype_str(inputs[0]->dtype), i,
+                         ag_dtype_str(inputs[i]->dtype));
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,100 @@
+/* seed_backprop.c — the lecture's worked example of backpropagation, computed
+ * by the engine.
+ *
+ * A 2-2-2 network with sigmoid activations and squared error:
+ *
+ *   x = (0.2, 0.5)            z1 = x W1,   a1 = σ(z1)        (hidden layer)
+ *                             z2 = a1 W2,  a2 = σ(z2)        (output layer)
+ *   E = ½((t1 − a20)² + (t2 − a21)²)
+ *
+ * W1[i][j] is the weight from input i to hidden unit j; W2[i][j] from hidden
+ * unit i to output j. The lecture gives W1 and the weight w(1)10 = 0.4 from
+ * h0 to o0; the other second-layer weights are chosen so that z20 ≈ 0.27 and
+ * z21 ≈ 0.43 as in the lecture. The lecture's target t1 = 0.2; t2 does not
+ * enter ∂E/∂w(1)10 and is set to 0.9.
+ *
+ * Every number printed below is read from the engine: the forward values
+ * from the tensors, the chain-rule factors from the gradients the backward
+ * sweep leaves on each intermediate (a local derivative is the ratio of the
+ * gradient below a node to the gradient above it). */
+#include <autograd.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void check(const void *p)
+{
+    if (!p) {
+        fprintf(stderr, "seed_backprop: %s\n", ag_last_error());
+        exit(1);
+    }
+}
+
+int main(void)
+{
+    const double lr = 0.3;
+    ag_tensor *x = ag_from_array(AG_F64, 2, (int64_t[]){1, 2}, (double[]){0.2, 0.5});
+    ag_tensor *W1 = ag_from_array(AG_F64, 2, (int64_t[]){2, 2}, (double[]){0.1, 0.2, 0.3, 0.1});
+    ag_tensor *W2 = ag_from_array(AG_F64, 2, (int64_t[]){2, 2}, (double[]){0.4, 0.5, 0.1, 0.3});
+    ag_tensor *t = ag_from_array(AG_F64, 2, (int64_t[]){1, 2}, (double[]){0.2, 0.9});
+    check(x), check(W1), check(W2), check(t);
+    ag_set_requires_grad(W1, true);
+    ag_set_requires_grad(W2, true);
+    ag_set_label(W1, "W1");
+    ag_set_label(W2, "W2");
+
+    /* The forward pass, as an expression. */
+    ag_tensor *z1 = ag_matmul(x, W1);
+    ag_tensor *a1 = ag_sigmoid(z1);
+    ag_tensor *z2 = ag_matmul(a1, W2);
+    ag_tensor *a2 = ag_sigmoid(z2);
+    ag_tensor *diff = ag_sub(t, a2);
+    ag_tensor *E = ag_mul_scalar(ag_sum(ag_mul(diff, diff)), 0.5);
+    check(E);
+    ag_set_label(z1, "z1");
+    ag_set_label(a1, "a1");
+    ag_set_label(z2, "z2");
+    ag_set_label(a2, "a2");
+    ag_set_label(E, "E");
+
+    printf("Forward pass\n");
+    printf("  z10 = %.2f   a10 = sigmoid(z10) = %.2f\n", ag_get_flat(z1, 0), ag_get_flat(a1, 0));
+    printf("  z11 = %.2f   a11 = sigmoid(z11) = %.2f\n", ag_get_flat(z1, 1), ag_get_flat(a1, 1));
+    printf("  z20 = %.2f   a20 = sigmoid(z20) = %.2f\n", ag_get_flat(z2, 0), ag_get_flat(a2, 0));
+    printf("  z21 = %.2f   a21 = sigmoid(z21) = %.2f\n", ag_get_flat(z2, 1), ag_get_flat(a2, 1));
+    printf("  E = 1/2((t1 - a20)^2 + (t2 - a21)^2) = %.4f\n\n", ag_item(E));
+
+    if (!ag_backward(E)) {
+        fprintf(stderr, "seed_backprop: %s\n", ag_last_error());
+        return 1;
+    }
+
+    /* The chain rule for w(1)10 = W2[0][0], from the engine's gradients. */
+    double dE_da20 = ag_get_flat(ag_grad_of(a2), 0);
+    double dE_dz20 = ag_get_flat(ag_grad_of(z2), 0);
+    double dE_dw = ag_get_flat(ag_grad_of(W2), 0);
+    double da20_dz20 = dE_dz20 / dE_da20;
+    double dz20_dw = dE_dw / dE_dz20;
+    printf("Backward pass: the chain rule for w(1)10 (h0 -> o0)\n");
+    printf("  dE/da20   = a20 - t1          = %.2f\n", dE_da20);
+    printf("  da20/dz20 = a20 (1 - a20)     = %.2f\n", da20_dz20);
+    printf("  dz20/dw   = a10               = %.2f\n", dz20_dw);
+    printf("  dE/dw(1)10 = %.2f x %.2f x %.2f = %.3f\n\n", dE_da20, da20_dz20, dz20_dw, dE_dw);
+
+    /* The update w <- w - lr dE/dw, run without recording. */
+    double before = ag_get_flat(W2, 0);
+    bool mode = ag_no_grad_begin();
+    ag_sgd_update(W2, lr);
+    ag_sgd_update(W1, lr);
+    ag_grad_mode_set(mode);
+    printf("Update with learning rate %.1f\n", lr);
+    printf("  w(1)10: %.1f -> %.4f\n", before, ag_get_flat(W2, 0));
+
+    ag_tape_reset(NULL);
+    ag_tensor_free(x);
+    ag_tensor_free(W1);
+    ag_tensor_free(W2);
+    ag_tensor_free(t);
+    ag_shutdown();
+    return 0;
+}

@@ -1,0 +1,25 @@
+/* sgd.c — the plainest optimizer step, for examples and the lecture:
+ * w -= lr * dE/dw, run without recording. */
+#include "../autograd/internal.h"
+
+bool ag_sgd_update(ag_tensor *t, double lr)
+{
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "sgd_update: tensor is NULL");
+        return false;
+    }
+    if (!t->leaf) {
+        ag_error_set(AG_ERR_STATE, "sgd_update: only leaves (parameters) can be updated");
+        return false;
+    }
+    ag_tensor *g = t->grad;
+    if (!g)
+        return true;
+    if (!g->leaf && ag_is_stale(g)) {
+        ag_error_set(AG_ERR_STALE, "sgd_update: the gradient is from a tape that was reset");
+        return false;
+    }
+    for (size_t i = 0; i < t->numel; i++)
+        ag_store(t, i, ag_load(t, i) - lr * ag_load(g, i));
+    return true;
+}

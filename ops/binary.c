@@ -1,0 +1,240 @@
+/* binary.c — elementwise arithmetic of two tensors, with numpy broadcasting,
+ * and with a scalar constant.
+ *
+ * Each op: its rule as one line, the row kernels, the builder, the
+ * vector-Jacobian rule written with public ops, and its registry entry.
+ * Gradients of broadcast inputs go through ag_sum_to and nowhere else. */
+#include "ops_internal.h"
+
+typedef void (*row_f32)(size_t n, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb,
+                        float *restrict y);
+typedef void (*row_f64)(size_t n, const double *a, ptrdiff_t sa, const double *b, ptrdiff_t sb,
+                        double *restrict y);
+
+/* The two row kernels of an op: y[i] = EXPR(x = a[i*sa], z = b[i*sb]). The
+ * unit-stride branch is the one the compiler vectorizes. */
+#define BINARY_ROWS(name, T, EXPR)                                                         \
+    static void name(size_t n, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb,         \
+                     T *restrict y)                                                        \
+    {                                                                                      \
+        if (sa == 1 && sb == 1) {                                                          \
+            for (size_t i = 0; i < n; i++) {                                               \
+                T x = a[i], z = b[i];                                                      \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        } else {                                                                           \
+            for (size_t i = 0; i < n; i++) {                                               \
+                T x = a[(ptrdiff_t)i * sa], z = b[(ptrdiff_t)i * sb];                      \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+BINARY_ROWS(add_f32, float, x + z)
+BINARY_ROWS(add_f64, double, x + z)
+BINARY_ROWS(sub_f32, float, x - z)
+BINARY_ROWS(sub_f64, double, x - z)
+BINARY_ROWS(mul_f32, float, x * z)
+BINARY_ROWS(mul_f64, double, x * z)
+BINARY_ROWS(div_f32, float, x / z)
+BINARY_ROWS(div_f64, double, x / z)
+
+/* The shared builder: checks, broadcasts, allocates (recording the node)
+ * and runs the kernel row by row. */
+static ag_tensor *binary(ag_op *op, row_f32 k32, row_f64 k64, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2] = {a, b};
+    if (!ag_check_inputs(op->def.name, 2, in))
+        return NULL;
+    int nd;
+    int64_t shape[AG_MAX_DIMS];
+    if (!ag_broadcast_shapes(op->def.name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape))
+        return NULL;
+    ag_tensor *y = ag_op_result(op, a->dtype, nd, shape, 2, in, NULL, 0);
+    if (!y || y->numel == 0)
+        return y;
+    if (a->numel == y->numel && b->numel == y->numel) {
+        if (a->dtype == AG_F32)
+            k32(y->numel, a->data, 1, b->data, 1, y->data);
+        else
+            k64(y->numel, a->data, 1, b->data, 1, y->data);
+        return y;
+    }
+    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
+    ag_broadcast_strides(a, nd, shape, sa);
+    ag_broadcast_strides(b, nd, shape, sb);
+    size_t inner = nd ? (size_t)shape[nd - 1] : 1;
+    ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
+    ag_odometer it;
+    ag_odometer_init(&it, nd, shape, sa, sb);
+    for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
+        if (a->dtype == AG_F32)
+            k32(inner, (const float *)a->data + it.off[0], ia, (const float *)b->data + it.off[1],
+                ib, (float *)y->data + o * inner);
+        else
+            k64(inner, (const double *)a->data + it.off[0], ia,
+                (const double *)b->data + it.off[1], ib, (double *)y->data + o * inner);
+    }
+    return y;
+}
+
+/* Input i of node y wants a gradient: the rules skip the others. */
+static bool wants(ag_tensor *y, int i)
+{
+    return y->inputs[i]->requires_grad;
+}
+
+static ag_tensor *to_shape_of(ag_tensor *g, const ag_tensor *x)
+{
+    return ag_sum_to(g, x->ndim, x->shape);
+}
+
+/* y = a + b;  da += sum_to(g), db += sum_to(g) */
+static bool add_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    if (wants(y, 0) && !(gin[0] = to_shape_of(g, a)))
+        return false;
+    if (wants(y, 1) && !(gin[1] = to_shape_of(g, b)))
+        return false;
+    return true;
+}
+
+/* y = a - b;  da += sum_to(g), db += sum_to(-g) */
+static bool sub_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    if (wants(y, 0) && !(gin[0] = to_shape_of(g, a)))
+        return false;
+    if (wants(y, 1) && !(gin[1] = to_shape_of(ag_neg(g), b)))
+        return false;
+    return true;
+}
+
+/* y = a * b;  da += sum_to(g * b), db += sum_to(g * a) */
+static bool mul_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    if (wants(y, 0) && !(gin[0] = to_shape_of(ag_mul(g, b), a)))
+        return false;
+    if (wants(y, 1) && !(gin[1] = to_shape_of(ag_mul(g, a), b)))
+        return false;
+    return true;
+}
+
+/* y = a / b;  da += sum_to(g / b), db += sum_to(-g * y / b) */
+static bool div_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    if (wants(y, 0) && !(gin[0] = to_shape_of(ag_div(g, b), a)))
+        return false;
+    /* y is a node of the graph, so this rule stays right when it is
+     * differentiated again: y's own rule carries its dependence on b. */
+    if (wants(y, 1) && !(gin[1] = to_shape_of(ag_neg(ag_mul(g, ag_div(y, b))), b)))
+        return false;
+    return true;
+}
+
+static ag_tensor *apply_add(ag_tensor *const *in) { return ag_add(in[0], in[1]); }
+static ag_tensor *apply_sub(ag_tensor *const *in) { return ag_sub(in[0], in[1]); }
+static ag_tensor *apply_mul(ag_tensor *const *in) { return ag_mul(in[0], in[1]); }
+static ag_tensor *apply_div(ag_tensor *const *in) { return ag_div(in[0], in[1]); }
+
+/* Shapes that exercise broadcasting on both sides and size-1 dimensions. */
+static void sample_broadcast(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    static const int64_t pairs[][2][3] = {
+        {{2, 3, 4}, {2, 3, 4}}, {{2, 3, 4}, {1, 3, 1}}, {{3, 1, 4}, {1, 2, 1}},
+        {{2, 1, 4}, {1, 1, 4}}, {{1, 1, 1}, {2, 3, 4}},
+    };
+    static const int ranks[][2] = {{3, 3}, {3, 2}, {3, 3}, {3, 1}, {0, 3}};
+    size_t k = ag_rng_next(rng) % (sizeof ranks / sizeof ranks[0]);
+    for (int i = 0; i < 2; i++) {
+        ndim[i] = ranks[k][i];
+        for (int d = 0; d < ndim[i]; d++)
+            shape[i][d] = pairs[k][i][3 - ndim[i] + d];
+    }
+}
+
+static ag_op OP_ADD = {.def = {"add", 2, apply_add, add_vjp, -2, 2, 0, sample_broadcast}};
+static ag_op OP_SUB = {.def = {"sub", 2, apply_sub, sub_vjp, -2, 2, 0, sample_broadcast}};
+static ag_op OP_MUL = {.def = {"mul", 2, apply_mul, mul_vjp, -2, 2, 0, sample_broadcast}};
+/* Divisors are kept away from zero, where the quotient blows up. */
+static ag_op OP_DIV = {.def = {"div", 2, apply_div, div_vjp, 0.5, 2, 0, sample_broadcast}};
+
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return binary(&OP_ADD, add_f32, add_f64, a, b); }
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return binary(&OP_SUB, sub_f32, sub_f64, a, b); }
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return binary(&OP_MUL, mul_f32, mul_f64, a, b); }
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return binary(&OP_DIV, div_f32, div_f64, a, b); }
+
+/* ---- with a scalar constant: y = x + c, y = x * c ---- */
+
+typedef struct scalar_params {
+    double c;
+} scalar_params;
+
+static ag_tensor *scalar_op(ag_op *op, ag_tensor *x, double c, bool multiply)
+{
+    if (!ag_check_inputs(op->def.name, 1, &x))
+        return NULL;
+    scalar_params p = {c};
+    ag_tensor *y = ag_op_result(op, x->dtype, x->ndim, x->shape, 1, &x, &p, sizeof p);
+    if (!y)
+        return NULL;
+    size_t n = x->numel;
+    if (x->dtype == AG_F32) {
+        const float *restrict xs = x->data;
+        float *restrict ys = y->data;
+        float cf = (float)c;
+        if (multiply)
+            for (size_t i = 0; i < n; i++)
+                ys[i] = xs[i] * cf;
+        else
+            for (size_t i = 0; i < n; i++)
+                ys[i] = xs[i] + cf;
+    } else {
+        const double *restrict xs = x->data;
+        double *restrict ys = y->data;
+        if (multiply)
+            for (size_t i = 0; i < n; i++)
+                ys[i] = xs[i] * c;
+        else
+            for (size_t i = 0; i < n; i++)
+                ys[i] = xs[i] + c;
+    }
+    return y;
+}
+
+/* y = x + c;  dx += g */
+static bool add_scalar_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    (void)y;
+    gin[0] = g;
+    return true;
+}
+
+/* y = x * c;  dx += g * c */
+static bool mul_scalar_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    const scalar_params *p = y->params;
+    return (gin[0] = ag_mul_scalar(g, p->c)) != NULL;
+}
+
+static ag_tensor *apply_add_scalar(ag_tensor *const *in) { return ag_add_scalar(in[0], 0.75); }
+static ag_tensor *apply_mul_scalar(ag_tensor *const *in) { return ag_mul_scalar(in[0], -1.5); }
+
+static ag_op OP_ADD_SCALAR = {.def = {"add_scalar", 1, apply_add_scalar, add_scalar_vjp, -2, 2, 0, NULL}};
+static ag_op OP_MUL_SCALAR = {.def = {"mul_scalar", 1, apply_mul_scalar, mul_scalar_vjp, -2, 2, 0, NULL}};
+
+ag_tensor *ag_add_scalar(ag_tensor *x, double c) { return scalar_op(&OP_ADD_SCALAR, x, c, false); }
+ag_tensor *ag_mul_scalar(ag_tensor *x, double c) { return scalar_op(&OP_MUL_SCALAR, x, c, true); }
+
+void ag_ops_register_binary(void)
+{
+    ag_op_register_builtin(&OP_ADD);
+    ag_op_register_builtin(&OP_SUB);
+    ag_op_register_builtin(&OP_MUL);
+    ag_op_register_builtin(&OP_DIV);
+    ag_op_register_builtin(&OP_ADD_SCALAR);
+    ag_op_register_builtin(&OP_MUL_SCALAR);
+}

@@ -1,0 +1,248 @@
+/* matmul.c — matrix products, through BLAS or a portable blocked kernel.
+ *
+ * One op, "matmul", computes op(a) @ op(b) where op optionally transposes a
+ * 2-D operand. Its gradients are products of the same op with the flags
+ * flipped, so the backward pass never materializes a transpose and every
+ * product, forward or backward, is one GEMM call. */
+#include "ops_internal.h"
+
+#include <string.h>
+
+#ifdef AG_HAVE_BLAS
+#include <cblas.h>
+static _Thread_local ag_matmul_backend backend = AG_MATMUL_BLAS;
+#else
+static _Thread_local ag_matmul_backend backend = AG_MATMUL_BUILTIN;
+#endif
+
+bool ag_have_blas(void)
+{
+#ifdef AG_HAVE_BLAS
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool ag_matmul_backend_set(ag_matmul_backend b)
+{
+    if (b == AG_MATMUL_BLAS && !ag_have_blas()) {
+        ag_error_set(AG_ERR_VALUE, "matmul_backend_set: the library was built without BLAS");
+        return false;
+    }
+    if (b != AG_MATMUL_BLAS && b != AG_MATMUL_BUILTIN) {
+        ag_error_set(AG_ERR_VALUE, "matmul_backend_set: unknown backend %d", (int)b);
+        return false;
+    }
+    backend = b;
+    return true;
+}
+
+ag_matmul_backend ag_matmul_backend_get(void)
+{
+    return backend;
+}
+
+typedef struct matmul_params {
+    bool ta, tb;
+} matmul_params;
+
+enum { BLOCK = 64 };
+
+/* C (m,n) = op(A) op(B) with op(A) (m,k) and op(B) (k,n); lda/ldb are the
+ * row lengths of A and B as stored. Transposed operands are first copied
+ * into row-major scratch from the tape so that the inner loop runs over
+ * contiguous rows of B and C, which the compiler vectorizes; the loops are
+ * blocked over k and n to keep the rows of B in cache. */
+#define BUILTIN_GEMM(name, T)                                                                  \
+    static void name(size_t m, size_t n, size_t k, const T *A, bool ta, const T *B, bool tb,   \
+                     T *restrict C)                                                           \
+    {                                                                                         \
+        if (ta) {                                                                             \
+            T *At = ag_tape_alloc(m * k * sizeof(T));                                         \
+            if (!At)                                                                          \
+                return;                                                                       \
+            for (size_t i = 0; i < m; i++)                                                    \
+                for (size_t p = 0; p < k; p++)                                                \
+                    At[i * k + p] = A[p * m + i];                                             \
+            A = At;                                                                           \
+        }                                                                                     \
+        if (tb) {                                                                             \
+            T *Bt = ag_tape_alloc(k * n * sizeof(T));                                         \
+            if (!Bt)                                                                          \
+                return;                                                                       \
+            for (size_t p = 0; p < k; p++)                                                    \
+                for (size_t j = 0; j < n; j++)                                                \
+                    Bt[p * n + j] = B[j * k + p];                                             \
+            B = Bt;                                                                           \
+        }                                                                                     \
+        memset(C, 0, m * n * sizeof(T));                                                      \
+        for (size_t p0 = 0; p0 < k; p0 += BLOCK)                                              \
+            for (size_t j0 = 0; j0 < n; j0 += BLOCK) {                                        \
+                size_t p1 = p0 + BLOCK < k ? p0 + BLOCK : k;                                  \
+                size_t j1 = j0 + BLOCK < n ? j0 + BLOCK : n;                                  \
+                for (size_t i = 0; i < m; i++) {                                              \
+                    T *restrict c = C + i * n;                                                \
+                    for (size_t p = p0; p < p1; p++) {                                        \
+                        T a = A[i * k + p];                                                   \
+                        const T *restrict b = B + p * n;                                      \
+                        for (size_t j = j0; j < j1; j++)                                      \
+                            c[j] += a * b[j];                                                 \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+    }
+
+BUILTIN_GEMM(gemm_f32, float)
+BUILTIN_GEMM(gemm_f64, double)
+
+static void gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
+                 const void *B, bool tb, void *C)
+{
+#ifdef AG_HAVE_BLAS
+    if (backend == AG_MATMUL_BLAS && m && n && k) {
+        int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : n);
+        if (dtype == AG_F32)
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, A, lda, B,
+                        ldb, 0.0f, C, (int)n);
+        else
+            cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0, A, lda, B,
+                        ldb, 0.0, C, (int)n);
+        return;
+    }
+#endif
+    if (dtype == AG_F32)
+        gemm_f32(m, n, k, A, ta, B, tb, C);
+    else
+        gemm_f64(m, n, k, A, ta, B, tb, C);
+}
+
+static ag_op OP_MATMUL;
+
+ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
+{
+    ag_tensor *in[2] = {a, b};
+    if (!ag_check_inputs("matmul", 2, in))
+        return NULL;
+    if (a->ndim != 2 || b->ndim != 2) {
+        char sa[160], sb[160];
+        ag_error_set(AG_ERR_SHAPE, "matmul: %s @ %s: both operands must be 2-D",
+                     ag_format_shape(a->ndim, a->shape, sa, sizeof sa),
+                     ag_format_shape(b->ndim, b->shape, sb, sizeof sb));
+        return NULL;
+    }
+    int64_t m = ta ? a->shape[1] : a->shape[0], ka = ta ? a->shape[0] : a->shape[1];
+    int64_t kb = tb ? b->shape[1] : b->shape[0], n = tb ? b->shape[0] : b->shape[1];
+    if (ka != kb) {
+        char sa[160], sb[160];
+        ag_error_set(AG_ERR_SHAPE, "matmul: %s%s @ %s%s: inner dimensions %lld and %lld differ",
+                     ag_format_shape(a->ndim, a->shape, sa, sizeof sa), ta ? "ᵀ" : "",
+                     ag_format_shape(b->ndim, b->shape, sb, sizeof sb), tb ? "ᵀ" : "",
+                     (long long)ka, (long long)kb);
+        return NULL;
+    }
+    if (m > INT32_MAX || n > INT32_MAX || ka > INT32_MAX) {
+        ag_error_set(AG_ERR_SHAPE, "matmul: dimensions over 2^31 are not supported");
+        return NULL;
+    }
+    matmul_params p = {ta, tb};
+    int64_t shape[2] = {m, n};
+    ag_tensor *y = ag_op_result(&OP_MATMUL, a->dtype, 2, shape, 2, in, &p, sizeof p);
+    if (!y)
+        return NULL;
+    gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka, a->data, ta, b->data, tb, y->data);
+    return y;
+}
+
+ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
+{
+    return ag_matmul_t(a, false, b, false);
+}
+
+/* C = op(A) op(B):
+ *   dA = g op(B)ᵀ          (A not transposed)    dA = op(B) gᵀ   (A transposed)
+ *   dB = op(A)ᵀ g          (B not transposed)    dB = gᵀ op(A)   (B transposed) */
+static bool matmul_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    const matmul_params *p = y->params;
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    if (a->requires_grad) {
+        gin[0] = p->ta ? ag_matmul_t(b, p->tb, g, true) : ag_matmul_t(g, false, b, !p->tb);
+        if (!gin[0])
+            return false;
+    }
+    if (b->requires_grad) {
+        gin[1] = p->tb ? ag_matmul_t(g, true, a, p->ta) : ag_matmul_t(a, !p->ta, g, false);
+        if (!gin[1])
+            return false;
+    }
+    return true;
+}
+
+static ag_tensor *apply_matmul(ag_tensor *const *in) { return ag_matmul(in[0], in[1]); }
+
+static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    int64_t m = 1 + (int64_t)(ag_rng_next(rng) % 4), k = 1 + (int64_t)(ag_rng_next(rng) % 4),
+            n = 1 + (int64_t)(ag_rng_next(rng) % 4);
+    ndim[0] = ndim[1] = 2;
+    shape[0][0] = m, shape[0][1] = k;
+    shape[1][0] = k, shape[1][1] = n;
+}
+
+static ag_op OP_MATMUL = {
+    .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul}};
+
+/* y = xᵀ;  dx += gᵀ */
+static ag_op OP_TRANSPOSE2D;
+
+ag_tensor *ag_transpose2d(ag_tensor *x)
+{
+    if (!ag_check_inputs("transpose2d", 1, &x))
+        return NULL;
+    if (x->ndim != 2) {
+        char s[160];
+        ag_error_set(AG_ERR_SHAPE, "transpose2d: %s is not 2-D",
+                     ag_format_shape(x->ndim, x->shape, s, sizeof s));
+        return NULL;
+    }
+    int64_t shape[2] = {x->shape[1], x->shape[0]};
+    ag_tensor *y = ag_op_result(&OP_TRANSPOSE2D, x->dtype, 2, shape, 1, &x, NULL, 0);
+    if (!y)
+        return NULL;
+    size_t r = (size_t)x->shape[0], c = (size_t)x->shape[1];
+    for (size_t i = 0; i < r; i++)
+        for (size_t j = 0; j < c; j++) {
+            if (x->dtype == AG_F32)
+                ((float *)y->data)[j * r + i] = ((const float *)x->data)[i * c + j];
+            else
+                ((double *)y->data)[j * r + i] = ((const double *)x->data)[i * c + j];
+        }
+    return y;
+}
+
+static bool transpose2d_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    (void)y;
+    return (gin[0] = ag_transpose2d(g)) != NULL;
+}
+
+static ag_tensor *apply_transpose2d(ag_tensor *const *in) { return ag_transpose2d(in[0]); }
+
+static void sample_2d(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    ndim[0] = 2;
+    shape[0][0] = 1 + (int64_t)(ag_rng_next(rng) % 4);
+    shape[0][1] = 1 + (int64_t)(ag_rng_next(rng) % 4);
+}
+
+static ag_op OP_TRANSPOSE2D = {
+    .def = {"transpose2d", 1, apply_transpose2d, transpose2d_vjp, -2, 2, 0, sample_2d}};
+
+void ag_ops_register_matmul(void)
+{
+    ag_op_register_builtin(&OP_MATMUL);
+    ag_op_register_builtin(&OP_TRANSPOSE2D);
+}

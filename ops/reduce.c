@@ -1,0 +1,128 @@
+/* reduce.c — sums and means, over all elements or along one axis.
+ *
+ * Sums accumulate in double whatever the dtype, so an f32 mean over a large
+ * batch does not drift. Their gradients broadcast the upstream gradient back
+ * over the reduced dimension (with the axis restored as size 1 first). */
+#include "ops_internal.h"
+
+typedef struct reduce_params {
+    int axis;     /* normalized, or -1 for all elements */
+    bool keepdim;
+    bool mean;
+} reduce_params;
+
+static ag_op OP_SUM, OP_MEAN;
+
+/* The shape with `axis` removed or kept as 1. */
+static int reduced_shape(const ag_tensor *x, int axis, bool keepdim, int64_t *shape)
+{
+    int nd = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        if (d == axis) {
+            if (keepdim)
+                shape[nd++] = 1;
+        } else {
+            shape[nd++] = x->shape[d];
+        }
+    }
+    return nd;
+}
+
+static ag_tensor *reduce(ag_op *op, ag_tensor *x, int axis, bool all, bool keepdim)
+{
+    const char *name = op->def.name;
+    if (!ag_check_inputs(name, 1, &x))
+        return NULL;
+    int a = -1;
+    if (!all) {
+        a = axis < 0 ? axis + x->ndim : axis;
+        if (a < 0 || a >= x->ndim) {
+            char s[160];
+            ag_error_set(AG_ERR_VALUE, "%s: axis %d out of range for shape %s (%d dimensions)",
+                         name, axis, ag_format_shape(x->ndim, x->shape, s, sizeof s), x->ndim);
+            return NULL;
+        }
+    }
+    reduce_params p = {a, keepdim, op == &OP_MEAN};
+    int64_t shape[AG_MAX_DIMS];
+    int nd = all ? 0 : reduced_shape(x, a, keepdim, shape);
+    if (all && keepdim) {
+        nd = x->ndim;
+        for (int d = 0; d < nd; d++)
+            shape[d] = 1;
+    }
+    ag_tensor *y = ag_op_result(op, x->dtype, nd, shape, 1, &x, &p, sizeof p);
+    if (!y)
+        return NULL;
+    /* View x as (outer, len, inner) around the reduced axis. */
+    size_t outer = 1, len = x->numel, inner = 1;
+    if (!all) {
+        len = (size_t)x->shape[a];
+        for (int d = 0; d < a; d++)
+            outer *= (size_t)x->shape[d];
+        for (int d = a + 1; d < x->ndim; d++)
+            inner *= (size_t)x->shape[d];
+    }
+    /* For a mean over nothing, 0/0 gives NaN, as numpy does. */
+    double scale = p.mean ? 1.0 / (double)len : 1.0;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            double acc = 0;
+            size_t base = o * len * inner + i;
+            if (x->dtype == AG_F32) {
+                const float *xs = x->data;
+                for (size_t k = 0; k < len; k++)
+                    acc += xs[base + k * inner];
+            } else {
+                const double *xs = x->data;
+                for (size_t k = 0; k < len; k++)
+                    acc += xs[base + k * inner];
+            }
+            ag_store(y, o * inner + i, acc * scale);
+        }
+    return y;
+}
+
+ag_tensor *ag_sum(ag_tensor *x) { return reduce(&OP_SUM, x, 0, true, false); }
+ag_tensor *ag_mean(ag_tensor *x) { return reduce(&OP_MEAN, x, 0, true, false); }
+ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim) { return reduce(&OP_SUM, x, axis, false, keepdim); }
+ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim) { return reduce(&OP_MEAN, x, axis, false, keepdim); }
+
+/* y = sum(x) [along axis];   dx += broadcast(g)
+ * y = mean(x) [along axis];  dx += broadcast(g) / n */
+static bool reduce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    const reduce_params *p = y->params;
+    ag_tensor *x = y->inputs[0];
+    ag_tensor *gk = g;
+    if (p->axis >= 0 && !p->keepdim) {
+        int64_t shape[AG_MAX_DIMS];
+        int nd = reduced_shape(x, p->axis, true, shape);
+        gk = ag_reshape(g, nd, shape);
+    }
+    ag_tensor *gx = ag_broadcast_to(gk, x->ndim, x->shape);
+    if (p->mean) {
+        size_t n = p->axis >= 0 ? (size_t)x->shape[p->axis] : x->numel;
+        gx = ag_mul_scalar(gx, 1.0 / (double)n);
+    }
+    return (gin[0] = gx) != NULL;
+}
+
+static ag_tensor *apply_sum(ag_tensor *const *in) { return ag_sum_axis(in[0], -1, false); }
+static ag_tensor *apply_mean(ag_tensor *const *in) { return ag_mean_axis(in[0], 0, true); }
+
+static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    ndim[0] = 1 + (int)(ag_rng_next(rng) % 3);
+    for (int d = 0; d < ndim[0]; d++)
+        shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
+}
+
+static ag_op OP_SUM = {.def = {"sum", 1, apply_sum, reduce_vjp, -2, 2, 0, sample_nonscalar}};
+static ag_op OP_MEAN = {.def = {"mean", 1, apply_mean, reduce_vjp, -2, 2, 0, sample_nonscalar}};
+
+void ag_ops_register_reduce(void)
+{
+    ag_op_register_builtin(&OP_SUM);
+    ag_op_register_builtin(&OP_MEAN);
+}

@@ -1,0 +1,199 @@
+/* shape.c — ops that move elements without computing: reshape, and the pair
+ * broadcast_to / sum_to, each the other's gradient. */
+#include "ops_internal.h"
+
+#include <string.h>
+
+typedef struct shape_params {
+    int ndim;
+    int64_t shape[AG_MAX_DIMS];
+} shape_params;
+
+static ag_op OP_RESHAPE, OP_BROADCAST_TO, OP_SUM_TO;
+
+/* y = reshape(x);  dx += reshape(g, shape of x) */
+ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
+{
+    if (!ag_check_inputs("reshape", 1, &x))
+        return NULL;
+    size_t numel;
+    if (!ag_shape_check("reshape", ndim, shape, &numel))
+        return NULL;
+    if (numel != x->numel) {
+        char a[160], b[160];
+        ag_error_set(AG_ERR_SHAPE, "reshape: %s (%zu elements) to %s (%zu elements)",
+                     ag_format_shape(x->ndim, x->shape, a, sizeof a), x->numel,
+                     ag_format_shape(ndim, shape, b, sizeof b), numel);
+        return NULL;
+    }
+    ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, NULL, 0);
+    if (y)
+        memcpy(y->data, x->data, numel * ag_dtype_size(x->dtype));
+    return y;
+}
+
+static bool reshape_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *x = y->inputs[0];
+    return (gin[0] = ag_reshape(g, x->ndim, x->shape)) != NULL;
+}
+
+/* y = broadcast_to(x, shape);  dx += sum_to(g, shape of x) */
+ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
+{
+    if (!ag_check_inputs("broadcast_to", 1, &x))
+        return NULL;
+    size_t numel;
+    if (!ag_shape_check("broadcast_to", ndim, shape, &numel))
+        return NULL;
+    int nd;
+    int64_t out[AG_MAX_DIMS];
+    if (ndim < x->ndim ||
+        !ag_broadcast_shapes(NULL, x->ndim, x->shape, ndim, shape, &nd, out) ||
+        !ag_same_shape(nd, out, ndim, shape)) {
+        char a[160], b[160];
+        ag_error_set(AG_ERR_SHAPE, "broadcast_to: %s cannot be broadcast to %s",
+                     ag_format_shape(x->ndim, x->shape, a, sizeof a),
+                     ag_format_shape(ndim, shape, b, sizeof b));
+        return NULL;
+    }
+    if (ag_same_shape(x->ndim, x->shape, ndim, shape))
+        return x;
+    ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, NULL, 0);
+    if (!y || y->numel == 0)
+        return y;
+    int64_t sx[AG_MAX_DIMS];
+    ag_broadcast_strides(x, ndim, shape, sx);
+    size_t inner = ndim ? (size_t)shape[ndim - 1] : 1;
+    ptrdiff_t step = ndim ? sx[ndim - 1] : 0;
+    ag_odometer it;
+    ag_odometer_init(&it, ndim, shape, sx, NULL);
+    for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
+        if (x->dtype == AG_F32) {
+            const float *src = (const float *)x->data + it.off[0];
+            float *dst = (float *)y->data + o * inner;
+            for (size_t i = 0; i < inner; i++)
+                dst[i] = src[(ptrdiff_t)i * step];
+        } else {
+            const double *src = (const double *)x->data + it.off[0];
+            double *dst = (double *)y->data + o * inner;
+            for (size_t i = 0; i < inner; i++)
+                dst[i] = src[(ptrdiff_t)i * step];
+        }
+    }
+    return y;
+}
+
+static bool broadcast_to_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *x = y->inputs[0];
+    return (gin[0] = ag_sum_to(g, x->ndim, x->shape)) != NULL;
+}
+
+/* y = sum_to(x, shape): x summed over the dimensions that broadcasting
+ * `shape` to x's shape would have expanded;  dx += broadcast_to(g, shape of x) */
+ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
+{
+    if (!ag_check_inputs("sum_to", 1, &x))
+        return NULL;
+    size_t numel;
+    if (!ag_shape_check("sum_to", ndim, shape, &numel))
+        return NULL;
+    int nd;
+    int64_t out[AG_MAX_DIMS];
+    if (ndim > x->ndim ||
+        !ag_broadcast_shapes(NULL, ndim, shape, x->ndim, x->shape, &nd, out) ||
+        !ag_same_shape(nd, out, x->ndim, x->shape)) {
+        char a[160], b[160];
+        ag_error_set(AG_ERR_SHAPE, "sum_to: %s cannot be summed to %s (it does not broadcast from it)",
+                     ag_format_shape(x->ndim, x->shape, a, sizeof a),
+                     ag_format_shape(ndim, shape, b, sizeof b));
+        return NULL;
+    }
+    if (ag_same_shape(x->ndim, x->shape, ndim, shape))
+        return x;
+    shape_params p = {.ndim = ndim};
+    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    ag_tensor *y = ag_op_result(&OP_SUM_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
+    if (!y)
+        return NULL;
+    memset(y->data, 0, y->numel * ag_dtype_size(y->dtype));
+    if (x->numel == 0)
+        return y;
+    /* Walk x; the output index follows with stride 0 along summed dimensions. */
+    int64_t sy[AG_MAX_DIMS];
+    ag_broadcast_strides(y, x->ndim, x->shape, sy);
+    int xd = x->ndim;
+    size_t inner = xd ? (size_t)x->shape[xd - 1] : 1;
+    ptrdiff_t step = xd ? sy[xd - 1] : 0;
+    ag_odometer it;
+    ag_odometer_init(&it, xd, x->shape, sy, NULL);
+    for (size_t o = 0; o < x->numel / inner; o++, ag_odometer_next_row(&it)) {
+        if (x->dtype == AG_F32) {
+            const float *src = (const float *)x->data + o * inner;
+            float *dst = (float *)y->data + it.off[0];
+            for (size_t i = 0; i < inner; i++)
+                dst[(ptrdiff_t)i * step] += src[i];
+        } else {
+            const double *src = (const double *)x->data + o * inner;
+            double *dst = (double *)y->data + it.off[0];
+            for (size_t i = 0; i < inner; i++)
+                dst[(ptrdiff_t)i * step] += src[i];
+        }
+    }
+    return y;
+}
+
+static bool sum_to_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *x = y->inputs[0];
+    return (gin[0] = ag_broadcast_to(g, x->ndim, x->shape)) != NULL;
+}
+
+static ag_tensor *apply_reshape(ag_tensor *const *in)
+{
+    int64_t n = (int64_t)in[0]->numel;
+    return ag_reshape(in[0], 1, &n);
+}
+
+static ag_tensor *apply_broadcast_to(ag_tensor *const *in)
+{
+    /* (..) -> (2, ..) with size-1 dimensions expanded to 3. */
+    int64_t shape[AG_MAX_DIMS];
+    int nd = in[0]->ndim + 1;
+    shape[0] = 2;
+    for (int d = 0; d < in[0]->ndim; d++)
+        shape[d + 1] = in[0]->shape[d] == 1 ? 3 : in[0]->shape[d];
+    return ag_broadcast_to(in[0], nd, shape);
+}
+
+static ag_tensor *apply_sum_to(ag_tensor *const *in)
+{
+    /* Sums away the first dimension and any second one down to 1. */
+    const ag_tensor *x = in[0];
+    int64_t shape[AG_MAX_DIMS];
+    int nd = x->ndim > 0 ? x->ndim - 1 : 0;
+    for (int d = 0; d < nd; d++)
+        shape[d] = x->shape[d + 1];
+    if (nd > 1)
+        shape[0] = 1;
+    return ag_sum_to(in[0], nd, shape);
+}
+
+static void sample_small(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    ndim[0] = 1 + (int)(ag_rng_next(rng) % 3);
+    for (int d = 0; d < ndim[0]; d++)
+        shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 3);
+}
+
+static ag_op OP_RESHAPE = {.def = {"reshape", 1, apply_reshape, reshape_vjp, -2, 2, 0, sample_small}};
+static ag_op OP_BROADCAST_TO = {.def = {"broadcast_to", 1, apply_broadcast_to, broadcast_to_vjp, -2, 2, 0, sample_small}};
+static ag_op OP_SUM_TO = {.def = {"sum_to", 1, apply_sum_to, sum_to_vjp, -2, 2, 0, sample_small}};
+
+void ag_ops_register_shape(void)
+{
+    ag_op_register_builtin(&OP_RESHAPE);
+    ag_op_register_builtin(&OP_BROADCAST_TO);
+    ag_op_register_builtin(&OP_SUM_TO);
+}
