@@ -325,8 +325,10 @@ typedef struct ag_rng ag_rng;
 typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
 
 /* An op builder as the registry calls it: n inputs in, one result out.
- * Ops with options (axis, transposes) register a default form. */
-typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs);
+ * `params` are the bytes a recorded node keeps (ag_node_params), so a node
+ * can be re-run exactly as it was made; NULL asks for the op's default
+ * options (an axis, a constant) as the registry sweep does. */
+typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 
 enum {
     AG_OP_KINK = 1u << 0,        /* derivative has kinks (relu at 0): gradcheck avoids them */

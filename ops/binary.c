@@ -135,10 +135,26 @@ static bool div_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-static ag_tensor *apply_add(ag_tensor *const *in) { return ag_add(in[0], in[1]); }
-static ag_tensor *apply_sub(ag_tensor *const *in) { return ag_sub(in[0], in[1]); }
-static ag_tensor *apply_mul(ag_tensor *const *in) { return ag_mul(in[0], in[1]); }
-static ag_tensor *apply_div(ag_tensor *const *in) { return ag_div(in[0], in[1]); }
+static ag_tensor *apply_add(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_add(in[0], in[1]);
+}
+static ag_tensor *apply_sub(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_sub(in[0], in[1]);
+}
+static ag_tensor *apply_mul(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_mul(in[0], in[1]);
+}
+static ag_tensor *apply_div(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_div(in[0], in[1]);
+}
 
 /* Shapes that exercise broadcasting on both sides and size-1 dimensions. */
 static void sample_broadcast(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -220,8 +236,16 @@ static bool mul_scalar_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul_scalar(g, p->c)) != NULL;
 }
 
-static ag_tensor *apply_add_scalar(ag_tensor *const *in) { return ag_add_scalar(in[0], 0.75); }
-static ag_tensor *apply_mul_scalar(ag_tensor *const *in) { return ag_mul_scalar(in[0], -1.5); }
+static ag_tensor *apply_add_scalar(ag_tensor *const *in, const void *params)
+{
+    const scalar_params *p = params;
+    return ag_add_scalar(in[0], p ? p->c : 0.75);
+}
+static ag_tensor *apply_mul_scalar(ag_tensor *const *in, const void *params)
+{
+    const scalar_params *p = params;
+    return ag_mul_scalar(in[0], p ? p->c : -1.5);
+}
 
 static ag_op OP_ADD_SCALAR = {.def = {"add_scalar", 1, apply_add_scalar, add_scalar_vjp, -2, 2, 0, NULL}};
 static ag_op OP_MUL_SCALAR = {.def = {"mul_scalar", 1, apply_mul_scalar, mul_scalar_vjp, -2, 2, 0, NULL}};

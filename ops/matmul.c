@@ -181,7 +181,11 @@ static bool matmul_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-static ag_tensor *apply_matmul(ag_tensor *const *in) { return ag_matmul(in[0], in[1]); }
+static ag_tensor *apply_matmul(ag_tensor *const *in, const void *params)
+{
+    const matmul_params *p = params;
+    return p ? ag_matmul_t(in[0], p->ta, in[1], p->tb) : ag_matmul(in[0], in[1]);
+}
 
 static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 {
@@ -229,7 +233,11 @@ static bool transpose2d_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_transpose2d(g)) != NULL;
 }
 
-static ag_tensor *apply_transpose2d(ag_tensor *const *in) { return ag_transpose2d(in[0]); }
+static ag_tensor *apply_transpose2d(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_transpose2d(in[0]);
+}
 
 static void sample_2d(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 {

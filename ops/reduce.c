@@ -108,8 +108,22 @@ static bool reduce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = gx) != NULL;
 }
 
-static ag_tensor *apply_sum(ag_tensor *const *in) { return ag_sum_axis(in[0], -1, false); }
-static ag_tensor *apply_mean(ag_tensor *const *in) { return ag_mean_axis(in[0], 0, true); }
+static ag_tensor *apply_reduce(ag_op *op, ag_tensor *x, const reduce_params *p, int axis,
+                               bool keepdim)
+{
+    if (p)
+        return reduce(op, x, p->axis, p->axis < 0, p->keepdim);
+    return reduce(op, x, axis, false, keepdim);
+}
+
+static ag_tensor *apply_sum(ag_tensor *const *in, const void *params)
+{
+    return apply_reduce(&OP_SUM, in[0], params, -1, false);
+}
+static ag_tensor *apply_mean(ag_tensor *const *in, const void *params)
+{
+    return apply_reduce(&OP_MEAN, in[0], params, 0, true);
+}
 
 static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 {

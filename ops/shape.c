@@ -26,7 +26,9 @@ ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
                      ag_format_shape(ndim, shape, b, sizeof b), numel);
         return NULL;
     }
-    ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, NULL, 0);
+    shape_params p = {.ndim = ndim};
+    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (y)
         memcpy(y->data, x->data, numel * ag_dtype_size(x->dtype));
     return y;
@@ -59,7 +61,9 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
     }
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
-    ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, NULL, 0);
+    shape_params p = {.ndim = ndim};
+    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (!y || y->numel == 0)
         return y;
     int64_t sx[AG_MAX_DIMS];
@@ -150,14 +154,20 @@ static bool sum_to_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_broadcast_to(g, x->ndim, x->shape)) != NULL;
 }
 
-static ag_tensor *apply_reshape(ag_tensor *const *in)
+static ag_tensor *apply_reshape(ag_tensor *const *in, const void *params)
 {
+    const shape_params *p = params;
+    if (p)
+        return ag_reshape(in[0], p->ndim, p->shape);
     int64_t n = (int64_t)in[0]->numel;
     return ag_reshape(in[0], 1, &n);
 }
 
-static ag_tensor *apply_broadcast_to(ag_tensor *const *in)
+static ag_tensor *apply_broadcast_to(ag_tensor *const *in, const void *params)
 {
+    const shape_params *p = params;
+    if (p)
+        return ag_broadcast_to(in[0], p->ndim, p->shape);
     /* (..) -> (2, ..) with size-1 dimensions expanded to 3. */
     int64_t shape[AG_MAX_DIMS];
     int nd = in[0]->ndim + 1;
@@ -167,8 +177,11 @@ static ag_tensor *apply_broadcast_to(ag_tensor *const *in)
     return ag_broadcast_to(in[0], nd, shape);
 }
 
-static ag_tensor *apply_sum_to(ag_tensor *const *in)
+static ag_tensor *apply_sum_to(ag_tensor *const *in, const void *params)
 {
+    const shape_params *p = params;
+    if (p)
+        return ag_sum_to(in[0], p->ndim, p->shape);
     /* Sums away the first dimension and any second one down to 1. */
     const ag_tensor *x = in[0];
     int64_t shape[AG_MAX_DIMS];

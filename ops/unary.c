@@ -41,13 +41,13 @@ static ag_tensor *unary(ag_op *op, map_f32 k32, map_f64 k64, ag_tensor *x)
         }                                                                  \
     }
 
-static ag_tensor *apply_neg(ag_tensor *const *in);
-static ag_tensor *apply_exp(ag_tensor *const *in);
-static ag_tensor *apply_log(ag_tensor *const *in);
-static ag_tensor *apply_sigmoid(ag_tensor *const *in);
-static ag_tensor *apply_tanh(ag_tensor *const *in);
-static ag_tensor *apply_relu(ag_tensor *const *in);
-static ag_tensor *apply_step(ag_tensor *const *in);
+static ag_tensor *apply_neg(ag_tensor *const *in, const void *params);
+static ag_tensor *apply_exp(ag_tensor *const *in, const void *params);
+static ag_tensor *apply_log(ag_tensor *const *in, const void *params);
+static ag_tensor *apply_sigmoid(ag_tensor *const *in, const void *params);
+static ag_tensor *apply_tanh(ag_tensor *const *in, const void *params);
+static ag_tensor *apply_relu(ag_tensor *const *in, const void *params);
+static ag_tensor *apply_step(ag_tensor *const *in, const void *params);
 
 /* y = -x;  dx += -g */
 UNARY_MAPS(neg, -v, -v)
@@ -135,13 +135,41 @@ static bool relu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL}};
 ag_tensor *ag_relu(ag_tensor *x) { return unary(&OP_RELU, relu_f32, relu_f64, x); }
 
-static ag_tensor *apply_neg(ag_tensor *const *in) { return ag_neg(in[0]); }
-static ag_tensor *apply_exp(ag_tensor *const *in) { return ag_exp(in[0]); }
-static ag_tensor *apply_log(ag_tensor *const *in) { return ag_log(in[0]); }
-static ag_tensor *apply_sigmoid(ag_tensor *const *in) { return ag_sigmoid(in[0]); }
-static ag_tensor *apply_tanh(ag_tensor *const *in) { return ag_tanh(in[0]); }
-static ag_tensor *apply_relu(ag_tensor *const *in) { return ag_relu(in[0]); }
-static ag_tensor *apply_step(ag_tensor *const *in) { return ag_step(in[0]); }
+static ag_tensor *apply_neg(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_neg(in[0]);
+}
+static ag_tensor *apply_exp(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_exp(in[0]);
+}
+static ag_tensor *apply_log(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_log(in[0]);
+}
+static ag_tensor *apply_sigmoid(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_sigmoid(in[0]);
+}
+static ag_tensor *apply_tanh(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_tanh(in[0]);
+}
+static ag_tensor *apply_relu(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_relu(in[0]);
+}
+static ag_tensor *apply_step(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_step(in[0]);
+}
 
 void ag_ops_register_unary(void)
 {
