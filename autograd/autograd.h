@@ -331,15 +331,18 @@ typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
 typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 
 enum {
-    AG_OP_KINK = 1u << 0,        /* derivative has kinks (relu at 0): gradcheck avoids them */
-    AG_OP_NO_BROADCAST = 1u << 1 /* inputs of the sweep must share one shape */
+    AG_OP_KINK = 1u << 0,         /* derivative has kinks (relu at 0, max ties) */
+    AG_OP_NO_BROADCAST = 1u << 1, /* inputs of the sweep must share one shape */
+    AG_OP_COMPOSITE = 1u << 2,    /* built from other ops: records no node of its own and
+                                     has no vjp; listed so that checks and sweeps cover it */
+    AG_OP_NO_GRAD = 1u << 3       /* its result carries no gradient (masks, comparisons) */
 };
 
 typedef struct ag_op_def {
     const char *name;  /* unique, e.g. "sigmoid" */
     int n_inputs;      /* arity */
     ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps) */
-    ag_vjp_fn vjp;     /* the vector-Jacobian rule */
+    ag_vjp_fn vjp;     /* the vector-Jacobian rule (NULL for a composite) */
     double domain_lo;  /* inputs for gradient checks are drawn from [lo, hi] */
     double domain_hi;
     unsigned flags;    /* AG_OP_* */

@@ -65,6 +65,9 @@ ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape);
 /* A new unrecorded intermediate on the current tape, uninitialised. */
 ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape);
 
+/* An unrecorded 0-d constant on the current tape (for rules like where(c, g, 0)). */
+ag_tensor *ag_const_scalar(ag_dtype dtype, double value);
+
 /* Bytes from the current tape's arena (64-byte aligned), valid until reset. */
 void *ag_tape_alloc(size_t size);
 

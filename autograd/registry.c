@@ -48,10 +48,12 @@ static char *copy_string(const char *s)
 const ag_op *ag_op_register(const ag_op_def *def)
 {
     ensure_builtins();
-    if (!def || !def->name || !def->name[0] || !def->apply || !def->vjp || def->n_inputs < 1 ||
+    if (!def || !def->name || !def->name[0] || !def->apply ||
+        (!def->vjp && !(def->flags & AG_OP_COMPOSITE)) || def->n_inputs < 1 ||
         def->n_inputs > AG_GRADCHECK_MAX_INPUTS) {
         ag_error_set(AG_ERR_VALUE,
-                     "op_register: an op needs a name, apply and vjp functions and 1 to %d "
+                     "op_register: an op needs a name, an apply function, a vjp (unless "
+                     "composite) and 1 to %d "
                      "inputs%s%s",
                      AG_GRADCHECK_MAX_INPUTS, def && def->name ? "; got op " : "",
                      def && def->name ? def->name : "");

@@ -290,6 +290,14 @@ static bool push_node(ag_tape *tape, ag_tensor *t)
     return true;
 }
 
+ag_tensor *ag_const_scalar(ag_dtype dtype, double value)
+{
+    ag_tensor *t = ag_tape_tensor(dtype, 0, NULL);
+    if (t)
+        ag_store(t, 0, value);
+    return t;
+}
+
 ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
                         int n_inputs, ag_tensor *const *inputs, const void *params,
                         size_t n_params)
@@ -297,6 +305,10 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
     const char *name = op ? op->def.name : "op_result";
     if (!op) {
         ag_error_set(AG_ERR_NULL, "op_result: op is NULL");
+        return NULL;
+    }
+    if (!op->def.vjp) {
+        ag_error_set(AG_ERR_STATE, "%s: a composite op records no node of its own", name);
         return NULL;
     }
     if (n_inputs < 0 || (n_inputs > 0 && !inputs)) {

@@ -6,77 +6,14 @@
  * Gradients of broadcast inputs go through ag_sum_to and nowhere else. */
 #include "ops_internal.h"
 
-typedef void (*row_f32)(size_t n, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb,
-                        float *restrict y);
-typedef void (*row_f64)(size_t n, const double *a, ptrdiff_t sa, const double *b, ptrdiff_t sb,
-                        double *restrict y);
-
-/* The two row kernels of an op: y[i] = EXPR(x = a[i*sa], z = b[i*sb]). The
- * unit-stride branch is the one the compiler vectorizes. */
-#define BINARY_ROWS(name, T, EXPR)                                                         \
-    static void name(size_t n, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb,         \
-                     T *restrict y)                                                        \
-    {                                                                                      \
-        if (sa == 1 && sb == 1) {                                                          \
-            for (size_t i = 0; i < n; i++) {                                               \
-                T x = a[i], z = b[i];                                                      \
-                y[i] = (EXPR);                                                             \
-            }                                                                              \
-        } else {                                                                           \
-            for (size_t i = 0; i < n; i++) {                                               \
-                T x = a[(ptrdiff_t)i * sa], z = b[(ptrdiff_t)i * sb];                      \
-                y[i] = (EXPR);                                                             \
-            }                                                                              \
-        }                                                                                  \
-    }
-
-BINARY_ROWS(add_f32, float, x + z)
-BINARY_ROWS(add_f64, double, x + z)
-BINARY_ROWS(sub_f32, float, x - z)
-BINARY_ROWS(sub_f64, double, x - z)
-BINARY_ROWS(mul_f32, float, x * z)
-BINARY_ROWS(mul_f64, double, x * z)
-BINARY_ROWS(div_f32, float, x / z)
-BINARY_ROWS(div_f64, double, x / z)
-
-/* The shared builder: checks, broadcasts, allocates (recording the node)
- * and runs the kernel row by row. */
-static ag_tensor *binary(ag_op *op, row_f32 k32, row_f64 k64, ag_tensor *a, ag_tensor *b)
-{
-    ag_tensor *in[2] = {a, b};
-    if (!ag_check_inputs(op->def.name, 2, in))
-        return NULL;
-    int nd;
-    int64_t shape[AG_MAX_DIMS];
-    if (!ag_broadcast_shapes(op->def.name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape))
-        return NULL;
-    ag_tensor *y = ag_op_result(op, a->dtype, nd, shape, 2, in, NULL, 0);
-    if (!y || y->numel == 0)
-        return y;
-    if (a->numel == y->numel && b->numel == y->numel) {
-        if (a->dtype == AG_F32)
-            k32(y->numel, a->data, 1, b->data, 1, y->data);
-        else
-            k64(y->numel, a->data, 1, b->data, 1, y->data);
-        return y;
-    }
-    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
-    ag_broadcast_strides(a, nd, shape, sa);
-    ag_broadcast_strides(b, nd, shape, sb);
-    size_t inner = nd ? (size_t)shape[nd - 1] : 1;
-    ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
-    ag_odometer it;
-    ag_odometer_init(&it, nd, shape, sa, sb);
-    for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
-        if (a->dtype == AG_F32)
-            k32(inner, (const float *)a->data + it.off[0], ia, (const float *)b->data + it.off[1],
-                ib, (float *)y->data + o * inner);
-        else
-            k64(inner, (const double *)a->data + it.off[0], ia,
-                (const double *)b->data + it.off[1], ib, (double *)y->data + o * inner);
-    }
-    return y;
-}
+AG_BINARY_ROWS(add_f32, float, x + z)
+AG_BINARY_ROWS(add_f64, double, x + z)
+AG_BINARY_ROWS(sub_f32, float, x - z)
+AG_BINARY_ROWS(sub_f64, double, x - z)
+AG_BINARY_ROWS(mul_f32, float, x * z)
+AG_BINARY_ROWS(mul_f64, double, x * z)
+AG_BINARY_ROWS(div_f32, float, x / z)
+AG_BINARY_ROWS(div_f64, double, x / z)
 
 /* Input i of node y wants a gradient: the rules skip the others. */
 static bool wants(ag_tensor *y, int i)
@@ -178,10 +115,10 @@ static ag_op OP_MUL = {.def = {"mul", 2, apply_mul, mul_vjp, -2, 2, 0, sample_br
 /* Divisors are kept away from zero, where the quotient blows up. */
 static ag_op OP_DIV = {.def = {"div", 2, apply_div, div_vjp, 0.5, 2, 0, sample_broadcast}};
 
-ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return binary(&OP_ADD, add_f32, add_f64, a, b); }
-ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return binary(&OP_SUB, sub_f32, sub_f64, a, b); }
-ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return binary(&OP_MUL, mul_f32, mul_f64, a, b); }
-ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return binary(&OP_DIV, div_f32, div_f64, a, b); }
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_ADD, add_f32, add_f64, a, b); }
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_SUB, sub_f32, sub_f64, a, b); }
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MUL, mul_f32, mul_f64, a, b); }
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_DIV, div_f32, div_f64, a, b); }
 
 /* ---- with a scalar constant: y = x + c, y = x * c ---- */
 

@@ -80,3 +80,57 @@ void ag_odometer_next_row(ag_odometer *it)
         it->idx[d] = 0;
     }
 }
+
+/* The shared builder: checks, broadcasts, allocates (recording the node)
+ * and runs the kernel row by row. */
+ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2] = {a, b};
+    if (!ag_check_inputs(op->def.name, 2, in))
+        return NULL;
+    int nd;
+    int64_t shape[AG_MAX_DIMS];
+    if (!ag_broadcast_shapes(op->def.name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape))
+        return NULL;
+    ag_tensor *y = ag_op_result(op, a->dtype, nd, shape, 2, in, NULL, 0);
+    if (!y || y->numel == 0)
+        return y;
+    if (a->numel == y->numel && b->numel == y->numel) {
+        if (a->dtype == AG_F32)
+            k32(y->numel, a->data, 1, b->data, 1, y->data);
+        else
+            k64(y->numel, a->data, 1, b->data, 1, y->data);
+        return y;
+    }
+    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
+    ag_broadcast_strides(a, nd, shape, sa);
+    ag_broadcast_strides(b, nd, shape, sb);
+    size_t inner = nd ? (size_t)shape[nd - 1] : 1;
+    ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
+    ag_odometer it;
+    ag_odometer_init(&it, nd, shape, sa, sb);
+    for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
+        if (a->dtype == AG_F32)
+            k32(inner, (const float *)a->data + it.off[0], ia, (const float *)b->data + it.off[1],
+                ib, (float *)y->data + o * inner);
+        else
+            k64(inner, (const double *)a->data + it.off[0], ia,
+                (const double *)b->data + it.off[1], ib, (double *)y->data + o * inner);
+    }
+    return y;
+}
+
+/* The shared builder of elementwise functions of one tensor. */
+ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x)
+{
+    if (!ag_check_inputs(op->def.name, 1, &x))
+        return NULL;
+    ag_tensor *y = ag_op_result(op, x->dtype, x->ndim, x->shape, 1, &x, NULL, 0);
+    if (!y)
+        return NULL;
+    if (x->dtype == AG_F32)
+        k32(x->numel, x->data, y->data);
+    else
+        k64(x->numel, x->data, y->data);
+    return y;
+}

@@ -32,4 +32,59 @@ void ag_odometer_next_row(ag_odometer *it);
 /* Whether two shapes are equal. */
 bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_t *sb);
 
+/* ---- elementwise builders shared by the op families ---- */
+
+/* Row kernels of a binary op: y[i] = f(a[i*sa], b[i*sb]) for i < n. */
+typedef void (*ag_row_f32)(size_t n, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb,
+                        float *restrict y);
+typedef void (*ag_row_f64)(size_t n, const double *a, ptrdiff_t sa, const double *b, ptrdiff_t sb,
+                        double *restrict y);
+
+/* Defines the row kernel `name` for type T computing EXPR from x = a[i*sa]
+ * and z = b[i*sb]. The unit-stride branch is the one the compiler
+ * vectorizes. */
+#define AG_BINARY_ROWS(name, T, EXPR)                                                         \
+    static void name(size_t n, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb,         \
+                     T *restrict y)                                                        \
+    {                                                                                      \
+        if (sa == 1 && sb == 1) {                                                          \
+            for (size_t i = 0; i < n; i++) {                                               \
+                T x = a[i], z = b[i];                                                      \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        } else {                                                                           \
+            for (size_t i = 0; i < n; i++) {                                               \
+                T x = a[(ptrdiff_t)i * sa], z = b[(ptrdiff_t)i * sb];                      \
+                y[i] = (EXPR);                                                             \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+/* Checks, broadcasts, allocates (recording the node) and runs the row
+ * kernel of the result's dtype. */
+ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b);
+
+typedef void (*ag_map_f32)(size_t n, const float *restrict x, float *restrict y);
+typedef void (*ag_map_f64)(size_t n, const double *restrict x, double *restrict y);
+
+/* Defines name_f32 and name_f64 computing y[i] = EXPR(v = x[i]). */
+#define AG_UNARY_MAPS(name, EXPR32, EXPR64)                                   \
+    static void name##_f32(size_t n, const float *restrict x, float *restrict y) \
+    {                                                                      \
+        for (size_t i = 0; i < n; i++) {                                   \
+            float v = x[i];                                                \
+            y[i] = (EXPR32);                                               \
+        }                                                                  \
+    }                                                                      \
+    static void name##_f64(size_t n, const double *restrict x, double *restrict y) \
+    {                                                                      \
+        for (size_t i = 0; i < n; i++) {                                   \
+            double v = x[i];                                               \
+            y[i] = (EXPR64);                                               \
+        }                                                                  \
+    }
+
+/* Checks, allocates (recording the node) and runs the map of x's dtype. */
+ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x);
+
 #endif

@@ -7,40 +7,6 @@
 
 #include <math.h>
 
-typedef void (*map_f32)(size_t n, const float *restrict x, float *restrict y);
-typedef void (*map_f64)(size_t n, const double *restrict x, double *restrict y);
-
-static ag_tensor *unary(ag_op *op, map_f32 k32, map_f64 k64, ag_tensor *x)
-{
-    if (!ag_check_inputs(op->def.name, 1, &x))
-        return NULL;
-    ag_tensor *y = ag_op_result(op, x->dtype, x->ndim, x->shape, 1, &x, NULL, 0);
-    if (!y)
-        return NULL;
-    if (x->dtype == AG_F32)
-        k32(x->numel, x->data, y->data);
-    else
-        k64(x->numel, x->data, y->data);
-    return y;
-}
-
-/* The two kernels of an op, y[i] = EXPR(v = x[i]). */
-#define UNARY_MAPS(name, EXPR32, EXPR64)                                   \
-    static void name##_f32(size_t n, const float *restrict x, float *restrict y) \
-    {                                                                      \
-        for (size_t i = 0; i < n; i++) {                                   \
-            float v = x[i];                                                \
-            y[i] = (EXPR32);                                               \
-        }                                                                  \
-    }                                                                      \
-    static void name##_f64(size_t n, const double *restrict x, double *restrict y) \
-    {                                                                      \
-        for (size_t i = 0; i < n; i++) {                                   \
-            double v = x[i];                                               \
-            y[i] = (EXPR64);                                               \
-        }                                                                  \
-    }
-
 static ag_tensor *apply_neg(ag_tensor *const *in, const void *params);
 static ag_tensor *apply_exp(ag_tensor *const *in, const void *params);
 static ag_tensor *apply_log(ag_tensor *const *in, const void *params);
@@ -50,33 +16,33 @@ static ag_tensor *apply_relu(ag_tensor *const *in, const void *params);
 static ag_tensor *apply_step(ag_tensor *const *in, const void *params);
 
 /* y = -x;  dx += -g */
-UNARY_MAPS(neg, -v, -v)
+AG_UNARY_MAPS(neg, -v, -v)
 static bool neg_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y;
     return (gin[0] = ag_neg(g)) != NULL;
 }
 static ag_op OP_NEG = {.def = {"neg", 1, apply_neg, neg_vjp, -2, 2, 0, NULL}};
-ag_tensor *ag_neg(ag_tensor *x) { return unary(&OP_NEG, neg_f32, neg_f64, x); }
+ag_tensor *ag_neg(ag_tensor *x) { return ag_unary_op(&OP_NEG, neg_f32, neg_f64, x); }
 
 /* y = e^x;  dx += g * y */
-UNARY_MAPS(exp, expf(v), exp(v))
+AG_UNARY_MAPS(exp, expf(v), exp(v))
 static bool exp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, y)) != NULL;
 }
 static ag_op OP_EXP = {.def = {"exp", 1, apply_exp, exp_vjp, -2, 2, 0, NULL}};
-ag_tensor *ag_exp(ag_tensor *x) { return unary(&OP_EXP, exp_f32, exp_f64, x); }
+ag_tensor *ag_exp(ag_tensor *x) { return ag_unary_op(&OP_EXP, exp_f32, exp_f64, x); }
 
 /* y = ln x;  dx += g / x */
-UNARY_MAPS(log, logf(v), log(v))
+AG_UNARY_MAPS(log, logf(v), log(v))
 static bool log_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_div(g, y->inputs[0])) != NULL;
 }
 /* log wants positive inputs: the checker draws them away from 0. */
 static ag_op OP_LOG = {.def = {"log", 1, apply_log, log_vjp, 0.2, 3, 0, NULL}};
-ag_tensor *ag_log(ag_tensor *x) { return unary(&OP_LOG, log_f32, log_f64, x); }
+ag_tensor *ag_log(ag_tensor *x) { return ag_unary_op(&OP_LOG, log_f32, log_f64, x); }
 
 /* y = 1 / (1 + e^-x);  dx += g * y * (1 - y)
  * For x < 0 the form e^x / (1 + e^x) is used: e^-x would overflow for
@@ -95,45 +61,45 @@ static double sigmoid_stable(double v)
     double e = exp(v);
     return e / (1.0 + e);
 }
-UNARY_MAPS(sigmoid, sigmoidf_stable(v), sigmoid_stable(v))
+AG_UNARY_MAPS(sigmoid, sigmoidf_stable(v), sigmoid_stable(v))
 static bool sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *one_minus_y = ag_add_scalar(ag_neg(y), 1.0);
     return (gin[0] = ag_mul(g, ag_mul(y, one_minus_y))) != NULL;
 }
 static ag_op OP_SIGMOID = {.def = {"sigmoid", 1, apply_sigmoid, sigmoid_vjp, -4, 4, 0, NULL}};
-ag_tensor *ag_sigmoid(ag_tensor *x) { return unary(&OP_SIGMOID, sigmoid_f32, sigmoid_f64, x); }
+ag_tensor *ag_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_SIGMOID, sigmoid_f32, sigmoid_f64, x); }
 
 /* y = tanh x;  dx += g * (1 - y²) */
-UNARY_MAPS(tanh, tanhf(v), tanh(v))
+AG_UNARY_MAPS(tanh, tanhf(v), tanh(v))
 static bool tanh_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *one_minus_y2 = ag_add_scalar(ag_neg(ag_mul(y, y)), 1.0);
     return (gin[0] = ag_mul(g, one_minus_y2)) != NULL;
 }
 static ag_op OP_TANH = {.def = {"tanh", 1, apply_tanh, tanh_vjp, -3, 3, 0, NULL}};
-ag_tensor *ag_tanh(ag_tensor *x) { return unary(&OP_TANH, tanh_f32, tanh_f64, x); }
+ag_tensor *ag_tanh(ag_tensor *x) { return ag_unary_op(&OP_TANH, tanh_f32, tanh_f64, x); }
 
 /* y = step(x) = (x > 0 ? 1 : 0);  no gradient (0 almost everywhere).
  * The mask in relu's rule; a constant under differentiation. */
-UNARY_MAPS(step, v > 0 ? 1.0f : 0.0f, v > 0 ? 1.0 : 0.0)
+AG_UNARY_MAPS(step, v > 0 ? 1.0f : 0.0f, v > 0 ? 1.0 : 0.0)
 static bool step_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y, (void)g, (void)gin;
     return true;
 }
 static ag_op OP_STEP = {.def = {"step", 1, apply_step, step_vjp, -2, 2, AG_OP_KINK, NULL}};
-ag_tensor *ag_step(ag_tensor *x) { return unary(&OP_STEP, step_f32, step_f64, x); }
+ag_tensor *ag_step(ag_tensor *x) { return ag_unary_op(&OP_STEP, step_f32, step_f64, x); }
 
 /* y = max(x, 0);  dx += g * step(x)
  * At x = 0 the subgradient 0 is chosen, as PyTorch does. */
-UNARY_MAPS(relu, v > 0 ? v : 0.0f, v > 0 ? v : 0.0)
+AG_UNARY_MAPS(relu, v > 0 ? v : 0.0f, v > 0 ? v : 0.0)
 static bool relu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_step(y->inputs[0]))) != NULL;
 }
 static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL}};
-ag_tensor *ag_relu(ag_tensor *x) { return unary(&OP_RELU, relu_f32, relu_f64, x); }
+ag_tensor *ag_relu(ag_tensor *x) { return ag_unary_op(&OP_RELU, relu_f32, relu_f64, x); }
 
 static ag_tensor *apply_neg(ag_tensor *const *in, const void *params)
 {
