@@ -277,6 +277,31 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape);
  * broadcast from. Every broadcasting op's gradient goes through this one op. */
 ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape);
 
+/* Layout: moving elements between axes. Axes may be negative (from the end). */
+#define AG_END INT64_MAX /* a slice's stop meaning "to the end" */
+/* Swaps two axes. */
+ag_tensor *ag_transpose(ag_tensor *x, int axis0, int axis1);
+/* Reorders the axes: the result's axis i is x's axis perm[i] (n = ag_ndim(x)). */
+ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm);
+/* The elements start, start+step, ... before stop along one axis, with
+ * Python's slice semantics: negative start/stop count from the end,
+ * out-of-range bounds clamp, step may be negative but not 0. */
+ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t step);
+typedef struct ag_range {
+    int64_t start, stop, step;
+} ag_range;
+/* A slice on every axis at once: ranges[i] applies to axis i (ag_ndim(x)
+ * entries; {0, AG_END, 1} keeps an axis whole). */
+ag_tensor *ag_slice_ranges(ag_tensor *x, const ag_range *ranges);
+/* Joins n tensors along an existing axis; the other dimensions must agree. */
+ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis);
+/* Stacks n tensors of one shape along a new axis at position axis. */
+ag_tensor *ag_stack(int n, ag_tensor *const *xs, int axis);
+/* Inserts a size-1 axis at position axis (0..ndim; negative from the end). */
+ag_tensor *ag_expand_dims(ag_tensor *x, int axis);
+/* Removes a size-1 axis (AG_ERR_SHAPE if its size is not 1). */
+ag_tensor *ag_squeeze(ag_tensor *x, int axis);
+
 /* ------------------------------------------------------------------ */
 /* Backward                                                            */
 /* ------------------------------------------------------------------ */

@@ -7,6 +7,10 @@ void ag_ops_register_unary(void);
 void ag_ops_register_matmul(void);
 void ag_ops_register_reduce(void);
 void ag_ops_register_shape(void);
+void ag_ops_register_layout(void);
+void ag_ops_register_index(void);
+void ag_ops_register_elementwise(void);
+void ag_ops_register_nn(void);
 
 void ag_ops_register_builtins(void)
 {
@@ -15,4 +19,8 @@ void ag_ops_register_builtins(void)
     ag_ops_register_matmul();
     ag_ops_register_reduce();
     ag_ops_register_shape();
+    ag_ops_register_layout();
+    ag_ops_register_index();
+    ag_ops_register_elementwise();
+    ag_ops_register_nn();
 }
