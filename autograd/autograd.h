@@ -251,6 +251,32 @@ ag_tensor *ag_tanh(ag_tensor *x);    /* tanh x */
 ag_tensor *ag_relu(ag_tensor *x);    /* max(x, 0); derivative 0 at x = 0 */
 ag_tensor *ag_step(ag_tensor *x);    /* 1 where x > 0, else 0; carries no gradient */
 
+/* More elementwise functions (f32/f64, broadcasting where two inputs). */
+ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b);       /* a^b; the gradient for b needs a > 0 */
+ag_tensor *ag_pow_scalar(ag_tensor *x, double p);    /* x^p */
+ag_tensor *ag_sqrt(ag_tensor *x);                    /* √x */
+ag_tensor *ag_abs(ag_tensor *x);                     /* |x|; subgradient 0 at 0 */
+ag_tensor *ag_sign(ag_tensor *x);                    /* -1, 0 or 1; carries no gradient */
+ag_tensor *ag_square(ag_tensor *x);                  /* x² */
+ag_tensor *ag_reciprocal(ag_tensor *x);              /* 1/x */
+ag_tensor *ag_softplus(ag_tensor *x);                /* ln(1 + e^x), exact for any x */
+ag_tensor *ag_log_sigmoid(ag_tensor *x);             /* ln σ(x), exact for any x */
+/* min(max(x, lo), hi); gradient 1 strictly inside, 0 at and beyond the bounds. */
+ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi);
+/* Elementwise larger/smaller of a and b; on a tie the gradient goes to a. */
+ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b);
+/* cond ? a : b elementwise; cond of any dtype (nonzero is true) gets no
+ * gradient; the three shapes broadcast together. */
+ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b);
+/* Comparisons: 0/1 masks in the inputs' dtype, with broadcasting; no gradient. */
+ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_le(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b);
+
 /* Matrix product of 2-D tensors: (m,k) @ (k,n) -> (m,n). */
 ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
 /* op(a) @ op(b), where op transposes a 2-D operand when its flag is set.
@@ -276,6 +302,36 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape);
 /* The inverse of broadcasting: sums x down to `shape`, which x's shape must
  * broadcast from. Every broadcasting op's gradient goes through this one op. */
 ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape);
+
+/* Indexing. Index tensors are i64 and never carry a gradient. */
+/* y[...i...] = x[...index[...i...]...], the index replacing the coordinate
+ * along `axis` (PyTorch's gather): index has x's rank, the result its shape.
+ * AG_ERR_VALUE names an index value out of range and its position. */
+ag_tensor *ag_gather(ag_tensor *x, int axis, ag_tensor *index);
+/* The adjoint of gather: zeros of `shape`, with src[...i...] added at
+ * [...index[...i...]...] along axis (repeated positions add up). */
+ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
+                          const int64_t *shape);
+/* The slices of x at the positions of the 1-D index along axis. */
+ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index);
+/* i64 positions of the largest/smallest element along axis: the first on
+ * ties; NaN counts as the largest (so it is never hidden). Not recorded. */
+ag_tensor *ag_argmax(ag_tensor *x, int axis, bool keepdim);
+ag_tensor *ag_argmin(ag_tensor *x, int axis, bool keepdim);
+/* (labels..., n_classes) rows of 0/1 in dtype for i64 labels. Not recorded. */
+ag_tensor *ag_one_hot(ag_tensor *labels, int64_t n_classes, ag_dtype dtype);
+/* A copy of x's value cut from the graph (a constant to what follows). */
+ag_tensor *ag_detach(ag_tensor *x);
+
+/* Extremes and a stable log-sum-exp. The gradient of max/min goes to the
+ * extreme element — the first one, in row-major order, on ties. */
+ag_tensor *ag_max(ag_tensor *x);
+ag_tensor *ag_min(ag_tensor *x);
+ag_tensor *ag_max_axis(ag_tensor *x, int axis, bool keepdim);
+ag_tensor *ag_min_axis(ag_tensor *x, int axis, bool keepdim);
+/* log Σ e^x without overflow (finite for inputs of ±1000 in f32). */
+ag_tensor *ag_logsumexp(ag_tensor *x);
+ag_tensor *ag_logsumexp_axis(ag_tensor *x, int axis, bool keepdim);
 
 /* Layout: moving elements between axes. Axes may be negative (from the end). */
 #define AG_END INT64_MAX /* a slice's stop meaning "to the end" */
@@ -350,6 +406,9 @@ typedef struct ag_rng ag_rng;
 typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
 
 /* An op builder as the registry calls it: n inputs in, one result out.
+ * `inputs` holds the op's n_inputs differentiable inputs, then — when a
+ * recorded node is re-run — the node's further inputs (index tensors,
+ * conditions), NULL-padded to AG_GRADCHECK_MAX_INPUTS entries.
  * `params` are the bytes a recorded node keeps (ag_node_params), so a node
  * can be re-run exactly as it was made; NULL asks for the op's default
  * options (an axis, a constant) as the registry sweep does. */
