@@ -333,6 +333,27 @@ ag_tensor *ag_min_axis(ag_tensor *x, int axis, bool keepdim);
 ag_tensor *ag_logsumexp(ag_tensor *x);
 ag_tensor *ag_logsumexp_axis(ag_tensor *x, int axis, bool keepdim);
 
+/* Neural-net functions and losses, stable for logits of ±1000 in f32 and f64. */
+typedef enum ag_reduction {
+    AG_REDUCE_MEAN = 0, /* the mean over all elements (over the N rows for nll/cross_entropy) */
+    AG_REDUCE_SUM = 1,
+    AG_REDUCE_NONE = 2  /* one loss per element (per row) */
+} ag_reduction;
+/* e^x / Σ e^x along axis. */
+ag_tensor *ag_softmax(ag_tensor *x, int axis);
+/* x − logsumexp(x) along axis. */
+ag_tensor *ag_log_softmax(ag_tensor *x, int axis);
+/* −[y ln σ(z) + (1 − y) ln(1 − σ(z))], computed as softplus(z) − z·y;
+ * logits and targets of one shape. */
+ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r);
+/* −log softmax(z)[i, label_i] for logits (N, C) and i64 labels (N);
+ * AG_ERR_VALUE names a label out of [0, C) and its position. */
+ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r);
+/* −logp[i, label_i] for log-probabilities (N, C) and i64 labels (N). */
+ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r);
+/* (pred − target)², shapes broadcasting. */
+ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
+
 /* Layout: moving elements between axes. Axes may be negative (from the end). */
 #define AG_END INT64_MAX /* a slice's stop meaning "to the end" */
 /* Swaps two axes. */
