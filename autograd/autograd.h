@@ -277,12 +277,20 @@ ag_tensor *ag_le(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b);
 
-/* Matrix product of 2-D tensors: (m,k) @ (k,n) -> (m,n). */
+/* Matrix product with numpy's rules: (m,k) @ (k,n) -> (m,n); a 1-D left
+ * operand is a row and a 1-D right operand a column (the added dimension is
+ * dropped from the result); leading batch dimensions broadcast, e.g.
+ * (2,1,3,4) @ (5,4,6) -> (2,5,3,6). Two 1-D operands give their dot product. */
 ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
-/* op(a) @ op(b), where op transposes a 2-D operand when its flag is set.
- * Gradients of matmul are written with this op, so no transpose is ever
- * materialized. */
+/* op(a) @ op(b), where op transposes the last two dimensions of an operand
+ * when its flag is set; operands are both 2-D, or both 3-D with one batch
+ * size. Gradients of matmul are written with this op, so no transpose is
+ * ever materialized. */
 ag_tensor *ag_matmul_t(ag_tensor *a, bool transpose_a, ag_tensor *b, bool transpose_b);
+/* Σ a_i b_i for 1-D tensors of one length (a 0-d result). */
+ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b);
+/* The (n, m) outer product of 1-D tensors a (n) and b (m). */
+ag_tensor *ag_outer(ag_tensor *a, ag_tensor *b);
 /* The 2-D transpose (a copy). */
 ag_tensor *ag_transpose2d(ag_tensor *x);
 

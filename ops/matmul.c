@@ -126,15 +126,20 @@ ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
     ag_tensor *in[2] = {a, b};
     if (!ag_check_inputs("matmul", 2, in))
         return NULL;
-    if (a->ndim != 2 || b->ndim != 2) {
+    bool batched = a->ndim == 3 && b->ndim == 3 && a->shape[0] == b->shape[0];
+    if (!(a->ndim == 2 && b->ndim == 2) && !batched) {
         char sa[160], sb[160];
-        ag_error_set(AG_ERR_SHAPE, "matmul: %s @ %s: both operands must be 2-D",
+        ag_error_set(AG_ERR_SHAPE,
+                     "matmul_t: %s @ %s: operands must both be 2-D, or both 3-D with the same "
+                     "batch size (ag_matmul broadcasts other shapes)",
                      ag_format_shape(a->ndim, a->shape, sa, sizeof sa),
                      ag_format_shape(b->ndim, b->shape, sb, sizeof sb));
         return NULL;
     }
-    int64_t m = ta ? a->shape[1] : a->shape[0], ka = ta ? a->shape[0] : a->shape[1];
-    int64_t kb = tb ? b->shape[1] : b->shape[0], n = tb ? b->shape[0] : b->shape[1];
+    int r = a->ndim - 2; /* the first matrix dimension */
+    int64_t batch = batched ? a->shape[0] : 1;
+    int64_t m = ta ? a->shape[r + 1] : a->shape[r], ka = ta ? a->shape[r] : a->shape[r + 1];
+    int64_t kb = tb ? b->shape[r + 1] : b->shape[r], n = tb ? b->shape[r] : b->shape[r + 1];
     if (ka != kb) {
         char sa[160], sb[160];
         ag_error_set(AG_ERR_SHAPE, "matmul: %s%s @ %s%s: inner dimensions %lld and %lld differ",
@@ -148,17 +153,118 @@ ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
         return NULL;
     }
     matmul_params p = {ta, tb};
-    int64_t shape[2] = {m, n};
-    ag_tensor *y = ag_op_result(&OP_MATMUL, a->dtype, 2, shape, 2, in, &p, sizeof p);
+    int64_t shape[3] = {batch, m, n};
+    ag_tensor *y = ag_op_result(&OP_MATMUL, a->dtype, a->ndim, batched ? shape : shape + 1, 2, in,
+                                &p, sizeof p);
     if (!y)
         return NULL;
-    gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka, a->data, ta, b->data, tb, y->data);
+    size_t es = ag_dtype_size(a->dtype);
+    size_t sa = (size_t)(m * ka) * es, sb = (size_t)(ka * n) * es, sy = (size_t)(m * n) * es;
+    for (int64_t i = 0; i < batch; i++)
+        gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka, (const char *)a->data + (size_t)i * sa, ta,
+             (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy);
     return y;
 }
 
+/* The general product, as numpy's matmul: 1-D operands are promoted to a
+ * row (left) or a column (right) and the added dimension dropped again;
+ * leading (batch) dimensions broadcast, then fold into one batch dimension
+ * for the 3-D primitive. Only reshapes and broadcasts are added, so the
+ * gradient needs no rule of its own. */
 ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
 {
-    return ag_matmul_t(a, false, b, false);
+    ag_tensor *in[2] = {a, b};
+    if (!ag_check_inputs("matmul", 2, in))
+        return NULL;
+    if (a->ndim == 2 && b->ndim == 2)
+        return ag_matmul_t(a, false, b, false);
+    if (a->ndim == 0 || b->ndim == 0) {
+        ag_error_set(AG_ERR_SHAPE, "matmul: operands must have at least 1 dimension, not 0 (use ag_mul for scalars)");
+        return NULL;
+    }
+    if (a->ndim == 1 && b->ndim == 1)
+        return ag_dot(a, b);
+    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
+    int na = a->ndim, nb = b->ndim;
+    memcpy(sa, a->shape, (size_t)na * sizeof *sa);
+    memcpy(sb, b->shape, (size_t)nb * sizeof *sb);
+    bool row = na == 1, col = nb == 1;
+    if (row)
+        sa[1] = sa[0], sa[0] = 1, na = 2;
+    if (col)
+        sb[1] = 1, nb = 2;
+    if (sa[na - 1] != sb[nb - 2]) {
+        char s1[160], s2[160];
+        ag_error_set(AG_ERR_SHAPE, "matmul: %s @ %s: inner dimensions %lld and %lld differ",
+                     ag_format_shape(a->ndim, a->shape, s1, sizeof s1),
+                     ag_format_shape(b->ndim, b->shape, s2, sizeof s2), (long long)sa[na - 1],
+                     (long long)sb[nb - 2]);
+        return NULL;
+    }
+    int nbatch;
+    int64_t batch[AG_MAX_DIMS];
+    if (!ag_broadcast_shapes("matmul", na - 2, sa, nb - 2, sb, &nbatch, batch))
+        return NULL;
+    if (nbatch + 2 > AG_MAX_DIMS) {
+        ag_error_set(AG_ERR_SHAPE, "matmul: result would have more than %d dimensions", AG_MAX_DIMS);
+        return NULL;
+    }
+    int64_t count = 1;
+    for (int d = 0; d < nbatch; d++)
+        count *= batch[d];
+    int64_t m = sa[na - 2], k = sa[na - 1], n = sb[nb - 1];
+    int64_t full_a[AG_MAX_DIMS], full_b[AG_MAX_DIMS];
+    memcpy(full_a, batch, (size_t)nbatch * sizeof *batch);
+    memcpy(full_b, batch, (size_t)nbatch * sizeof *batch);
+    full_a[nbatch] = m, full_a[nbatch + 1] = k;
+    full_b[nbatch] = k, full_b[nbatch + 1] = n;
+    ag_tensor *a3 = ag_reshape(ag_broadcast_to(ag_reshape(a, na, sa), nbatch + 2, full_a), 3,
+                               (int64_t[]){count, m, k});
+    ag_tensor *b3 = ag_reshape(ag_broadcast_to(ag_reshape(b, nb, sb), nbatch + 2, full_b), 3,
+                               (int64_t[]){count, k, n});
+    ag_tensor *y3 = ag_matmul_t(a3, false, b3, false);
+    /* The result: batch..., then m and n unless they came from promotion. */
+    int64_t shape[AG_MAX_DIMS];
+    int nd = nbatch;
+    memcpy(shape, batch, (size_t)nbatch * sizeof *batch);
+    if (!row)
+        shape[nd++] = m;
+    if (!col)
+        shape[nd++] = n;
+    return ag_reshape(y3, nd, shape);
+}
+
+/* a · b = Σ a_i b_i for 1-D tensors of one length. */
+ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2] = {a, b};
+    if (!ag_check_inputs("dot", 2, in))
+        return NULL;
+    if (a->ndim != 1 || b->ndim != 1 || a->shape[0] != b->shape[0]) {
+        char s1[160], s2[160];
+        ag_error_set(AG_ERR_SHAPE, "dot: %s . %s: need two 1-D tensors of one length",
+                     ag_format_shape(a->ndim, a->shape, s1, sizeof s1),
+                     ag_format_shape(b->ndim, b->shape, s2, sizeof s2));
+        return NULL;
+    }
+    return ag_sum(ag_mul(a, b));
+}
+
+/* (a ⊗ b)_ij = a_i b_j for 1-D a (n) and b (m): an (n, m) result. */
+ag_tensor *ag_outer(ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2] = {a, b};
+    if (!ag_check_inputs("outer", 2, in))
+        return NULL;
+    if (a->ndim != 1 || b->ndim != 1) {
+        char s1[160], s2[160];
+        ag_error_set(AG_ERR_SHAPE, "outer: %s and %s: need two 1-D tensors",
+                     ag_format_shape(a->ndim, a->shape, s1, sizeof s1),
+                     ag_format_shape(b->ndim, b->shape, s2, sizeof s2));
+        return NULL;
+    }
+    return ag_mul(ag_reshape(a, 2, (int64_t[]){a->shape[0], 1}),
+                  ag_reshape(b, 2, (int64_t[]){1, b->shape[0]}));
 }
 
 /* C = op(A) op(B):
@@ -198,6 +304,37 @@ static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 
 static ag_op OP_MATMUL = {
     .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul}};
+
+/* Batched and promoted shapes, through ag_matmul's reshapes and broadcasts. */
+static void sample_matmul_general(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    static const int64_t cases[][2][4] = {
+        {{2, 1, 3, 4}, {3, 4, 2, 0}}, {{3, 0, 0, 0}, {2, 3, 2, 0}}, {{2, 2, 3, 0}, {3, 0, 0, 0}},
+        {{1, 2, 3, 0}, {4, 3, 2, 0}},
+    };
+    static const int ranks[][2] = {{4, 3}, {1, 3}, {3, 1}, {3, 3}};
+    size_t c = ag_rng_next(rng) % 4;
+    for (int i = 0; i < 2; i++) {
+        ndim[i] = ranks[c][i];
+        memcpy(shape[i], cases[c][i], (size_t)ndim[i] * sizeof(int64_t));
+    }
+}
+
+static void sample_vectors(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    ndim[0] = ndim[1] = 1;
+    shape[0][0] = 1 + (int64_t)(ag_rng_next(rng) % 5);
+    shape[1][0] = shape[0][0];
+}
+
+static ag_tensor *apply_matmul_general(ag_tensor *const *in, const void *p) { (void)p; return ag_matmul(in[0], in[1]); }
+static ag_tensor *apply_dot(ag_tensor *const *in, const void *p) { (void)p; return ag_dot(in[0], in[1]); }
+static ag_tensor *apply_outer(ag_tensor *const *in, const void *p) { (void)p; return ag_outer(in[0], in[1]); }
+
+static ag_op OP_MATMUL_GENERAL = {.def = {"matmul_batched", 2, apply_matmul_general, NULL, -2, 2,
+                                          AG_OP_COMPOSITE | AG_OP_NO_BROADCAST, sample_matmul_general}};
+static ag_op OP_DOT = {.def = {"dot", 2, apply_dot, NULL, -2, 2, AG_OP_COMPOSITE | AG_OP_NO_BROADCAST, sample_vectors}};
+static ag_op OP_OUTER = {.def = {"outer", 2, apply_outer, NULL, -2, 2, AG_OP_COMPOSITE | AG_OP_NO_BROADCAST, sample_vectors}};
 
 /* y = xᵀ;  dx += gᵀ */
 static ag_op OP_TRANSPOSE2D;
@@ -252,5 +389,8 @@ static ag_op OP_TRANSPOSE2D = {
 void ag_ops_register_matmul(void)
 {
     ag_op_register_builtin(&OP_MATMUL);
+    ag_op_register_builtin(&OP_MATMUL_GENERAL);
+    ag_op_register_builtin(&OP_DOT);
+    ag_op_register_builtin(&OP_OUTER);
     ag_op_register_builtin(&OP_TRANSPOSE2D);
 }
