@@ -556,10 +556,16 @@ typedef ag_tensor *(*ag_fn)(ag_tensor *const *inputs, void *ctx);
 #define AG_GRADCHECK_MAX_INPUTS 8
 
 typedef struct ag_gradcheck_opts {
-    double eps;    /* central-difference step (default 1e-6) */
-    double atol;   /* pass when |analytic - numeric| <= atol + rtol * |numeric| */
-    double rtol;   /* (defaults 1e-7 and 1e-6) */
-    uint64_t seed; /* seed of the random projection of a non-scalar result */
+    double eps;        /* central-difference step (default 1e-6) */
+    double atol;       /* pass when |analytic - numeric| <= atol + rtol * |numeric| */
+    double rtol;       /* (defaults 1e-7 and 1e-6) */
+    uint64_t seed;     /* seed of the random projection of a non-scalar result */
+    double nondet_tol; /* for ops whose result varies between runs (atomics,
+                          threads): how much two evaluations at one point may
+                          differ; it is added to the tolerance (default 0:
+                          results must repeat exactly) */
+    bool per_node;     /* when the check fails, re-check every recorded node's
+                          own rule and name the first wrong one (report->culprit) */
 } ag_gradcheck_opts;
 
 /* The defaults above. */
@@ -575,13 +581,28 @@ typedef struct ag_gradcheck_input {
     double numeric;                    /* the central difference at that element */
     double max_abs_err;                /* over every element */
     double max_rel_err;                /* |a - n| / max(|n|, tiny), over every element */
+    size_t n_kinks;                    /* elements within eps of a kink (below) */
+    size_t first_kink;                 /* flat index of the first of them */
 } ag_gradcheck_input;
+
+/* A kink: an element where the one-sided differences disagree (relu at 0,
+ * abs at 0, a tie of max), so the function has no derivative there. Such an
+ * element is not a failure when the analytic value lies between the two
+ * one-sided slopes (a valid subgradient); it is counted in n_kinks. */
 
 typedef struct ag_gradcheck_report {
     bool pass;                                   /* every checked input passed */
     int n_inputs;
     ag_gradcheck_input inputs[AG_GRADCHECK_MAX_INPUTS];
     char name[64];                               /* what was checked (op name or "function") */
+    double nondet_diff;                          /* largest difference between repeated runs */
+    /* Filled by ag_gradcheck_op: */
+    bool f32_checked;                            /* the op also ran in f32 ... */
+    double f32_max_err;                          /* ... and differed from f64 by at most this */
+    bool zero_size_ok;                           /* zero-size inputs gave a result or a clear error */
+    char zero_size[96];                          /* "ok" or the error the op gave */
+    /* Filled when opts.per_node is set and the check failed: */
+    char culprit[256];                           /* "node 3: op 'swish' label 'h' inputs (2,3): ..." */
 } ag_gradcheck_report;
 
 /* Checks the vector-Jacobian rules behind f at `inputs`: the gradient of
@@ -596,13 +617,39 @@ bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
 
 /* Checks a registered op on random inputs drawn from its domain, with
  * shapes from its sample rule (broadcasting and size-1 dimensions included).
- * `seed` makes the draw repeatable. */
+ * `seed` makes the draw repeatable. Beyond the gradient it checks that the
+ * op computes in f32 what it computes in f64 (within f32 precision), and
+ * that zero-size inputs give a result or a clear error, never a crash. */
 bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
                      ag_gradcheck_report *report);
 
 /* Prints the report as a short table: one line per input with the worst
  * element, both values and the errors. */
 void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
+
+/* What ag_gradcheck_nodes found. */
+typedef struct ag_gradcheck_nodes_report {
+    bool pass;                      /* every node's rule agreed with its differences */
+    size_t n_nodes;                 /* nodes recorded by f */
+    size_t n_checked;               /* nodes checked (up to the first wrong one) */
+    long bad_node;                  /* tape position of the first wrong node, or -1 */
+    char op[64];                    /* its op */
+    char label[32];                 /* its label ("" when none was set) */
+    int n_inputs;                   /* its inputs' shapes */
+    int ndim[AG_GRADCHECK_MAX_INPUTS];
+    int64_t shape[AG_GRADCHECK_MAX_INPUTS][AG_MAX_DIMS];
+    ag_gradcheck_report detail;     /* the failing node's own check */
+} ag_gradcheck_nodes_report;
+
+/* Checks a whole model one node at a time: runs f once (in f64) and then,
+ * along the tape, checks each recorded node's own rule at the values it
+ * actually saw, stopping at the first node whose rule is wrong. Use it when
+ * ag_gradcheck of a model fails, to find the culprit without bisecting by
+ * hand. Returns whether every node passed. */
+bool ag_gradcheck_nodes(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
+                        const ag_gradcheck_opts *opts, ag_gradcheck_nodes_report *report);
+/* One line naming the culprit (or "all N nodes pass"). */
+void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *report);
 
 /* The number of heap allocations the library has made so far (all go
  * through one allocator). A training loop's steady state adds none: compare

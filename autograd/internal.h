@@ -74,6 +74,15 @@ void *ag_tape_alloc(size_t size);
 /* The current node list of a tape (for the backward sweep). */
 ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n);
 
+/* Like ag_check_inputs (NULL, stale) but any dtype, i64 included. */
+bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inputs);
+
+/* Flat index -> multi-index of a shape. */
+void ag_unflatten(size_t flat, int ndim, const int64_t *shape, int64_t *index);
+
+/* "node 3: op 'swish' label 'h' inputs (2,3); input 0 element (1,2): ..." */
+char *ag_format_culprit(const ag_gradcheck_nodes_report *r, char *buf, size_t size);
+
 /* Formats a shape as "(3,4)" / "()" into buf. */
 char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size);
 

@@ -359,7 +359,7 @@ void ag_zero_grad(ag_tensor *t)
         t->grad = NULL;
 }
 
-bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
+bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inputs)
 {
     for (int i = 0; i < n; i++) {
         const ag_tensor *t = inputs[i];
@@ -373,6 +373,13 @@ bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
             return readable(t, what);
         }
     }
+    return true;
+}
+
+bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
+{
+    if (!ag_check_inputs_any_dtype(op_name, n, inputs))
+        return false;
     for (int i = 0; i < n; i++) {
         if (inputs[i]->dtype == AG_I64) {
             ag_error_set(AG_ERR_DTYPE, "%s: input %d is i64; this op takes f32 or f64", op_name,

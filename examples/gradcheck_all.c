@@ -16,6 +16,15 @@ typedef struct sweep {
     int total;
 } sweep;
 
+static double worst_err(const ag_gradcheck_report *rep)
+{
+    double w = 0;
+    for (int i = 0; i < rep->n_inputs; i++)
+        if (rep->inputs[i].max_abs_err > w)
+            w = rep->inputs[i].max_abs_err;
+    return w;
+}
+
 static void check_op(const ag_op *op, void *ctx)
 {
     sweep *s = ctx;
@@ -28,9 +37,9 @@ static void check_op(const ag_op *op, void *ctx)
         pass = ag_gradcheck_op(op, (uint64_t)seed, NULL, &rep);
     }
     s->total++;
-    printf("%-14s %-9s %s%s\n", def->name,
+    printf("%-16s %-9s %s  grad err %.1e  f32 vs f64 %.1e  zero-size %s\n", def->name,
            def->flags & AG_OP_COMPOSITE ? "composite" : "primitive", pass ? "PASS" : "FAIL",
-           pass ? "" : "");
+           worst_err(&rep), rep.f32_max_err, rep.zero_size[0] == 'o' ? "ok" : "rejected");
     if (!pass) {
         s->failed++;
         if (ag_last_status() != AG_OK)

@@ -1,0 +1,191 @@
+/* gradcheck_sweep.c — checking registered ops, and printing reports.
+ *
+ * An op is checked on random inputs drawn from its declared domain with
+ * shapes from its own sample rule: its gradient by finite differences, its
+ * f32 kernel against its f64 kernel, and its behaviour on zero-size inputs.
+ * Run over the whole registry, this makes every op — built-in or a user's —
+ * certify itself. */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static ag_tensor *call_op(ag_tensor *const *inputs, void *ctx)
+{
+    const ag_op *op = ctx;
+    return op->def.apply(inputs, NULL);
+}
+
+/* Runs the op on f32 copies of the f64 inputs and returns the largest
+ * difference from the f64 result relative to max(1, |y64|); -1 when the op
+ * failed in either dtype (the error is kept). */
+static double f32_agreement(const ag_op *op, int n, ag_tensor *const *in64)
+{
+    ag_tensor *in32[AG_GRADCHECK_MAX_INPUTS] = {0};
+    double worst = -1;
+    ag_tape *tape = ag_tape_new();
+    if (!tape)
+        return -1;
+    ag_tape *prev = ag_tape_use(tape);
+    bool mode = ag_no_grad_begin();
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        in32[i] = ag_leaf_new(AG_F32, in64[i]->ndim, in64[i]->shape);
+        ok = in32[i] != NULL;
+        for (size_t e = 0; ok && e < in64[i]->numel; e++)
+            ag_store(in32[i], e, ag_load(in64[i], e));
+    }
+    ag_tensor *y64 = ok ? op->def.apply(in64, NULL) : NULL;
+    ag_tensor *y32 = y64 ? op->def.apply(in32, NULL) : NULL;
+    if (y64 && y32 && y32->dtype == AG_F32 && y32->numel == y64->numel) {
+        worst = 0;
+        for (size_t e = 0; e < y64->numel; e++) {
+            double a = ag_load(y64, e), b = ag_load(y32, e);
+            double d = fabs(a - b) / fmax(1.0, fabs(a));
+            if (a == b) /* infinities of one sign agree */
+                d = 0;
+            if (d > worst || isnan(d))
+                worst = isnan(d) ? INFINITY : d;
+        }
+    } else if (y64 && y32) {
+        ag_error_set(AG_ERR_DTYPE, "%s: f32 inputs gave a %s result of %zu elements (f64: %zu)",
+                     op->def.name, ag_dtype_str(y32->dtype), y32->numel, y64->numel);
+    }
+    ag_grad_mode_set(mode);
+    ag_tape_use(prev);
+    ag_tape_free(tape);
+    for (int i = 0; i < n; i++)
+        ag_tensor_free(in32[i]);
+    return worst;
+}
+
+/* The op on inputs whose first dimension is 0: a result and a backward
+ * sweep, or a clear error — anything else (a crash, a sanitizer report) is
+ * the failure this exists to expose. */
+static void zero_size(const ag_op *op, int n, const int *ndim,
+                      int64_t (*shape)[AG_MAX_DIMS], ag_gradcheck_report *rep)
+{
+    ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
+    ag_tape *tape = ag_tape_new();
+    if (!tape)
+        return;
+    ag_tape *prev = ag_tape_use(tape);
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        int64_t s[AG_MAX_DIMS];
+        memcpy(s, shape[i], sizeof s);
+        if (ndim[i] > 0)
+            s[0] = 0;
+        in[i] = ag_zeros(AG_F64, ndim[i], s);
+        ok = in[i] && ag_set_requires_grad(in[i], true);
+    }
+    ag_status before = ag_last_status();
+    ag_tensor *y = ok ? op->def.apply(in, NULL) : NULL;
+    if (y && y->requires_grad) {
+        ag_tensor *seed = ag_ones(AG_F64, y->ndim, y->shape);
+        ok = seed && ag_backward_seed(y, seed);
+        ag_tensor_free(seed);
+    }
+    rep->zero_size_ok = true;
+    if (y && ok)
+        snprintf(rep->zero_size, sizeof rep->zero_size, "ok");
+    else if (before == AG_OK && ag_last_status() != AG_OK) {
+        snprintf(rep->zero_size, sizeof rep->zero_size, "rejected: %s", ag_last_error());
+        ag_error_clear();
+    } else {
+        rep->zero_size_ok = false;
+        snprintf(rep->zero_size, sizeof rep->zero_size, "failed without an error message");
+    }
+    ag_tape_use(prev);
+    ag_tape_free(tape);
+    for (int i = 0; i < n; i++)
+        ag_tensor_free(in[i]);
+}
+
+bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
+                     ag_gradcheck_report *report)
+{
+    ag_gradcheck_report local;
+    ag_gradcheck_report *rep = report ? report : &local;
+    memset(rep, 0, sizeof *rep);
+    if (!op) {
+        ag_error_set(AG_ERR_NULL, "gradcheck_op: op is NULL");
+        return false;
+    }
+    const ag_op_def *def = &op->def;
+    ag_rng rng;
+    ag_rng_seed(&rng, seed);
+    int ndim[AG_GRADCHECK_MAX_INPUTS];
+    int64_t shape[AG_GRADCHECK_MAX_INPUTS][AG_MAX_DIMS];
+    memset(shape, 0, sizeof shape);
+    if (def->sample) {
+        def->sample(&rng, ndim, shape);
+    } else {
+        int nd = (int)(ag_rng_next(&rng) % 4);
+        for (int d = 0; d < nd; d++)
+            shape[0][d] = 1 + (int64_t)(ag_rng_next(&rng) % 4);
+        for (int i = 0; i < def->n_inputs; i++) {
+            ndim[i] = nd;
+            memcpy(shape[i], shape[0], sizeof shape[0]);
+        }
+    }
+    ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
+    bool ok = true;
+    for (int i = 0; i < def->n_inputs && ok; i++) {
+        in[i] = ag_rand_uniform(AG_F64, ndim[i], shape[i], def->domain_lo, def->domain_hi, &rng);
+        ok = in[i] && ag_set_requires_grad(in[i], true);
+    }
+    ag_gradcheck_opts o = opts ? *opts : ag_gradcheck_defaults();
+    bool pass = ok && ag_gradcheck(call_op, (void *)op, def->n_inputs, in, &o, rep);
+    snprintf(rep->name, sizeof rep->name, "%s", def->name);
+    if (ok) {
+        /* f32 keeps about 7 digits; a composite of a few steps loses a few
+         * more, so agreement to 1e-4 relative is what f32 can promise. */
+        double d = f32_agreement(op, def->n_inputs, in);
+        rep->f32_checked = d >= 0;
+        rep->f32_max_err = d;
+        if (!(d >= 0 && d <= 1e-4))
+            pass = false;
+        zero_size(op, def->n_inputs, ndim, shape, rep);
+        if (!rep->zero_size_ok)
+            pass = false;
+    }
+    rep->pass = pass;
+    for (int i = 0; i < def->n_inputs; i++)
+        ag_tensor_free(in[i]);
+    return pass;
+}
+
+void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *rep)
+{
+    if (!f || !rep)
+        return;
+    fprintf(f, "gradcheck %s: %s\n", rep->name, rep->pass ? "PASS" : "FAIL");
+    fprintf(f, "  %-5s %-14s %18s %18s %10s %10s\n", "input", "worst element", "analytic",
+            "numeric", "abs err", "rel err");
+    for (int i = 0; i < rep->n_inputs; i++) {
+        const ag_gradcheck_input *in = &rep->inputs[i];
+        if (!in->checked) {
+            fprintf(f, "  %-5d (not checked: does not require grad)\n", i);
+            continue;
+        }
+        char idx[64];
+        ag_format_shape(in->ndim, in->worst_index, idx, sizeof idx);
+        idx[0] = '[';
+        idx[strlen(idx) - 1] = ']';
+        fprintf(f, "  %-5d %-14s %18.10g %18.10g %10.2e %10.2e  %s", i, idx, in->analytic,
+                in->numeric, in->max_abs_err, in->max_rel_err, in->pass ? "ok" : "WRONG");
+        if (in->n_kinks)
+            fprintf(f, "  (%zu element%s at a kink, first flat %zu: not counted)", in->n_kinks,
+                    in->n_kinks == 1 ? "" : "s", in->first_kink);
+        fputc('\n', f);
+    }
+    if (rep->nondet_diff > 0)
+        fprintf(f, "  repeated runs differ by up to %.2e\n", rep->nondet_diff);
+    if (rep->f32_checked)
+        fprintf(f, "  f32 vs f64: max relative difference %.2e\n", rep->f32_max_err);
+    if (rep->zero_size[0])
+        fprintf(f, "  zero-size inputs: %s\n", rep->zero_size);
+    if (rep->culprit[0])
+        fprintf(f, "  culprit: %s\n", rep->culprit);
+}
