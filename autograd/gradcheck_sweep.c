@@ -183,7 +183,10 @@ void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *rep)
     if (rep->nondet_diff > 0)
         fprintf(f, "  repeated runs differ by up to %.2e\n", rep->nondet_diff);
     if (rep->f32_checked)
-        fprintf(f, "  f32 vs f64: max relative difference %.2e\n", rep->f32_max_err);
+        fprintf(f, "  f32 vs f64: max relative difference %.2e%s\n", rep->f32_max_err,
+                rep->f32_max_err > 1e-4 ? "  TOO LARGE" : "");
+    else if (rep->zero_size[0])
+        fprintf(f, "  f32 vs f64: the op failed in f32 or f64\n");
     if (rep->zero_size[0])
         fprintf(f, "  zero-size inputs: %s\n", rep->zero_size);
     if (rep->culprit[0])
