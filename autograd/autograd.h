@@ -660,6 +660,8 @@ size_t ag_alloc_count(void);
  * end of a program; valgrind then reports nothing). */
 void ag_shutdown(void);
 
+#include "ag_models.h"
+
 #ifdef __cplusplus
 }
 #endif

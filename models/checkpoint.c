@@ -1,0 +1,2 @@
+/* checkpoint.c — (being written) */
+#include "../autograd/internal.h"

@@ -1,0 +1,2 @@
+/* csv.c — (being written) */
+#include "../autograd/internal.h"

@@ -1,0 +1,2 @@
+/* idx.c — (being written) */
+#include "../autograd/internal.h"

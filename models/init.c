@@ -1,0 +1,2 @@
+/* init.c — (being written) */
+#include "../autograd/internal.h"

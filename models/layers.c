@@ -1,0 +1,2 @@
+/* layers.c — (being written) */
+#include "../autograd/internal.h"

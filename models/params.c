@@ -1,0 +1,2 @@
+/* params.c — (being written) */
+#include "../autograd/internal.h"

@@ -1,0 +1,2 @@
+/* safetensors.c — (being written) */
+#include "../autograd/internal.h"

@@ -1,0 +1,2 @@
+/* schedule.c — (being written) */
+#include "../autograd/internal.h"
