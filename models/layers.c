@@ -1,2 +1,179 @@
-/* layers.c — (being written) */
+/* layers.c — layers and models as expression builders.
+ *
+ * A layer is a function from named parameters and an input to an expression;
+ * a model is its parameters plus a forward function. Nothing here computes a
+ * gradient: logistic regression, softmax regression and the MLP are trained
+ * through the tape like any user's model. */
 #include "../autograd/internal.h"
+
+#include <string.h>
+
+ag_tensor *ag_activate(ag_tensor *x, ag_activation act)
+{
+    switch (act) {
+    case AG_ACT_NONE: return x;
+    case AG_ACT_SIGMOID: return ag_sigmoid(x);
+    case AG_ACT_TANH: return ag_tanh(x);
+    case AG_ACT_RELU: return ag_relu(x);
+    }
+    ag_error_set(AG_ERR_VALUE, "activate: unknown activation %d", (int)act);
+    return NULL;
+}
+
+static bool param_name(char *buf, size_t size, const char *layer, const char *what)
+{
+    if ((size_t)snprintf(buf, size, "%s.%s", layer, what) >= size) {
+        ag_error_set(AG_ERR_VALUE, "linear: layer name '%.40s...' is too long", layer);
+        return false;
+    }
+    return true;
+}
+
+bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t out, ag_dtype dtype,
+                    ag_init init, ag_rng *rng)
+{
+    char w[128], b[128];
+    if (!p || !name) {
+        ag_error_set(AG_ERR_NULL, "linear_init: %s is NULL", p ? "name" : "params");
+        return false;
+    }
+    if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias"))
+        return false;
+    return ag_params_add(p, w, ag_init_matrix(dtype, in, out, init, rng)) &&
+           ag_params_add(p, b, ag_zeros(dtype, 1, &out));
+}
+
+/* y = x·W + b, the bias broadcast over the batch. */
+ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x)
+{
+    char w[128], b[128];
+    if (!p || !name) {
+        ag_error_set(AG_ERR_NULL, "linear: %s is NULL", p ? "name" : "params");
+        return NULL;
+    }
+    if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias"))
+        return NULL;
+    return ag_add(ag_matmul(x, ag_params_get(p, w)), ag_params_get(p, b));
+}
+
+ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtype dtype,
+                   ag_rng *rng)
+{
+    int max_sizes = (int)(sizeof((ag_mlp *)0)->sizes / sizeof(int64_t));
+    if (!sizes || n_sizes < 2 || n_sizes > max_sizes) {
+        ag_error_set(AG_ERR_VALUE, "mlp_new: %d layer sizes; an MLP has 2 to %d", n_sizes,
+                     max_sizes);
+        return NULL;
+    }
+    ag_mlp *m = ag_calloc(1, sizeof *m);
+    if (!m) {
+        ag_error_set(AG_ERR_NOMEM, "mlp_new: out of memory");
+        return NULL;
+    }
+    m->params = ag_params_new();
+    m->n_layers = n_sizes - 1;
+    m->act = act;
+    memcpy(m->sizes, sizes, (size_t)n_sizes * sizeof *sizes);
+    ag_init init = act == AG_ACT_RELU ? AG_INIT_HE_UNIFORM : AG_INIT_XAVIER_UNIFORM;
+    bool ok = m->params != NULL;
+    for (int l = 0; ok && l < m->n_layers; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "fc%d", l + 1);
+        ok = ag_linear_init(m->params, name, sizes[l], sizes[l + 1], dtype, init, rng);
+    }
+    if (!ok) {
+        ag_mlp_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void ag_mlp_free(ag_mlp *m)
+{
+    if (!m)
+        return;
+    ag_params_free(m->params);
+    ag_free(m);
+}
+
+ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
+{
+    if (!m) {
+        ag_error_set(AG_ERR_NULL, "mlp_forward: model is NULL");
+        return NULL;
+    }
+    ag_tensor *h = x;
+    for (int l = 0; l < m->n_layers; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "fc%d", l + 1);
+        h = ag_linear(m->params, name, h);
+        if (l + 1 < m->n_layers)
+            h = ag_activate(h, m->act);
+    }
+    return h;
+}
+
+ag_params *ag_logreg_new(int64_t d, ag_dtype dtype)
+{
+    ag_params *p = ag_params_new();
+    int64_t wshape[2] = {d, 1}, bshape[1] = {1};
+    if (!p || !ag_params_add(p, "w", ag_zeros(dtype, 2, wshape)) ||
+        !ag_params_add(p, "b", ag_zeros(dtype, 1, bshape))) {
+        ag_params_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* x·w + b: the log-odds of y = 1. */
+ag_tensor *ag_logreg_logits(const ag_params *p, ag_tensor *x)
+{
+    return ag_add(ag_matmul(x, ag_params_get(p, "w")), ag_params_get(p, "b"));
+}
+
+ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype)
+{
+    ag_params *p = ag_params_new();
+    int64_t wshape[2] = {d, k}, bshape[1] = {k};
+    if (!p || !ag_params_add(p, "W", ag_zeros(dtype, 2, wshape)) ||
+        !ag_params_add(p, "b", ag_zeros(dtype, 1, bshape))) {
+        ag_params_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+ag_tensor *ag_softmax_regression_logits(const ag_params *p, ag_tensor *x)
+{
+    return ag_add(ag_matmul(x, ag_params_get(p, "W")), ag_params_get(p, "b"));
+}
+
+static bool is_weight(const char *name)
+{
+    size_t n = strlen(name);
+    return !strcmp(name, "w") || !strcmp(name, "W") ||
+           (n >= 6 && !strcmp(name + n - 6, "weight"));
+}
+
+/* λ/2 Σ w² over the weights. */
+ag_tensor *ag_l2_penalty(const ag_params *p, double lambda)
+{
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "l2_penalty: params is NULL");
+        return NULL;
+    }
+    ag_tensor *total = NULL;
+    for (size_t i = 0; i < ag_params_count(p); i++) {
+        const char *name;
+        ag_tensor *t = ag_params_at(p, i, &name);
+        if (t->dtype == AG_I64 || !is_weight(name))
+            continue;
+        ag_tensor *s = ag_sum(ag_square(t));
+        total = total ? ag_add(total, s) : s;
+    }
+    if (!total) {
+        ag_error_set(AG_ERR_VALUE, "l2_penalty: no parameter named like a weight (w, W, *weight)");
+        return NULL;
+    }
+    return ag_mul_scalar(total, 0.5 * lambda);
+}

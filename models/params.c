@@ -1,2 +1,158 @@
-/* params.c — (being written) */
+/* params.c — the named parameter store.
+ *
+ * A hash (uthash) from dotted names to leaves, plus an array in insertion
+ * order: lookups by name for layers and model files, and a stable order for
+ * optimizers and saving, so that a run is the same run every time. */
 #include "../autograd/internal.h"
+
+#include <string.h>
+
+typedef struct entry {
+    char name[128];
+    ag_tensor *t;
+    UT_hash_handle hh;
+} entry;
+
+struct ag_params {
+    entry *by_name;
+    entry **order;
+    size_t n, cap;
+};
+
+ag_params *ag_params_new(void)
+{
+    ag_params *p = ag_calloc(1, sizeof *p);
+    if (!p)
+        ag_error_set(AG_ERR_NOMEM, "params_new: out of memory");
+    return p;
+}
+
+void ag_params_free(ag_params *p)
+{
+    if (!p)
+        return;
+    entry *e, *tmp;
+    HASH_ITER(hh, p->by_name, e, tmp) {
+        HASH_DEL(p->by_name, e);
+        ag_tensor_free(e->t);
+        ag_free(e);
+    }
+    ag_free(p->order);
+    ag_free(p);
+}
+
+ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t)
+{
+    if (!p || !name || !t) {
+        ag_error_set(AG_ERR_NULL, "params_add: %s is NULL", !p ? "store" : !name ? "name" : "tensor");
+        ag_tensor_free(t);
+        return NULL;
+    }
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof((entry *)0)->name) {
+        ag_error_set(AG_ERR_VALUE, "params_add: name '%.40s' must have 1 to 127 bytes", name);
+        ag_tensor_free(t);
+        return NULL;
+    }
+    if (!t->leaf) {
+        ag_error_set(AG_ERR_VALUE, "params_add: '%s' is an intermediate; parameters are leaves", name);
+        return NULL;
+    }
+    entry *found = NULL;
+    HASH_FIND_STR(p->by_name, name, found);
+    if (found) {
+        ag_error_set(AG_ERR_VALUE, "params_add: a parameter named '%s' exists already", name);
+        ag_tensor_free(t);
+        return NULL;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        entry **order = ag_realloc(p->order, cap * sizeof *order);
+        if (!order) {
+            ag_error_set(AG_ERR_NOMEM, "params_add: out of memory");
+            ag_tensor_free(t);
+            return NULL;
+        }
+        p->order = order;
+        p->cap = cap;
+    }
+    entry *e = ag_calloc(1, sizeof *e);
+    if (!e) {
+        ag_error_set(AG_ERR_NOMEM, "params_add: out of memory");
+        ag_tensor_free(t);
+        return NULL;
+    }
+    memcpy(e->name, name, len + 1);
+    e->t = t;
+    if (t->dtype != AG_I64)
+        t->requires_grad = true;
+    if (!t->label[0])
+        ag_set_label(t, name);
+    HASH_ADD_STR(p->by_name, name, e);
+    p->order[p->n++] = e;
+    return t;
+}
+
+ag_tensor *ag_params_get(const ag_params *p, const char *name)
+{
+    if (!p || !name) {
+        ag_error_set(AG_ERR_NULL, "params_get: %s is NULL", p ? "name" : "store");
+        return NULL;
+    }
+    entry *found = NULL;
+    HASH_FIND_STR(p->by_name, name, found);
+    if (!found) {
+        ag_error_set(AG_ERR_NOTFOUND, "params_get: no parameter named '%s'", name);
+        return NULL;
+    }
+    return found->t;
+}
+
+size_t ag_params_count(const ag_params *p)
+{
+    return p ? p->n : 0;
+}
+
+ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name)
+{
+    if (!p || i >= p->n) {
+        ag_error_set(AG_ERR_VALUE, "params_at: index %zu out of range for %zu parameters", i,
+                     p ? p->n : 0);
+        return NULL;
+    }
+    if (name)
+        *name = p->order[i]->name;
+    return p->order[i]->t;
+}
+
+size_t ag_params_numel(const ag_params *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; p && i < p->n; i++)
+        n += p->order[i]->t->numel;
+    return n;
+}
+
+void ag_params_zero_grad(ag_params *p)
+{
+    for (size_t i = 0; p && i < p->n; i++)
+        ag_zero_grad(p->order[i]->t);
+}
+
+ag_params *ag_params_clone(const ag_params *p)
+{
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_clone: store is NULL");
+        return NULL;
+    }
+    ag_params *c = ag_params_new();
+    for (size_t i = 0; c && i < p->n; i++) {
+        ag_tensor *t = ag_clone(p->order[i]->t);
+        if (!t || !ag_params_add(c, p->order[i]->name, t)) {
+            ag_params_free(c);
+            return NULL;
+        }
+        t->requires_grad = p->order[i]->t->requires_grad;
+    }
+    return c;
+}

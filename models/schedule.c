@@ -1,2 +1,27 @@
-/* schedule.c — (being written) */
+/* schedule.c — learning-rate schedules as pure functions of the step. */
 #include "../autograd/internal.h"
+
+#include <math.h>
+
+double ag_schedule_lr(const ag_schedule_config *s, uint64_t t)
+{
+    if (!s)
+        return NAN;
+    switch (s->kind) {
+    case AG_SCHEDULE_CONSTANT:
+        return s->base_lr;
+    case AG_SCHEDULE_STEP:
+        if (s->step_size == 0)
+            return s->base_lr;
+        return s->base_lr * pow(s->gamma, (double)(t / s->step_size));
+    case AG_SCHEDULE_COSINE: {
+        /* Loshchilov & Hutter's SGDR without restarts: half a cosine from
+         * base_lr down to min_lr over `total` steps, then min_lr. */
+        if (s->total == 0 || t >= s->total)
+            return s->min_lr;
+        double phase = 3.14159265358979323846 * (double)t / (double)s->total;
+        return s->min_lr + 0.5 * (s->base_lr - s->min_lr) * (1.0 + cos(phase));
+    }
+    }
+    return NAN;
+}
