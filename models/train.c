@@ -1,2 +1,245 @@
-/* train.c — (being written) */
+/* train.c — the training loop helper and evaluation.
+ *
+ * One step is the design's cycle: build the loss as an expression, sweep
+ * backward, step the optimizer, reset the tape. Around it: minibatches from a
+ * seeded iterator, a progress bar on a terminal (plain lines otherwise, so
+ * logs stay readable), evaluation after each epoch, a CSV log and, when
+ * gnuplot is installed, a picture of the curves. */
 #include "../autograd/internal.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Correct predictions in a batch: logit > 0 for one column, else argmax. */
+static int64_t count_correct(const ag_tensor *logits, const ag_tensor *y)
+{
+    int64_t n = logits->ndim ? logits->shape[0] : 1;
+    int64_t k = logits->ndim == 2 ? logits->shape[1] : 1;
+    const int64_t *labels = y->data;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t pred;
+        if (k == 1) {
+            pred = ag_load(logits, (size_t)i) > 0;
+        } else {
+            pred = 0;
+            double best = ag_load(logits, (size_t)(i * k));
+            for (int64_t c = 1; c < k; c++) {
+                double v = ag_load(logits, (size_t)(i * k + c));
+                if (v > best) {
+                    best = v;
+                    pred = c;
+                }
+            }
+        }
+        correct += pred == labels[i];
+    }
+    return correct;
+}
+
+bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
+                 int64_t batch_size, double *accuracy, double *mean_loss)
+{
+    if (!logits || !d) {
+        ag_error_set(AG_ERR_NULL, "evaluate: %s is NULL", d ? "logits function" : "data set");
+        return false;
+    }
+    ag_batches *it = ag_batches_new(d, batch_size, false, 0);
+    if (!it)
+        return false;
+    bool mode = ag_no_grad_begin();
+    int64_t correct = 0, seen = 0;
+    double loss_sum = 0;
+    bool ok = true;
+    ag_tensor *X, *y, *t;
+    while (ok && ag_batches_next(it, &X, &y, &t)) {
+        ag_tensor *z = logits(model, X);
+        ag_tensor *l = loss ? loss(model, X, y, t) : NULL;
+        ok = z != NULL && (!loss || l != NULL);
+        if (ok) {
+            int64_t b = X->shape[0];
+            correct += count_correct(z, y);
+            if (l)
+                loss_sum += ag_item(l) * (double)b;
+            seen += b;
+        }
+        ag_tape_reset(NULL);
+    }
+    ag_grad_mode_set(mode);
+    ag_batches_free(it);
+    if (!ok)
+        return false;
+    if (accuracy)
+        *accuracy = seen ? (double)correct / (double)seen : NAN;
+    if (mean_loss)
+        *mean_loss = loss && seen ? loss_sum / (double)seen : NAN;
+    return true;
+}
+
+/* "[#########.........]" for a fraction in [0, 1]. */
+static void bar(char *buf, size_t width, double frac)
+{
+    size_t full = (size_t)(frac * (double)width + 0.5);
+    buf[0] = '[';
+    for (size_t i = 0; i < width; i++)
+        buf[1 + i] = i < full ? '#' : '.';
+    buf[1 + width] = ']';
+    buf[2 + width] = '\0';
+}
+
+static void progress_line(FILE *f, bool tty, int epoch, int epochs, int64_t step, int64_t steps,
+                          double loss, double ex_per_s, double eta)
+{
+    if (!tty)
+        return;
+    char b[64];
+    bar(b, 24, steps ? (double)step / (double)steps : 1.0);
+    fprintf(f, "\repoch %d/%d %s %lld/%lld  loss %.4f  %.0f ex/s  ETA %02d:%02d ", epoch, epochs,
+            b, (long long)step, (long long)steps, loss, ex_per_s, (int)eta / 60, (int)eta % 60);
+    fflush(f);
+}
+
+/* Loss and accuracy curves through gnuplot, when it is installed. */
+static void plot_curves(const char *csv, const char *png)
+{
+    FILE *gp = popen("gnuplot 2>/dev/null", "w");
+    if (!gp)
+        return;
+    fprintf(gp,
+            "set terminal pngcairo size 900,400\n"
+            "set output '%s'\n"
+            "set datafile separator ','\n"
+            "set key autotitle columnhead\n"
+            "set multiplot layout 1,2\n"
+            "set xlabel 'epoch'\nset ylabel 'loss'\n"
+            "plot '%s' using 1:2 with linespoints title 'train loss', "
+            "'' using 1:3 with linespoints title 'test loss'\n"
+            "set ylabel 'test accuracy'\nset yrange [0:1]\n"
+            "plot '%s' using 1:4 with linespoints title 'test accuracy'\n"
+            "unset multiplot\n",
+            png, csv, csv);
+    pclose(gp);
+}
+
+bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
+              const ag_dataset *train, const ag_dataset *test, const ag_train_config *cfg,
+              ag_epoch_stats *stats)
+{
+    if (!loss || !logits || !opt || !train || !cfg) {
+        ag_error_set(AG_ERR_NULL, "train: the loss, logits, optimizer, training set and config are required");
+        return false;
+    }
+    if (cfg->epochs < 1 || cfg->batch_size < 1) {
+        ag_error_set(AG_ERR_VALUE, "train: %d epochs of batch size %lld; both must be >= 1",
+                     cfg->epochs, (long long)cfg->batch_size);
+        return false;
+    }
+    FILE *out = cfg->progress ? cfg->progress : stderr;
+    bool tty = !cfg->quiet && isatty(fileno(out));
+    char plot_csv[1024] = "";
+    const char *log_path = cfg->log_csv;
+    if (!log_path && cfg->plot_png) {
+        snprintf(plot_csv, sizeof plot_csv, "%s.csv", cfg->plot_png);
+        log_path = plot_csv;
+    }
+    FILE *log = NULL;
+    if (log_path) {
+        log = fopen(log_path, "w");
+        if (!log) {
+            ag_error_set(AG_ERR_IO, "train: cannot write the log %s", log_path);
+            return false;
+        }
+        fprintf(log, "epoch,train_loss,test_loss,test_accuracy,seconds\n");
+    }
+    ag_batches *it = ag_batches_new(train, cfg->batch_size, true, cfg->seed);
+    if (!it) {
+        if (log)
+            fclose(log);
+        return false;
+    }
+    int64_t steps = ag_batches_count(it);
+    bool ok = true;
+    ag_epoch_stats st = {0};
+    for (int epoch = 1; ok && epoch <= cfg->epochs; epoch++) {
+        double t0 = now(), loss_sum = 0;
+        int64_t step = 0, seen = 0;
+        ag_tensor *X, *y, *t;
+        while (ok && ag_batches_next(it, &X, &y, &t)) {
+            if (cfg->schedule)
+                ag_optim_set_lr(opt, ag_schedule_lr(cfg->schedule, ag_optim_steps(opt)));
+            ag_optim_zero_grad(opt);
+            ag_tensor *l = loss(model, X, y, t);
+            double v = l ? ag_item(l) : NAN;
+            if (!l) {
+                ok = false;
+                break;
+            }
+            if (cfg->stop_on_nan && !isfinite(v)) {
+                ag_error_set(AG_ERR_NUMERIC, "train: the loss is %g at epoch %d, step %lld; stopped",
+                             v, epoch, (long long)step + 1);
+                ok = false;
+                break;
+            }
+            ok = ag_backward(l) && ag_optim_step(opt);
+            ag_tape_reset(NULL);
+            loss_sum += v;
+            step++;
+            seen += X->shape[0];
+            double el = now() - t0;
+            if (tty && (step % 10 == 0 || step == steps))
+                progress_line(out, tty, epoch, cfg->epochs, step, steps, loss_sum / (double)step,
+                              (double)seen / el, el / (double)step * (double)(steps - step));
+        }
+        if (!ok) {
+            if (ag_last_status() != AG_OK && !strstr(ag_last_error(), "epoch")) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", ag_last_error());
+                ag_status s = ag_last_status();
+                ag_error_clear();
+                ag_error_set(s, "train: epoch %d, step %lld: %s", epoch, (long long)step + 1, msg);
+            }
+            break;
+        }
+        st.epoch = epoch;
+        st.train_loss = step ? loss_sum / (double)step : NAN;
+        st.test_loss = st.test_accuracy = NAN;
+        if (test)
+            ok = ag_evaluate(model, loss, logits, test, cfg->batch_size, &st.test_accuracy,
+                             &st.test_loss);
+        st.seconds = now() - t0;
+        st.examples_per_s = st.seconds > 0 ? (double)seen / st.seconds : 0;
+        if (!cfg->quiet) {
+            if (tty)
+                fputc('\r', out);
+            fprintf(out, "epoch %d/%d  train loss %.4f", epoch, cfg->epochs, st.train_loss);
+            if (test)
+                fprintf(out, "  test loss %.4f  test accuracy %.2f%%", st.test_loss,
+                        100 * st.test_accuracy);
+            fprintf(out, "  %.2f s (%.0f examples/s)%s\n", st.seconds, st.examples_per_s,
+                    tty ? "          " : "");
+            fflush(out);
+        }
+        if (log) {
+            fprintf(log, "%d,%.17g,%.17g,%.17g,%.6f\n", epoch, st.train_loss, st.test_loss,
+                    st.test_accuracy, st.seconds);
+            fflush(log);
+        }
+    }
+    ag_batches_free(it);
+    if (log)
+        fclose(log);
+    if (ok && cfg->plot_png && log_path)
+        plot_curves(log_path, cfg->plot_png);
+    if (stats)
+        *stats = st;
+    return ok;
+}
