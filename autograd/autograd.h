@@ -462,6 +462,8 @@ typedef struct ag_op_def {
     /* Shapes for random checks: fills ndim[i] and shape[i] for each input.
      * NULL: every input gets the same random shape of rank 0 to 3. */
     void (*sample)(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS]);
+    /* The rule in words, for traces: "dx += g * y * (1 - y)". May be NULL. */
+    const char *rule;
 } ag_op_def;
 
 typedef struct ag_op ag_op;

@@ -48,12 +48,12 @@ static ag_tensor *apply_eq(ag_tensor *const *in, const void *p) { (void)p; retur
 static ag_tensor *apply_ne(ag_tensor *const *in, const void *p) { (void)p; return ag_ne(in[0], in[1]); }
 
 #define MASK_FLAGS (AG_OP_KINK | AG_OP_NO_GRAD)
-static ag_op OP_GT = {.def = {"gt", 2, apply_gt, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
-static ag_op OP_GE = {.def = {"ge", 2, apply_ge, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
-static ag_op OP_LT = {.def = {"lt", 2, apply_lt, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
-static ag_op OP_LE = {.def = {"le", 2, apply_le, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
-static ag_op OP_EQ = {.def = {"eq", 2, apply_eq, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
-static ag_op OP_NE = {.def = {"ne", 2, apply_ne, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
+static ag_op OP_GT = {.def = {"gt", 2, apply_gt, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
+static ag_op OP_GE = {.def = {"ge", 2, apply_ge, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
+static ag_op OP_LT = {.def = {"lt", 2, apply_lt, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
+static ag_op OP_LE = {.def = {"le", 2, apply_le, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
+static ag_op OP_EQ = {.def = {"eq", 2, apply_eq, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
+static ag_op OP_NE = {.def = {"ne", 2, apply_ne, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
 
 ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GT, gt_f32, gt_f64, a, b); }
 ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GE, ge_f32, ge_f64, a, b); }
@@ -95,8 +95,8 @@ static bool minimum_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 static ag_tensor *apply_maximum(ag_tensor *const *in, const void *p) { (void)p; return ag_maximum(in[0], in[1]); }
 static ag_tensor *apply_minimum(ag_tensor *const *in, const void *p) { (void)p; return ag_minimum(in[0], in[1]); }
 
-static ag_op OP_MAXIMUM = {.def = {"maximum", 2, apply_maximum, maximum_vjp, -2, 2, AG_OP_KINK, NULL}};
-static ag_op OP_MINIMUM = {.def = {"minimum", 2, apply_minimum, minimum_vjp, -2, 2, AG_OP_KINK, NULL}};
+static ag_op OP_MAXIMUM = {.def = {"maximum", 2, apply_maximum, maximum_vjp, -2, 2, AG_OP_KINK, NULL, "da += g * (a >= b), db += g * (a < b)"}};
+static ag_op OP_MINIMUM = {.def = {"minimum", 2, apply_minimum, minimum_vjp, -2, 2, AG_OP_KINK, NULL, "da += g * (a <= b), db += g * (a > b)"}};
 
 ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MAXIMUM, maximum_f32, maximum_f64, a, b); }
 ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MINIMUM, minimum_f32, minimum_f64, a, b); }
@@ -120,7 +120,7 @@ static bool pow_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 }
 
 static ag_tensor *apply_pow(ag_tensor *const *in, const void *p) { (void)p; return ag_pow(in[0], in[1]); }
-static ag_op OP_POW = {.def = {"pow", 2, apply_pow, pow_vjp, 0.5, 2, 0, NULL}};
+static ag_op OP_POW = {.def = {"pow", 2, apply_pow, pow_vjp, 0.5, 2, 0, NULL, "da += g * b * a^(b-1), db += g * y * ln a"}};
 ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_POW, pow_f32, pow_f64, a, b); }
 
 typedef struct pow_params {
@@ -162,7 +162,7 @@ static ag_tensor *apply_pow_scalar(ag_tensor *const *in, const void *params)
     const pow_params *pp = params;
     return ag_pow_scalar(in[0], pp ? pp->p : 2.5);
 }
-static ag_op OP_POW_SCALAR = {.def = {"pow_scalar", 1, apply_pow_scalar, pow_scalar_vjp, 0.2, 3, 0, NULL}};
+static ag_op OP_POW_SCALAR = {.def = {"pow_scalar", 1, apply_pow_scalar, pow_scalar_vjp, 0.2, 3, 0, NULL, "dx += g * p * x^(p-1)"}};
 
 /* ---- unary ---- */
 
@@ -180,12 +180,12 @@ static bool sqrt_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_div(ag_mul_scalar(g, 0.5), y)) != NULL;
 }
-static ag_op OP_SQRT = {.def = {"sqrt", 1, apply_sqrt, sqrt_vjp, 0.2, 3, 0, NULL}};
+static ag_op OP_SQRT = {.def = {"sqrt", 1, apply_sqrt, sqrt_vjp, 0.2, 3, 0, NULL, "dx += g / (2y)"}};
 ag_tensor *ag_sqrt(ag_tensor *x) { return ag_unary_op(&OP_SQRT, sqrt_f32, sqrt_f64, x); }
 
 /* y = sign(x) ∈ {-1, 0, 1};  no gradient (0 almost everywhere) */
 AG_UNARY_MAPS(sign, (float)((v > 0) - (v < 0)), (double)((v > 0) - (v < 0)))
-static ag_op OP_SIGN = {.def = {"sign", 1, apply_sign, mask_vjp, -2, 2, MASK_FLAGS, NULL}};
+static ag_op OP_SIGN = {.def = {"sign", 1, apply_sign, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (constant)"}};
 ag_tensor *ag_sign(ag_tensor *x) { return ag_unary_op(&OP_SIGN, sign_f32, sign_f64, x); }
 
 /* y = |x|;  dx += g * sign(x)   (subgradient 0 at x = 0) */
@@ -194,7 +194,7 @@ static bool abs_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_sign(y->inputs[0]))) != NULL;
 }
-static ag_op OP_ABS = {.def = {"abs", 1, apply_abs, abs_vjp, -2, 2, AG_OP_KINK, NULL}};
+static ag_op OP_ABS = {.def = {"abs", 1, apply_abs, abs_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * sign(x)"}};
 ag_tensor *ag_abs(ag_tensor *x) { return ag_unary_op(&OP_ABS, abs_f32, abs_f64, x); }
 
 /* y = x²;  dx += g * 2x */
@@ -203,7 +203,7 @@ static bool square_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_mul_scalar(y->inputs[0], 2.0))) != NULL;
 }
-static ag_op OP_SQUARE = {.def = {"square", 1, apply_square, square_vjp, -2, 2, 0, NULL}};
+static ag_op OP_SQUARE = {.def = {"square", 1, apply_square, square_vjp, -2, 2, 0, NULL, "dx += g * 2x"}};
 ag_tensor *ag_square(ag_tensor *x) { return ag_unary_op(&OP_SQUARE, square_f32, square_f64, x); }
 
 /* y = 1/x;  dx += -g * y² */
@@ -212,7 +212,7 @@ static bool reciprocal_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_neg(ag_mul(g, ag_mul(y, y)))) != NULL;
 }
-static ag_op OP_RECIPROCAL = {.def = {"reciprocal", 1, apply_reciprocal, reciprocal_vjp, 0.5, 2, 0, NULL}};
+static ag_op OP_RECIPROCAL = {.def = {"reciprocal", 1, apply_reciprocal, reciprocal_vjp, 0.5, 2, 0, NULL, "dx += -g * y^2"}};
 ag_tensor *ag_reciprocal(ag_tensor *x) { return ag_unary_op(&OP_RECIPROCAL, reciprocal_f32, reciprocal_f64, x); }
 
 /* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|);  dx += g * σ(x)
@@ -223,7 +223,7 @@ static bool softplus_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_sigmoid(y->inputs[0]))) != NULL;
 }
-static ag_op OP_SOFTPLUS = {.def = {"softplus", 1, apply_softplus, softplus_vjp, -4, 4, 0, NULL}};
+static ag_op OP_SOFTPLUS = {.def = {"softplus", 1, apply_softplus, softplus_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(x)"}};
 ag_tensor *ag_softplus(ag_tensor *x) { return ag_unary_op(&OP_SOFTPLUS, softplus_f32, softplus_f64, x); }
 
 /* y = ln σ(x) = -softplus(-x) = min(x, 0) - ln(1 + e^-|x|);  dx += g * σ(-x) */
@@ -232,7 +232,7 @@ static bool log_sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_sigmoid(ag_neg(y->inputs[0])))) != NULL;
 }
-static ag_op OP_LOG_SIGMOID = {.def = {"log_sigmoid", 1, apply_log_sigmoid, log_sigmoid_vjp, -4, 4, 0, NULL}};
+static ag_op OP_LOG_SIGMOID = {.def = {"log_sigmoid", 1, apply_log_sigmoid, log_sigmoid_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(-x)"}};
 ag_tensor *ag_log_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_LOG_SIGMOID, log_sigmoid_f32, log_sigmoid_f64, x); }
 
 static ag_tensor *apply_sqrt(ag_tensor *const *in, const void *p) { (void)p; return ag_sqrt(in[0]); }
@@ -285,7 +285,7 @@ static ag_tensor *apply_clamp(ag_tensor *const *in, const void *params)
     const clamp_params *p = params;
     return ag_clamp(in[0], p ? p->lo : -1.0, p ? p->hi : 1.0);
 }
-static ag_op OP_CLAMP = {.def = {"clamp", 1, apply_clamp, clamp_vjp, -2, 2, AG_OP_KINK, NULL}};
+static ag_op OP_CLAMP = {.def = {"clamp", 1, apply_clamp, clamp_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * (lo < x < hi)"}};
 
 /* ---- where ---- */
 
@@ -361,7 +361,7 @@ static ag_tensor *apply_where(ag_tensor *const *in, const void *params)
     }
     return ag_where(NULL, in[0], in[1]);
 }
-static ag_op OP_WHERE = {.def = {"where", 2, apply_where, where_vjp, -2, 2, AG_OP_KINK, NULL}};
+static ag_op OP_WHERE = {.def = {"where", 2, apply_where, where_vjp, -2, 2, AG_OP_KINK, NULL, "da += where(c, g, 0), db += where(c, 0, g)"}};
 
 void ag_ops_register_elementwise(void)
 {

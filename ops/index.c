@@ -232,9 +232,9 @@ static void sample_rank1to3(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
 }
 
-static ag_op OP_GATHER = {.def = {"gather", 1, apply_gather, gather_vjp, -2, 2, 0, sample_rank1to3}};
+static ag_op OP_GATHER = {.def = {"gather", 1, apply_gather, gather_vjp, -2, 2, 0, sample_rank1to3, "dx += scatter_add(g, index)"}};
 static ag_op OP_SCATTER_ADD = {
-    .def = {"scatter_add", 1, apply_scatter_add, scatter_add_vjp, -2, 2, 0, sample_rank1to3}};
+    .def = {"scatter_add", 1, apply_scatter_add, scatter_add_vjp, -2, 2, 0, sample_rank1to3, "dsrc += gather(g, index)"}};
 
 /* ---- composites ---- */
 

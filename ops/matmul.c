@@ -303,7 +303,7 @@ static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 }
 
 static ag_op OP_MATMUL = {
-    .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul}};
+    .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul, "dA += g op(B)^T, dB += op(A)^T g"}};
 
 /* Batched and promoted shapes, through ag_matmul's reshapes and broadcasts. */
 static void sample_matmul_general(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -384,7 +384,7 @@ static void sample_2d(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 }
 
 static ag_op OP_TRANSPOSE2D = {
-    .def = {"transpose2d", 1, apply_transpose2d, transpose2d_vjp, -2, 2, 0, sample_2d}};
+    .def = {"transpose2d", 1, apply_transpose2d, transpose2d_vjp, -2, 2, 0, sample_2d, "dx += g^T"}};
 
 void ag_ops_register_matmul(void)
 {

@@ -132,8 +132,8 @@ static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
 }
 
-static ag_op OP_SUM = {.def = {"sum", 1, apply_sum, reduce_vjp, -2, 2, 0, sample_nonscalar}};
-static ag_op OP_MEAN = {.def = {"mean", 1, apply_mean, reduce_vjp, -2, 2, 0, sample_nonscalar}};
+static ag_op OP_SUM = {.def = {"sum", 1, apply_sum, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g)"}};
+static ag_op OP_MEAN = {.def = {"mean", 1, apply_mean, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g) / n"}};
 
 void ag_ops_register_reduce(void)
 {

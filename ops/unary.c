@@ -22,7 +22,7 @@ static bool neg_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     (void)y;
     return (gin[0] = ag_neg(g)) != NULL;
 }
-static ag_op OP_NEG = {.def = {"neg", 1, apply_neg, neg_vjp, -2, 2, 0, NULL}};
+static ag_op OP_NEG = {.def = {"neg", 1, apply_neg, neg_vjp, -2, 2, 0, NULL, "dx += -g"}};
 ag_tensor *ag_neg(ag_tensor *x) { return ag_unary_op(&OP_NEG, neg_f32, neg_f64, x); }
 
 /* y = e^x;  dx += g * y */
@@ -31,7 +31,7 @@ static bool exp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, y)) != NULL;
 }
-static ag_op OP_EXP = {.def = {"exp", 1, apply_exp, exp_vjp, -2, 2, 0, NULL}};
+static ag_op OP_EXP = {.def = {"exp", 1, apply_exp, exp_vjp, -2, 2, 0, NULL, "dx += g * y"}};
 ag_tensor *ag_exp(ag_tensor *x) { return ag_unary_op(&OP_EXP, exp_f32, exp_f64, x); }
 
 /* y = ln x;  dx += g / x */
@@ -41,7 +41,7 @@ static bool log_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_div(g, y->inputs[0])) != NULL;
 }
 /* log wants positive inputs: the checker draws them away from 0. */
-static ag_op OP_LOG = {.def = {"log", 1, apply_log, log_vjp, 0.2, 3, 0, NULL}};
+static ag_op OP_LOG = {.def = {"log", 1, apply_log, log_vjp, 0.2, 3, 0, NULL, "dx += g / x"}};
 ag_tensor *ag_log(ag_tensor *x) { return ag_unary_op(&OP_LOG, log_f32, log_f64, x); }
 
 /* y = 1 / (1 + e^-x);  dx += g * y * (1 - y)
@@ -67,7 +67,7 @@ static bool sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     ag_tensor *one_minus_y = ag_add_scalar(ag_neg(y), 1.0);
     return (gin[0] = ag_mul(g, ag_mul(y, one_minus_y))) != NULL;
 }
-static ag_op OP_SIGMOID = {.def = {"sigmoid", 1, apply_sigmoid, sigmoid_vjp, -4, 4, 0, NULL}};
+static ag_op OP_SIGMOID = {.def = {"sigmoid", 1, apply_sigmoid, sigmoid_vjp, -4, 4, 0, NULL, "dx += g * y * (1 - y)"}};
 ag_tensor *ag_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_SIGMOID, sigmoid_f32, sigmoid_f64, x); }
 
 /* y = tanh x;  dx += g * (1 - y²) */
@@ -77,7 +77,7 @@ static bool tanh_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     ag_tensor *one_minus_y2 = ag_add_scalar(ag_neg(ag_mul(y, y)), 1.0);
     return (gin[0] = ag_mul(g, one_minus_y2)) != NULL;
 }
-static ag_op OP_TANH = {.def = {"tanh", 1, apply_tanh, tanh_vjp, -3, 3, 0, NULL}};
+static ag_op OP_TANH = {.def = {"tanh", 1, apply_tanh, tanh_vjp, -3, 3, 0, NULL, "dx += g * (1 - y^2)"}};
 ag_tensor *ag_tanh(ag_tensor *x) { return ag_unary_op(&OP_TANH, tanh_f32, tanh_f64, x); }
 
 /* y = step(x) = (x > 0 ? 1 : 0);  no gradient (0 almost everywhere).
@@ -88,7 +88,7 @@ static bool step_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     (void)y, (void)g, (void)gin;
     return true;
 }
-static ag_op OP_STEP = {.def = {"step", 1, apply_step, step_vjp, -2, 2, AG_OP_KINK, NULL}};
+static ag_op OP_STEP = {.def = {"step", 1, apply_step, step_vjp, -2, 2, AG_OP_KINK, NULL, "none (constant)"}};
 ag_tensor *ag_step(ag_tensor *x) { return ag_unary_op(&OP_STEP, step_f32, step_f64, x); }
 
 /* y = max(x, 0);  dx += g * step(x)
@@ -98,7 +98,7 @@ static bool relu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_step(y->inputs[0]))) != NULL;
 }
-static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL}};
+static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * step(x)"}};
 ag_tensor *ag_relu(ag_tensor *x) { return ag_unary_op(&OP_RELU, relu_f32, relu_f64, x); }
 
 static ag_tensor *apply_neg(ag_tensor *const *in, const void *params)
