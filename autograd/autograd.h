@@ -362,27 +362,49 @@ ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r);
 /* (pred − target)², shapes broadcasting. */
 ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
 
-/* Layout: moving elements between axes. Axes may be negative (from the end). */
-#define AG_END INT64_MAX /* a slice's stop meaning "to the end" */
-/* Swaps two axes. */
+/* Layout: moving elements between axes. Axes may be negative (from the end).
+ * Results are copies (never views) and new intermediates, even when nothing
+ * moves; f32 and f64 results are bit-identical copies of the input
+ * elements. A bad axis is AG_ERR_VALUE ("slice: axis 3 out of range for
+ * shape (2,3)"); shapes that do not fit are AG_ERR_SHAPE. Gradients:
+ * permute's is the inverse permute, slice's places g into zeros of x's
+ * shape, concat's slices g back into the pieces; the others are built on
+ * these and on ag_reshape, so every gradient can be differentiated again. */
+#define AG_END INT64_MAX /* a slice's stop meaning "to the end", in the step's direction */
+/* Swaps two axes (a permute; the same axis twice gives a copy). */
 ag_tensor *ag_transpose(ag_tensor *x, int axis0, int axis1);
-/* Reorders the axes: the result's axis i is x's axis perm[i] (n = ag_ndim(x)). */
+/* Reorders the axes: the result's axis i is x's axis perm[i] (n = ag_ndim(x);
+ * perm is borrowed and may be NULL when n is 0). AG_ERR_VALUE when n differs
+ * from x's rank, an entry is out of range, or an axis repeats (the message
+ * names the repeated and the missing axis). */
 ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm);
 /* The elements start, start+step, ... before stop along one axis, with
  * Python's slice semantics: negative start/stop count from the end,
- * out-of-range bounds clamp, step may be negative but not 0. */
+ * out-of-range bounds clamp, an empty range gives a size-0 axis, and step
+ * may be negative (x[start:stop:-1] walks backwards) but not 0
+ * (AG_ERR_VALUE). stop = AG_END is Python's omitted stop: to the end in the
+ * step's direction, so ag_slice(x, a, -1, AG_END, -1) reverses axis a, as
+ * x[::-1] does. */
 ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t step);
 typedef struct ag_range {
     int64_t start, stop, step;
 } ag_range;
 /* A slice on every axis at once: ranges[i] applies to axis i (ag_ndim(x)
- * entries; {0, AG_END, 1} keeps an axis whole). */
+ * entries, borrowed; may be NULL for a 0-d x). {0, AG_END, 1} keeps an axis
+ * whole, and whole axes cost nothing: one ag_slice is made per other axis. */
 ag_tensor *ag_slice_ranges(ag_tensor *x, const ag_range *ranges);
-/* Joins n tensors along an existing axis; the other dimensions must agree. */
+/* Joins n >= 1 tensors (the array is borrowed) of one rank >= 1 along an
+ * existing axis; the other dimensions must agree (AG_ERR_SHAPE names the
+ * first input that differs from input 0), pieces may have size 0 along the
+ * axis. One node with n inputs: each input that requires grad gets its
+ * block of the gradient. */
 ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis);
-/* Stacks n tensors of one shape along a new axis at position axis. */
+/* Stacks n >= 1 tensors of one shape along a new axis at position axis
+ * (0..ndim; negative from the end, -1 making it the last): expand_dims of
+ * each, then concat. AG_ERR_SHAPE when the shapes differ. */
 ag_tensor *ag_stack(int n, ag_tensor *const *xs, int axis);
-/* Inserts a size-1 axis at position axis (0..ndim; negative from the end). */
+/* Inserts a size-1 axis at position axis (0..ndim; negative from the end,
+ * -1 appending it). AG_ERR_SHAPE for an input of AG_MAX_DIMS dimensions. */
 ag_tensor *ag_expand_dims(ag_tensor *x, int axis);
 /* Removes a size-1 axis (AG_ERR_SHAPE if its size is not 1). */
 ag_tensor *ag_squeeze(ag_tensor *x, int axis);
@@ -421,6 +443,59 @@ typedef void (*ag_backward_hook)(void *ctx, const ag_tensor *node, const ag_tens
 void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
 
 typedef struct ag_rng ag_rng;
+
+/* A ready-made hook that prints each step of the sweep to the FILE* given
+ * as ctx (stdout when NULL): the node (label or "#index op"), its upstream
+ * gradient, the op's rule, and what it adds to each input — values for
+ * small tensors, shape and norm for large ones:
+ *     ag_set_backward_hook(ag_trace_hook, stdout);  ag_backward(loss); */
+void ag_trace_hook(void *ctx, const ag_tensor *node, const ag_tensor *grad_out, int n_inputs,
+                   ag_tensor *const *inputs, ag_tensor *const *grad_in);
+
+/* ------------------------------------------------------------------ */
+/* Explaining a gradient, drawing the graph                            */
+/* ------------------------------------------------------------------ */
+
+#define AG_EXPLAIN_MAX_PATHS 16
+#define AG_EXPLAIN_MAX_FACTORS 15
+
+typedef struct ag_explain_path {
+    int n_factors;                                  /* number of chain-rule factors */
+    char names[AG_EXPLAIN_MAX_FACTORS + 1][48];     /* loss, waypoints ..., x */
+    double factors[AG_EXPLAIN_MAX_FACTORS];         /* factor k = d names[k] / d names[k+1] */
+    double product;
+} ag_explain_path;
+
+typedef struct ag_explanation {
+    int n_paths;                                    /* paths listed (at most AG_EXPLAIN_MAX_PATHS) */
+    size_t n_paths_total;                           /* paths found */
+    bool exploded;                                  /* more paths than could be listed */
+    ag_explain_path paths[AG_EXPLAIN_MAX_PATHS];
+    double total;                                   /* d loss / d x[element], over every path */
+} ag_explanation;
+
+/* Explains d loss / d x[element] as the chain rule does: a sum over the
+ * paths from x to the loss, each a product of local derivatives with
+ * numbers. The steps named on a path are the labelled tensors it passes
+ * (ag_set_label), so a network labelled as in a lecture prints
+ *     dE/da20 * da20/dz20 * dz20/dw1_10 = 0.3669 x 0.2455 x 0.5424 = 0.04886
+ * and unnamed steps in between are multiplied (and summed) into the factors.
+ * Elements of tensors are named label[i,j]. When there are too many paths to
+ * list, it says so, prints the total and falls back to the backward trace.
+ * Writes to f (may be NULL) with `digits` significant digits and fills out
+ * (may be NULL). Needs the recorded graph: call it before ag_tape_reset.
+ * Leaves' gradients are not touched. */
+bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digits,
+                ag_explanation *out);
+
+/* Writes the graph that made `outputs` in Graphviz DOT: one box per tensor
+ * with op, label, shape and — for tensors of up to 6 elements — value and
+ * gradient; parameters (orange, bold), constants (grey) and computed nodes
+ * (blue, rounded) drawn apart. */
+bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs);
+/* Renders a DOT file with Graphviz's dot to SVG, PNG or PDF (by out_path's
+ * extension). AG_ERR_IO when dot is not installed or fails. */
+bool ag_graph_render(const char *dot_path, const char *out_path);
 
 /* ------------------------------------------------------------------ */
 /* Op registry                                                         */

@@ -114,7 +114,7 @@ static bool accumulate(const ag_tensor *node, int input, ag_tensor *t, ag_tensor
     return true;
 }
 
-static bool run_rule(ag_tensor *node, bool create_graph)
+static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves)
 {
     ag_tensor *local[8];
     int n = node->n_inputs;
@@ -132,13 +132,20 @@ static bool run_rule(ag_tensor *node, bool create_graph)
         ts->hook(ts->hook_ctx, node, node->grad, n, node->inputs, gin);
     for (int j = 0; j < n; j++) {
         ag_tensor *in = node->inputs[j];
-        if (gin[j] && in->requires_grad && !accumulate(node, j, in, gin[j], create_graph))
+        if (!gin[j] || !in->requires_grad || (in->leaf && !to_leaves))
+            continue;
+        if (!accumulate(node, j, in, gin[j], create_graph))
             return false;
     }
     return true;
 }
 
 bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph)
+{
+    return ag_backward_sweep(output, seed, create_graph, true);
+}
+
+bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bool to_leaves)
 {
     ag_tensor *args[2] = {output, seed};
     if (!ag_check_inputs("backward", seed ? 2 : 1, args))
@@ -190,9 +197,9 @@ bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph)
             ag_store(seed, 0, 1.0);
         ok = seed != NULL;
     }
-    if (ok && output->leaf) {
+    if (ok && output->leaf && to_leaves) {
         ok = accumulate_leaf(output, seed, create_graph);
-    } else if (ok) {
+    } else if (ok && !output->leaf) {
         size_t n;
         ag_tensor **nodes = ag_tape_nodes(output->tape, &n);
         long top = output->index;
@@ -204,7 +211,7 @@ bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph)
         for (long i = top; i >= 0 && ok; i--) {
             ag_tensor *node = nodes[i];
             if (node->grad)
-                ok = run_rule(node, create_graph);
+                ok = run_rule(node, create_graph, to_leaves);
         }
     }
 

@@ -71,6 +71,15 @@ ag_tensor *ag_const_scalar(ag_dtype dtype, double value);
 /* Bytes from the current tape's arena (64-byte aligned), valid until reset. */
 void *ag_tape_alloc(size_t size);
 
+/* The backward sweep; with to_leaves false it leaves the leaves' gradients
+ * alone (a dry run for traces). */
+bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bool to_leaves);
+
+/* A tensor's name for printouts: its label, or "#index op", "param", "const". */
+char *ag_tensor_name(const ag_tensor *t, char *buf, size_t size);
+/* Values for printouts: "0.3669", "[0.37, -0.29]" or "(64,10), norm 1.2". */
+char *ag_format_values(const ag_tensor *t, char *buf, size_t size);
+
 /* The current node list of a tape (for the backward sweep). */
 ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n);
 

@@ -16,11 +16,29 @@
  * Every number printed below is read from the engine: the forward values
  * from the tensors, the chain-rule factors from the gradients the backward
  * sweep leaves on each intermediate (a local derivative is the ratio of the
- * gradient below a node to the gradient above it). */
+ * gradient below a node to the gradient above it).
+ *
+ * It then walks through the same computation as a lecture would: the
+ * backward sweep step by step (the trace), the gradient of w(1)10 as a sum
+ * over paths of products of local derivatives (explain), the same gradient
+ * by finite differences (gradcheck), and a picture of the graph
+ * (seed_backprop.dot, rendered to seed_backprop.svg when Graphviz is
+ * installed).
+ *
+ *   seed_backprop [output-prefix]      (default "seed_backprop") */
 #include <autograd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+
+/* E as a function of W2 alone, for the gradient checker. */
+static ag_tensor *error_of_W2(ag_tensor *const *in, void *ctx)
+{
+    ag_tensor *const *fixed = ctx; /* x, W1, t */
+    ag_tensor *a1 = ag_sigmoid(ag_matmul(fixed[0], fixed[1]));
+    ag_tensor *diff = ag_sub(fixed[2], ag_sigmoid(ag_matmul(a1, in[0])));
+    return ag_mul_scalar(ag_sum(ag_mul(diff, diff)), 0.5);
+}
 
 static void check(const void *p)
 {
@@ -30,8 +48,9 @@ static void check(const void *p)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *prefix = argc > 1 ? argv[1] : "seed_backprop";
     const double lr = 0.3;
     ag_tensor *x = ag_from_array(AG_F64, 2, (int64_t[]){1, 2}, (double[]){0.2, 0.5});
     ag_tensor *W1 = ag_from_array(AG_F64, 2, (int64_t[]){2, 2}, (double[]){0.1, 0.2, 0.3, 0.1});
@@ -64,10 +83,15 @@ int main(void)
     printf("  z21 = %.2f   a21 = sigmoid(z21) = %.2f\n", ag_get_flat(z2, 1), ag_get_flat(a2, 1));
     printf("  E = 1/2((t1 - a20)^2 + (t2 - a21)^2) = %.4f\n\n", ag_item(E));
 
-    if (!ag_backward(E)) {
+    printf("The backward sweep, node by node (reverse tape order)\n");
+    ag_set_backward_hook(ag_trace_hook, stdout);
+    bool swept = ag_backward(E);
+    ag_set_backward_hook(NULL, NULL);
+    if (!swept) {
         fprintf(stderr, "seed_backprop: %s\n", ag_last_error());
         return 1;
     }
+    printf("\n");
 
     /* The chain rule for w(1)10 = W2[0][0], from the engine's gradients. */
     double dE_da20 = ag_get_flat(ag_grad_of(a2), 0);
@@ -81,9 +105,48 @@ int main(void)
     printf("  dz20/dw   = a10               = %.2f\n", dz20_dw);
     printf("  dE/dw(1)10 = %.2f x %.2f x %.2f = %.3f\n\n", dE_da20, da20_dz20, dz20_dw, dE_dw);
 
+    printf("The same gradient as a sum over paths (W2[0,0] is w(1)10)\n");
+    if (!ag_explain(stdout, E, W2, 0, 4, NULL)) {
+        fprintf(stderr, "seed_backprop: %s\n", ag_last_error());
+        return 1;
+    }
+    printf("\n");
+
+    char dot[512], svg[512];
+    snprintf(dot, sizeof dot, "%s.dot", prefix);
+    snprintf(svg, sizeof svg, "%s.svg", prefix);
+    FILE *df = fopen(dot, "w");
+    if (df && ag_graph_dot(df, 1, &E)) {
+        fclose(df);
+        if (ag_graph_render(dot, svg))
+            printf("The graph: %s (and %s)\n\n", svg, dot);
+        else {
+            printf("The graph: %s (%s)\n\n", dot, ag_last_error());
+            ag_error_clear();
+        }
+    } else if (df) {
+        fclose(df);
+    }
+
+    /* Finite differences agree with the chain rule. */
+    ag_tensor *fixed[3] = {x, W1, t};
+    const double h = 1e-6;
+    bool mode = ag_no_grad_begin();
+    double w = ag_get_flat(W2, 0);
+    ag_set_flat(W2, 0, w + h);
+    double e_plus = ag_item(error_of_W2(&W2, fixed));
+    ag_set_flat(W2, 0, w - h);
+    double e_minus = ag_item(error_of_W2(&W2, fixed));
+    ag_set_flat(W2, 0, w);
+    ag_grad_mode_set(mode);
+    printf("Finite differences: (E(w + h) - E(w - h)) / 2h = %.6f; chain rule: %.6f\n",
+           (e_plus - e_minus) / (2 * h), dE_dw);
+    bool agree = ag_gradcheck(error_of_W2, fixed, 1, &W2, NULL, NULL);
+    printf("gradcheck over all of W2: %s\n\n", agree ? "PASS" : "FAIL");
+
     /* The update w <- w - lr dE/dw, run without recording. */
     double before = ag_get_flat(W2, 0);
-    bool mode = ag_no_grad_begin();
+    mode = ag_no_grad_begin();
     ag_sgd_update(W2, lr);
     ag_sgd_update(W1, lr);
     ag_grad_mode_set(mode);
@@ -91,6 +154,7 @@ int main(void)
     printf("  w(1)10: %.1f -> %.4f\n", before, ag_get_flat(W2, 0));
 
     ag_tape_reset(NULL);
+
     ag_tensor_free(x);
     ag_tensor_free(W1);
     ag_tensor_free(W2);
