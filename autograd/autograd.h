@@ -227,7 +227,8 @@ bool ag_no_grad_begin(void);
 /* ------------------------------------------------------------------ */
 
 /* Every op returns a new intermediate (owned by the tape, valid until
- * ag_tape_reset), recorded when grad mode is on and an input requires grad.
+ * ag_tape_reset) — except ag_broadcast_to and ag_sum_to, which return their
+ * input itself when it already has the requested shape — recorded when grad mode is on and an input requires grad.
  * A NULL input gives NULL and keeps the first error; bad shapes or dtypes give
  * NULL and an error naming the op and the shapes. Inputs must share one
  * float dtype. Binary ops broadcast as numpy does. */
@@ -520,7 +521,8 @@ typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 
 enum {
     AG_OP_KINK = 1u << 0,         /* derivative has kinks (relu at 0, max ties) */
-    AG_OP_NO_BROADCAST = 1u << 1, /* inputs of the sweep must share one shape */
+    AG_OP_NO_BROADCAST = 1u << 1, /* the op does not broadcast its inputs (informational:
+                                     its sample rule gives the sweep fitting shapes) */
     AG_OP_COMPOSITE = 1u << 2,    /* built from other ops: records no node of its own and
                                      has no vjp; listed so that checks and sweeps cover it */
     AG_OP_NO_GRAD = 1u << 3       /* its result carries no gradient (masks, comparisons) */

@@ -54,6 +54,11 @@ bool ag_shape_check(const char *what, int ndim, const int64_t *shape, size_t *nu
         ag_error_set(AG_ERR_NULL, "%s: shape is NULL for %d dimensions", what, ndim);
         return false;
     }
+    /* A zero dimension makes the count 0 whatever the others are, so the
+     * overflow check below only applies to shapes without one. */
+    bool empty = false;
+    for (int i = 0; i < ndim; i++)
+        empty |= shape[i] == 0;
     size_t n = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) {
@@ -64,7 +69,9 @@ bool ag_shape_check(const char *what, int ndim, const int64_t *shape, size_t *nu
         /* Reject sizes whose byte count would not fit size_t: an overflowed
          * count would allocate a small block and then write past it. */
         uint64_t d = (uint64_t)shape[i];
-        if (d != 0 && n > (SIZE_MAX / sizeof(double)) / d) {
+        if (empty)
+            continue;
+        if (n > (SIZE_MAX / sizeof(double)) / d) {
             char buf[160];
             ag_error_set(AG_ERR_SHAPE, "%s: shape %s has too many elements", what,
                          ag_format_shape(ndim, shape, buf, sizeof buf));
@@ -72,7 +79,7 @@ bool ag_shape_check(const char *what, int ndim, const int64_t *shape, size_t *nu
         }
         n *= (size_t)d;
     }
-    *numel = n;
+    *numel = empty ? 0 : n;
     return true;
 }
 
