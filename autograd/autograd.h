@@ -435,6 +435,37 @@ bool ag_backward_seed(ag_tensor *output, ag_tensor *seed);
  * steps). A leaf's graph gradient dies at the next reset. */
 bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph);
 
+/* Flags of ag_grad. */
+enum {
+    AG_GRAD_CREATE_GRAPH = 1u << 0, /* record the sweep: the gradients can be differentiated */
+    AG_GRAD_ALLOW_UNUSED = 1u << 1  /* zeros for inputs the outputs do not depend on
+                                       (otherwise AG_ERR_STATE, as PyTorch) */
+};
+
+/* The functional backward: grads[i] = d<outputs, seeds>/d inputs[i] for
+ * leaves or intermediates, returned as tensors owned by the tape (valid
+ * until ag_tape_reset) without touching any tensor's ag_grad_of. seeds may
+ * be NULL (then every output must have one element and is seeded with 1; a
+ * NULL entry seeds ones). With AG_GRAD_CREATE_GRAPH the gradients are graph
+ * tensors: differentiate them again for Hessians and higher orders. */
+bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int n_in,
+             ag_tensor *const *inputs, unsigned flags, ag_tensor **grads);
+
+/* Second-order helpers built on ag_grad; results are tape tensors.
+ * The Hessian-vector product H·v of a scalar loss with respect to x (v of
+ * x's shape): the gradient of <∇loss, v>. */
+ag_tensor *ag_hvp(ag_tensor *loss, ag_tensor *x, ag_tensor *v);
+/* The full Hessian of a scalar loss with respect to x, as (n, n) with
+ * n = ag_numel(x): one H·e_i row per element (for small x: teaching, tests,
+ * Newton's method). */
+ag_tensor *ag_hessian(ag_tensor *loss, ag_tensor *x);
+/* The Jacobian of y with respect to x, as (ag_numel(y), ag_numel(x)), one
+ * vector-Jacobian product per row. */
+ag_tensor *ag_jacobian(ag_tensor *y, ag_tensor *x);
+/* The Jacobian-vector product J·v (v of x's shape, result of y's shape) by
+ * the double-vjp trick: u ↦ Jᵀu is linear in u, and its vjp with v is J·v. */
+ag_tensor *ag_jvp(ag_tensor *y, ag_tensor *x, ag_tensor *v);
+
 /* An observer of the backward sweep, called once per node after its rule
  * ran: the node, its upstream gradient, and the gradient it sends to each
  * input (NULL where an input takes none). For traces and teaching. */
@@ -541,6 +572,9 @@ typedef struct ag_op_def {
     void (*sample)(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS]);
     /* The rule in words, for traces: "dx += g * y * (1 - y)". May be NULL. */
     const char *rule;
+    /* NULL when the rule is twice differentiable (gradgradcheck sweeps it);
+     * otherwise why not, e.g. "a raw kernel with no composite form". */
+    const char *first_order;
 } ag_op_def;
 
 typedef struct ag_op ag_op;
@@ -705,6 +739,16 @@ bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *op
 /* Prints the report as a short table: one line per input with the worst
  * element, both values and the errors. */
 void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
+
+/* Second derivatives: checks the gradient of x ↦ <∇<f(x), r1>, r2> (the
+ * first derivative as a recorded expression) against finite differences
+ * of that analytic gradient, so each rule's own derivative is tested. */
+bool ag_gradgradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
+                      const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
+/* The same for a registered op on random inputs from its domain. Ops whose
+ * rule is not twice differentiable carry AG_OP_FIRST_ORDER and a reason. */
+bool ag_gradgradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
+                         ag_gradcheck_report *report);
 
 /* What ag_gradcheck_nodes found. */
 typedef struct ag_gradcheck_nodes_report {

@@ -13,6 +13,15 @@
 
 static _Thread_local bool in_sweep;
 
+/* ag_grad's mode: gradients of these leaves are collected here instead of
+ * in the leaves, and other leaves are left alone. */
+typedef struct capture {
+    int n;
+    ag_tensor *const *leaves;
+    ag_tensor **grads;
+} capture;
+static _Thread_local capture *captured;
+
 void ag_set_backward_hook(ag_backward_hook hook, void *ctx)
 {
     ag_thread()->hook = hook;
@@ -90,6 +99,17 @@ static bool accumulate_leaf(ag_tensor *leaf, ag_tensor *g, bool create_graph)
 static bool accumulate(const ag_tensor *node, int input, ag_tensor *t, ag_tensor *g,
                        bool create_graph)
 {
+    if (captured && t->leaf) {
+        for (int k = 0; k < captured->n; k++) {
+            if (captured->leaves[k] != t)
+                continue;
+            if (!same_shape(t, g) || t->dtype != g->dtype)
+                break; /* reported below */
+            ag_tensor *prev = captured->grads[k];
+            captured->grads[k] = prev ? ag_add(prev, g) : g;
+            return captured->grads[k] != NULL;
+        }
+    }
     if (!same_shape(t, g) || t->dtype != g->dtype) {
         char want[160], got[160];
         ag_error_set(AG_ERR_SHAPE,
@@ -132,8 +152,15 @@ static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves)
         ts->hook(ts->hook_ctx, node, node->grad, n, node->inputs, gin);
     for (int j = 0; j < n; j++) {
         ag_tensor *in = node->inputs[j];
-        if (!gin[j] || !in->requires_grad || (in->leaf && !to_leaves))
+        if (!gin[j] || !in->requires_grad || (in->leaf && !to_leaves && !captured))
             continue;
+        if (in->leaf && captured) {
+            bool wanted = false;
+            for (int k = 0; k < captured->n && !wanted; k++)
+                wanted = captured->leaves[k] == in;
+            if (!wanted)
+                continue;
+        }
         if (!accumulate(node, j, in, gin[j], create_graph))
             return false;
     }
@@ -235,4 +262,72 @@ bool ag_backward_seed(ag_tensor *output, ag_tensor *seed)
         return false;
     }
     return ag_backward_ex(output, seed, false);
+}
+
+/* The functional form: one sweep from <outputs, seeds> (a sum of scalars
+ * built with ops when there are several outputs), collecting the gradients
+ * of the requested inputs without touching any leaf's .grad. */
+bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int n_in,
+             ag_tensor *const *inputs, unsigned flags, ag_tensor **grads)
+{
+    if (n_out < 1 || n_in < 1 || !outputs || !inputs || !grads) {
+        ag_error_set(AG_ERR_NULL, "grad: need outputs, inputs and room for the gradients");
+        return false;
+    }
+    for (int i = 0; i < n_in; i++)
+        grads[i] = NULL;
+    if (!ag_check_inputs("grad", n_out, outputs) || !ag_check_inputs("grad", n_in, inputs))
+        return false;
+    bool create = flags & AG_GRAD_CREATE_GRAPH;
+    ag_tensor *out = outputs[0], *seed = seeds ? seeds[0] : NULL;
+    if (n_out > 1) {
+        /* <outputs, seeds> as one scalar, recorded so that one sweep covers all. */
+        bool mode = ag_grad_mode();
+        ag_grad_mode_set(true);
+        out = NULL;
+        for (int i = 0; i < n_out; i++) {
+            ag_tensor *term = seeds && seeds[i] ? ag_sum(ag_mul(outputs[i], seeds[i]))
+                                                : ag_sum(outputs[i]);
+            out = out ? ag_add(out, term) : term;
+        }
+        ag_grad_mode_set(mode);
+        seed = NULL;
+        if (!out)
+            return false;
+    }
+    for (int i = 0; i < n_in; i++)
+        if (!inputs[i]->leaf)
+            inputs[i]->grad = NULL;
+    capture cap = {n_in, inputs, grads};
+    captured = &cap;
+    bool ok = true;
+    if (out->requires_grad)
+        ok = ag_backward_sweep(out, seed, create, false);
+    captured = NULL;
+    if (!ok)
+        return false;
+    for (int i = 0; i < n_in; i++) {
+        ag_tensor *in = inputs[i];
+        if (in == out) {
+            grads[i] = seed ? seed : ag_const_scalar(out->dtype, 1.0);
+            if (grads[i] && out->ndim > 0)
+                grads[i] = ag_reshape(grads[i], out->ndim, out->shape);
+        } else if (!in->leaf) {
+            grads[i] = in->grad;
+        }
+        if (grads[i])
+            continue;
+        if (!(flags & AG_GRAD_ALLOW_UNUSED)) {
+            ag_error_set(AG_ERR_STATE,
+                         "grad: input %d%s%s%s does not influence the outputs (pass "
+                         "AG_GRAD_ALLOW_UNUSED to get zeros)",
+                         i, in->label[0] ? " '" : "", in->label, in->label[0] ? "'" : "");
+            return false;
+        }
+        grads[i] = ag_tape_tensor(in->dtype, in->ndim, in->shape);
+        if (!grads[i])
+            return false;
+        memset(grads[i]->data, 0, in->numel * ag_dtype_size(in->dtype));
+    }
+    return true;
 }

@@ -102,6 +102,22 @@ static void zero_size(const ag_op *op, int n, const int *ndim,
         ag_tensor_free(in[i]);
 }
 
+void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
+                      int64_t (*shape)[AG_MAX_DIMS])
+{
+    if (def->sample) {
+        def->sample(rng, ndim, shape);
+        return;
+    }
+    int nd = (int)(ag_rng_next(rng) % 4);
+    for (int d = 0; d < nd; d++)
+        shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
+    for (int i = 0; i < def->n_inputs; i++) {
+        ndim[i] = nd;
+        memcpy(shape[i], shape[0], sizeof shape[0]);
+    }
+}
+
 bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
                      ag_gradcheck_report *report)
 {
@@ -118,17 +134,7 @@ bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *op
     int ndim[AG_GRADCHECK_MAX_INPUTS];
     int64_t shape[AG_GRADCHECK_MAX_INPUTS][AG_MAX_DIMS];
     memset(shape, 0, sizeof shape);
-    if (def->sample) {
-        def->sample(&rng, ndim, shape);
-    } else {
-        int nd = (int)(ag_rng_next(&rng) % 4);
-        for (int d = 0; d < nd; d++)
-            shape[0][d] = 1 + (int64_t)(ag_rng_next(&rng) % 4);
-        for (int i = 0; i < def->n_inputs; i++) {
-            ndim[i] = nd;
-            memcpy(shape[i], shape[0], sizeof shape[0]);
-        }
-    }
+    ag_sample_shapes(def, &rng, ndim, shape);
     ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
     bool ok = true;
     for (int i = 0; i < def->n_inputs && ok; i++) {

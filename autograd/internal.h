@@ -86,6 +86,10 @@ ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n);
 /* Like ag_check_inputs (NULL, stale) but any dtype, i64 included. */
 bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inputs);
 
+/* Random shapes for checking an op: its sample rule, or one shared shape. */
+void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
+                      int64_t (*shape)[AG_MAX_DIMS]);
+
 /* Flat index -> multi-index of a shape. */
 void ag_unflatten(size_t flat, int ndim, const int64_t *shape, int64_t *index);
 

@@ -37,9 +37,24 @@ static void check_op(const ag_op *op, void *ctx)
         pass = ag_gradcheck_op(op, (uint64_t)seed, NULL, &rep);
     }
     s->total++;
-    printf("%-16s %-9s %s  grad err %.1e  f32 vs f64 %.1e  zero-size %s\n", def->name,
+    printf("%-16s %-9s %s  grad err %.1e  f32 vs f64 %.1e  zero-size %-8s", def->name,
            def->flags & AG_OP_COMPOSITE ? "composite" : "primitive", pass ? "PASS" : "FAIL",
            worst_err(&rep), rep.f32_max_err, rep.zero_size[0] == 'o' ? "ok" : "rejected");
+    /* Second order, for every op whose rule is twice differentiable. */
+    ag_gradcheck_report rep2 = {0};
+    bool pass2 = true;
+    if (def->first_order) {
+        printf("  2nd order: not applicable (%s)\n", def->first_order);
+    } else {
+        for (seed = 1; seed <= s->seeds && pass2; seed++)
+            pass2 = ag_gradgradcheck_op(op, (uint64_t)seed, NULL, &rep2);
+        printf("  2nd order: %s\n", pass2 ? "PASS" : "FAIL");
+    }
+    if (!pass2) {
+        s->failed++;
+        pass = true; /* report the second-order failure below */
+        ag_gradcheck_fprint(stdout, &rep2);
+    }
     if (!pass) {
         s->failed++;
         if (ag_last_status() != AG_OK)
