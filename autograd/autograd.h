@@ -785,6 +785,29 @@ void ag_shutdown(void);
 
 #include "ag_models.h"
 
+/* ------------------------------------------------------------------ */
+/* Anomaly mode                                                        */
+/* ------------------------------------------------------------------ */
+
+/* When on (process-wide), every recorded node remembers the file, line and
+ * function of the expression that made it, and the first NaN or Inf that a
+ * recorded op produces — in the forward pass, when the value is used or
+ * backpropagated, or in a gradient during the backward sweep — is reported
+ * as AG_ERR_NUMERIC naming the op, its label, its inputs' ranges and that
+ * source location; the op that would consume it returns NULL. Off by
+ * default: it scans every value, which costs time. */
+void ag_anomaly_mode_set(bool on);
+bool ag_anomaly_mode(void);
+/* Where a recorded tensor was made in anomaly mode ("file.c:42 in main"),
+ * or "" when unknown. Borrowed. */
+const char *ag_node_location(const ag_tensor *t, char *buf, size_t size);
+
+/* For the wrappers in ag_locations.h; not for direct use. */
+extern volatile bool ag_anomaly_on_;
+void ag_set_location_(const char *file, int line, const char *func);
+
+#include "ag_locations.h"
+
 #ifdef __cplusplus
 }
 #endif

@@ -148,6 +148,8 @@ static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves)
         return false;
     }
     ag_thread_state *ts = ag_thread();
+    if (ag_anomaly_on_ && !ag_anomaly_check_grads(node, node->grad, n, gin))
+        return false;
     if (ts->hook)
         ts->hook(ts->hook_ctx, node, node->grad, n, node->inputs, gin);
     for (int j = 0; j < n; j++) {
@@ -204,6 +206,8 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
         return false;
     }
 
+    if (ag_anomaly_on_ && !ag_anomaly_check_output(output))
+        return false;
     ag_tape *prev_tape = NULL;
     bool switched = false;
     if (!output->leaf && output->tape != ag_tape_current()) {

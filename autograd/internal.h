@@ -47,6 +47,9 @@ struct ag_tensor {
     bool requires_grad;       /* leaf: set by the user; intermediate: it was recorded */
     bool leaf;                /* caller-owned (heap) rather than tape-owned */
     char label[32];
+    const char *src_file;     /* anomaly mode: where the op was called (static strings) */
+    const char *src_func;
+    int src_line;
 };
 
 /* Whether t is an intermediate whose tape was reset since it was made. */
@@ -79,6 +82,15 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
 char *ag_tensor_name(const ag_tensor *t, char *buf, size_t size);
 /* Values for printouts: "0.3669", "[0.37, -0.29]" or "(64,10), norm 1.2". */
 char *ag_format_values(const ag_tensor *t, char *buf, size_t size);
+
+/* Anomaly mode (anomaly.c): stamp a new node with the caller's location;
+ * report the first NaN/Inf among an op's inputs, an output, or a rule's
+ * gradients (false and AG_ERR_NUMERIC). */
+void ag_anomaly_stamp(ag_tensor *t);
+bool ag_anomaly_check_inputs(const char *op, int n, ag_tensor *const *inputs);
+bool ag_anomaly_check_output(const ag_tensor *t);
+bool ag_anomaly_check_grads(const ag_tensor *node, const ag_tensor *g, int n,
+                            ag_tensor *const *gin);
 
 /* The current node list of a tape (for the backward sweep). */
 ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n);

@@ -270,6 +270,8 @@ ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
     t->requires_grad = false;
     t->leaf = false;
     t->label[0] = '\0';
+    t->src_file = t->src_func = NULL;
+    t->src_line = 0;
     return t;
 }
 
@@ -325,10 +327,16 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
             return NULL;
         }
     }
+    bool record = false;
+    if (thread_state.grad_enabled)
+        for (int i = 0; i < n_inputs && !record; i++)
+            record = inputs[i]->requires_grad;
+    if (record && ag_anomaly_on_ && !ag_anomaly_check_inputs(name, n_inputs, inputs))
+        return NULL;
     ag_tensor *t = ag_tape_tensor(dtype, ndim, shape);
     if (!t)
         return NULL;
-    bool record = false;
+    record = false;
     if (thread_state.grad_enabled)
         for (int i = 0; i < n_inputs && !record; i++)
             record = inputs[i]->requires_grad;
@@ -348,6 +356,8 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
     t->n_inputs = n_inputs;
     t->op = op;
     t->requires_grad = true;
+    if (ag_anomaly_on_)
+        ag_anomaly_stamp(t);
     if (!push_node(t->tape, t))
         return NULL;
     return t;
