@@ -158,7 +158,8 @@ ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
     if (!off || !index_offsets("scatter_add", index, a, ndim, shape, off))
         return NULL;
     index_params p = {.axis = a, .ndim = ndim};
-    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
     ag_tensor *in[2] = {src, index};
     ag_tensor *y = ag_op_result(&OP_SCATTER_ADD, src->dtype, ndim, shape, 2, in, &p, sizeof p);
     if (!y)

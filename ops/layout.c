@@ -346,7 +346,8 @@ static ag_tensor *slice_backward(ag_tensor *g, int axis, int64_t start, int64_t 
         return NULL;
     }
     slice_params p = {.axis = a, .ndim = ndim, .start = start, .step = step, .count = count};
-    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
     ag_tensor *y = ag_op_result(&OP_SLICE_BACKWARD, g->dtype, ndim, shape, 1, &g, &p, sizeof p);
     if (!y)
         return NULL;

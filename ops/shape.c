@@ -27,7 +27,8 @@ ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
         return NULL;
     }
     shape_params p = {.ndim = ndim};
-    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
     ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (y)
         memcpy(y->data, x->data, numel * ag_dtype_size(x->dtype));
@@ -62,7 +63,8 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
     shape_params p = {.ndim = ndim};
-    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
     ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (!y || y->numel == 0)
         return y;
@@ -117,7 +119,8 @@ ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
     shape_params p = {.ndim = ndim};
-    memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
     ag_tensor *y = ag_op_result(&OP_SUM_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (!y)
         return NULL;
