@@ -1,31 +1,44 @@
 /* alloc.c — the one allocation path of the library.
  *
  * Every heap allocation goes through here so that a test can count them (a
- * training loop's steady state must make none) and, later, fail the k-th one
- * to prove that out-of-memory is reported and leaks nothing. */
+ * training loop's steady state must make none) and fail the k-th one, to
+ * prove that running out of memory is reported as AG_ERR_NOMEM and leaks
+ * nothing. */
 #include "internal.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 
+_Thread_local bool ag_hash_oom_;
+
 static atomic_size_t alloc_count;
+/* Allocations left before the injected failure; negative: none planned. */
+static atomic_long fail_countdown = -1;
+
+/* Counts the allocation; false when it is the one planned to fail. */
+static bool allowed(void)
+{
+    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
+    long left = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    if (left < 0)
+        return true;
+    left = atomic_fetch_sub_explicit(&fail_countdown, 1, memory_order_relaxed);
+    return left != 0;
+}
 
 void *ag_malloc(size_t size)
 {
-    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
-    return malloc(size ? size : 1);
+    return allowed() ? malloc(size ? size : 1) : NULL;
 }
 
 void *ag_calloc(size_t n, size_t size)
 {
-    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
-    return calloc(n ? n : 1, size ? size : 1);
+    return allowed() ? calloc(n ? n : 1, size ? size : 1) : NULL;
 }
 
 void *ag_realloc(void *p, size_t size)
 {
-    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
-    return realloc(p, size ? size : 1);
+    return allowed() ? realloc(p, size ? size : 1) : NULL;
 }
 
 void ag_free(void *p)
@@ -36,4 +49,9 @@ void ag_free(void *p)
 size_t ag_alloc_count(void)
 {
     return atomic_load_explicit(&alloc_count, memory_order_relaxed);
+}
+
+void ag_alloc_fail_after(long k)
+{
+    atomic_store_explicit(&fail_countdown, k < 0 ? -1 : k, memory_order_relaxed);
 }

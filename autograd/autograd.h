@@ -778,6 +778,10 @@ void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *report)
  * through one allocator). A training loop's steady state adds none: compare
  * the count before and after a step. */
 size_t ag_alloc_count(void);
+/* For out-of-memory tests: lets k more allocations succeed and fails the
+ * next one (then all succeed again); a negative k cancels. Every caller
+ * must report AG_ERR_NOMEM (or its own error) and leak nothing. */
+void ag_alloc_fail_after(long k);
 
 /* Frees this thread's default tape and the op registry (call once at the
  * end of a program; valgrind then reports nothing). */

@@ -103,7 +103,13 @@ bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs)
         }
         s->t = t;
         s->id = next_id++;
+        ag_hash_oom_ = false;
         HASH_ADD_PTR(set, t, s);
+        if (ag_hash_oom_) {
+            ag_free(s);
+            ok = false;
+            break;
+        }
         put_node(f, t, s->id);
         for (int j = 0; t->op && j < t->n_inputs; j++) {
             if (top == cap) {

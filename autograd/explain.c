@@ -90,7 +90,13 @@ static size_t find_or_add(graph *g, const ag_tensor *t, size_t e, bool *added)
     x->k = k;
     x->id = g->nv;
     x->index = t->leaf ? -1 : t->index;
+    ag_hash_oom_ = false;
     HASH_ADD(hh, g->by_key, k, sizeof k, x);
+    if (ag_hash_oom_) {
+        ag_free(x);
+        ag_error_set(AG_ERR_NOMEM, "explain: out of memory");
+        return SIZE_MAX;
+    }
     g->v[g->nv] = x;
     *added = true;
     return g->nv++;

@@ -10,9 +10,14 @@
 
 void *ag_malloc(size_t size);
 void ag_free(void *p);
-/* uthash allocates through the library's allocator too. */
+/* uthash allocates through the library's allocator too, and must not exit
+ * when that fails: it leaves the table as it was and raises this flag,
+ * which each insertion checks (clear it first with ag_hash_oom_ = false). */
+extern _Thread_local bool ag_hash_oom_;
 #define uthash_malloc(sz) ag_malloc(sz)
 #define uthash_free(ptr, sz) ag_free(ptr)
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) ((void)(obj), ag_hash_oom_ = true)
 #include <uthash.h>
 
 /* --- allocation: every heap byte goes through these (counted, failable) --- */

@@ -30,9 +30,14 @@ void ag_op_register_builtin(ag_op *op)
     ag_op *found = NULL;
     HASH_FIND_STR(ops_by_name, op->def.name, found);
     if (!found) {
+        /* Out of memory here only leaves the op out of sweeps and lookups;
+         * its builder works all the same. */
         op->builtin = true;
         op->order = n_registered++;
+        ag_hash_oom_ = false;
         HASH_ADD_KEYPTR(hh, ops_by_name, op->def.name, strlen(op->def.name), op);
+        if (ag_hash_oom_)
+            ag_error_set(AG_ERR_NOMEM, "registry: out of memory registering '%s'", op->def.name);
     }
 }
 
@@ -86,8 +91,15 @@ const ag_op *ag_op_register(const ag_op_def *def)
         return NULL;
     }
     op->order = n_registered++;
+    ag_hash_oom_ = false;
     HASH_ADD_KEYPTR(hh, ops_by_name, name, strlen(name), op);
     pthread_mutex_unlock(&registry_lock);
+    if (ag_hash_oom_) {
+        ag_free(name);
+        ag_free(op);
+        ag_error_set(AG_ERR_NOMEM, "op_register: out of memory");
+        return NULL;
+    }
     return op;
 }
 

@@ -88,7 +88,14 @@ ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t)
         t->requires_grad = true;
     if (!t->label[0])
         ag_set_label(t, name);
+    ag_hash_oom_ = false;
     HASH_ADD_STR(p->by_name, name, e);
+    if (ag_hash_oom_) {
+        ag_error_set(AG_ERR_NOMEM, "params_add: out of memory");
+        ag_free(e);
+        ag_tensor_free(t);
+        return NULL;
+    }
     p->order[p->n++] = e;
     return t;
 }
