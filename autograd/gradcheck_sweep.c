@@ -118,6 +118,21 @@ void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
     }
 }
 
+bool ag_op_random_inputs(const ag_op_def *def, uint64_t seed, int *ndim,
+                         int64_t (*shape)[AG_MAX_DIMS], ag_tensor **in)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, seed);
+    memset(shape, 0, AG_GRADCHECK_MAX_INPUTS * sizeof *shape);
+    ag_sample_shapes(def, &rng, ndim, shape);
+    for (int i = 0; i < def->n_inputs; i++) {
+        in[i] = ag_rand_uniform(AG_F64, ndim[i], shape[i], def->domain_lo, def->domain_hi, &rng);
+        if (!in[i] || !ag_set_requires_grad(in[i], true))
+            return false;
+    }
+    return true;
+}
+
 bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
                      ag_gradcheck_report *report)
 {
@@ -129,18 +144,10 @@ bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *op
         return false;
     }
     const ag_op_def *def = &op->def;
-    ag_rng rng;
-    ag_rng_seed(&rng, seed);
     int ndim[AG_GRADCHECK_MAX_INPUTS];
     int64_t shape[AG_GRADCHECK_MAX_INPUTS][AG_MAX_DIMS];
-    memset(shape, 0, sizeof shape);
-    ag_sample_shapes(def, &rng, ndim, shape);
     ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
-    bool ok = true;
-    for (int i = 0; i < def->n_inputs && ok; i++) {
-        in[i] = ag_rand_uniform(AG_F64, ndim[i], shape[i], def->domain_lo, def->domain_hi, &rng);
-        ok = in[i] && ag_set_requires_grad(in[i], true);
-    }
+    bool ok = ag_op_random_inputs(def, seed, ndim, shape, in);
     ag_gradcheck_opts o = opts ? *opts : ag_gradcheck_defaults();
     bool pass = ok && ag_gradcheck(call_op, (void *)op, def->n_inputs, in, &o, rep);
     snprintf(rep->name, sizeof rep->name, "%s", def->name);

@@ -95,18 +95,10 @@ bool ag_gradgradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts
         return false;
     }
     const ag_op_def *def = &op->def;
-    ag_rng rng;
-    ag_rng_seed(&rng, seed);
     int ndim[AG_GRADCHECK_MAX_INPUTS];
     int64_t shape[AG_GRADCHECK_MAX_INPUTS][AG_MAX_DIMS];
-    memset(shape, 0, sizeof shape);
-    ag_sample_shapes(def, &rng, ndim, shape);
     ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
-    bool ok = true;
-    for (int i = 0; i < def->n_inputs && ok; i++) {
-        in[i] = ag_rand_uniform(AG_F64, ndim[i], shape[i], def->domain_lo, def->domain_hi, &rng);
-        ok = in[i] && ag_set_requires_grad(in[i], true);
-    }
+    bool ok = ag_op_random_inputs(def, seed, ndim, shape, in);
     bool pass = ok && ag_gradgradcheck(call_op, (void *)op, def->n_inputs, in, opts, report);
     if (report)
         snprintf(report->name, sizeof report->name, "%s (second order)", def->name);

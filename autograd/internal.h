@@ -107,6 +107,11 @@ bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inp
 void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
                       int64_t (*shape)[AG_MAX_DIMS]);
 
+/* The op's inputs for a random check: shapes from its sample rule, values
+ * uniform in its domain, f64 leaves requiring grad (caller frees in[]). */
+bool ag_op_random_inputs(const ag_op_def *def, uint64_t seed, int *ndim,
+                         int64_t (*shape)[AG_MAX_DIMS], ag_tensor **in);
+
 /* Flat index -> multi-index of a shape. */
 void ag_unflatten(size_t flat, int ndim, const int64_t *shape, int64_t *index);
 
