@@ -116,10 +116,12 @@ typedef struct ag_optim_config {
     double lr;           /* learning rate */
     double momentum;     /* SGD: 0 for plain SGD */
     bool nesterov;       /* SGD: Nesterov momentum */
-    double beta1, beta2; /* Adam/AdamW: defaults 0.9, 0.999 when 0 */
+    double beta1, beta2; /* Adam/AdamW: 0 means the defaults 0.9, 0.999 (for β1 = 0
+                            exactly, which PyTorch allows, pass 1e-300) */
     double eps;          /* Adam/AdamW: default 1e-8 when 0 */
     double weight_decay; /* SGD/Adam: L2 added to the gradient; AdamW: decoupled */
-    double clip_norm;    /* > 0: scale all gradients so their global norm is at most this */
+    double clip_norm;    /* > 0: scale all gradients by clip/‖g‖ when their global norm
+                            ‖g‖ exceeds clip (PyTorch adds 1e-6 to ‖g‖; we do not) */
 } ag_optim_config;
 
 /* The optimizer keeps its state (momenta, moments) per parameter name, so it
@@ -163,98 +165,211 @@ double ag_schedule_lr(const ag_schedule_config *s, uint64_t t);
 /* Data                                                                */
 /* ------------------------------------------------------------------ */
 
-/* Features X (n, d) in a float dtype and labels y (n) as i64 class labels,
- * plus the feature names when the source had them. */
+/* A data set: features X (n, d) in a float dtype, labels y (n) as i64
+ * class indices, and the feature names when the source had them. The
+ * loaders below return one (caller owns; free with ag_dataset_free). A data
+ * set may also be filled in by hand (a struct on the stack with caller-owned
+ * tensors) for ag_dataset_split, ag_standardizer_*, ag_dataset_targets,
+ * ag_batches_new and ag_train; such a one is not passed to ag_dataset_free. */
 typedef struct ag_dataset {
-    ag_tensor *X;          /* owned */
-    ag_tensor *y;          /* owned; i64 (n) */
-    int64_t n, d;
+    ag_tensor *X;          /* owned; (n, d), f32 or f64 */
+    ag_tensor *y;          /* owned; (n), i64 labels 0, 1, 2, ... */
+    int64_t n, d;          /* rows and features: must match X's shape */
     int64_t n_classes;     /* 1 + the largest label */
-    char **feature_names;  /* d names or NULL; owned */
+    char **feature_names;  /* d names (each owned), or NULL when the source had none */
 } ag_dataset;
 
+/* Frees the data set, its tensors and its names. NULL is a no-op. */
 void ag_dataset_free(ag_dataset *d);
 
+/* Options of ag_csv_load. NULL options mean: a header row, the label in the
+ * last column, X in f32. Note that a zero-initialised struct selects column
+ * 0 as the label (label_index 0): set label_column or label_index = -1. */
 typedef struct ag_csv_options {
-    const char *label_column; /* by name (header row required), or NULL ... */
-    int label_index;          /* ... by 0-based index; -1 = the last column */
-    ag_dtype dtype;           /* of X (default f32 = 0) */
-    bool no_header;           /* the first row is data */
+    const char *label_column; /* the label column by header name, or NULL ... */
+    int label_index;          /* ... by 0-based index; negative counts from the end (-1 = last) */
+    ag_dtype dtype;           /* of X: AG_F32 (0, the default) or AG_F64 */
+    bool no_header;           /* the first row is data (no feature names; label by index) */
 } ag_csv_options;
 
-/* Reads a numeric CSV file (comma-separated, optional header row, '#'
- * comments, blank lines skipped). Labels must be whole numbers >= 0.
- * Errors name the file, line and column: "wdbc.csv:17:4: 'abc' is not a
- * number". Caller owns the result. */
+/* Reads a numeric CSV file: comma-separated fields; a header row of column
+ * names (kept, without the label's, in feature_names) unless no_header;
+ * any line length; LF or CRLF line ends, with or without a final one; a
+ * UTF-8 byte-order mark; '#' comment lines and blank lines skipped;
+ * double-quoted fields ("" for a quote, not spanning lines); blanks around
+ * fields ignored. Every field is a decimal number read in the C locale
+ * (whatever setlocale said); empty fields, text, trailing garbage ("1.5x"),
+ * hexadecimal, NaN and infinities are refused, as are values beyond the
+ * range of X's dtype. Labels must be whole numbers in 0..2^31-1 ("1.0" is
+ * 1); n_classes is 1 + the largest. X is (n, d) with the label column
+ * removed and the other columns in file order.
+ *
+ * Errors: AG_ERR_IO for a file that cannot be opened or read ("csv_load:
+ * cannot open "wdbc.csv": No such file or directory"); AG_ERR_PARSE for
+ * malformed content, as "csv_load: path:line:column: problem" with the
+ * physical line (comments and blank lines count) and the 1-based byte
+ * column of the offending field, or of the end of a short row
+ * ("csv_load: wdbc.csv:17:4: 'abc' is not a number (column 'mean_texture')",
+ * "row has 30 fields, the header has 31", "label 2.5 is not a whole
+ * number"), also for a file without a header or data rows;
+ * AG_ERR_NOTFOUND for a label_column not in the header; AG_ERR_VALUE for a
+ * label_index out of range (or a label name with no_header); AG_ERR_DTYPE
+ * for an integer dtype; AG_ERR_NOMEM. Returns NULL on any error, having
+ * freed everything. Caller owns the result; free with ag_dataset_free. */
 ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts);
 
-/* Reads MNIST-format IDX files (plain or gzip-compressed; detected by the
- * magic bytes): images (n, rows, cols) u8 and labels (n) u8. X is (n,
- * rows*cols) scaled to [0, 1]. Errors name the file, the byte offset and
- * the problem. Caller owns the result. */
+/* Reads an MNIST-format image set: an IDX images file (magic 0x00000803:
+ * unsigned bytes, dimensions count x rows x cols, big-endian) and an IDX
+ * labels file (magic 0x00000801: unsigned bytes, dimension count). Each file
+ * may be plain or gzip-compressed (recognised by its first two bytes, 1f 8b,
+ * and read through zlib). X is (n, rows*cols) with pixel / 255 in [0, 1], in
+ * `dtype` (f32 or f64); y holds the labels; no feature names.
+ *
+ * The files are validated before trusting them with memory: the magic
+ * numbers, element type and dimensions (none 0), equal counts in both
+ * files, and the exact data length (a truncated file or trailing bytes are
+ * errors; a plain file's declared size is checked against the file's size
+ * before anything is allocated, and a gzip stream is read into a buffer
+ * that grows only as data arrives, so a header declaring absurd sizes fails
+ * cleanly). Errors (AG_ERR_PARSE, AG_ERR_IO for open and read failures,
+ * AG_ERR_DTYPE, AG_ERR_NOMEM) name the file, the byte offset (in the
+ * decompressed data for gzip) and the problem: "idx_load: t10k.gz: offset
+ * 7856 of the decompressed data: truncated: the header declares 10000
+ * images of 28x28 (7840000 bytes from offset 16), but the data ends after
+ * 7840 of them". Caller owns the result; free with ag_dataset_free. */
 ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dtype dtype);
 
-/* Splits rows into train and test sets after a seeded shuffle;
- * test_fraction in (0, 1). Both results are new data sets (caller owns). */
+/* Splits the rows of d into a training set and a test set of
+ * round(n * test_fraction) rows (half away from zero), after a seeded
+ * Fisher-Yates shuffle: the same seed gives the same split on every
+ * platform, every row lands in exactly one set, and both sets hold their
+ * rows in the shuffled order. test_fraction must be in (0, 1) and leave
+ * both sets non-empty (AG_ERR_VALUE otherwise). Both results are new data
+ * sets (caller owns; free with ag_dataset_free) with copies of d's feature
+ * names and d's n_classes (even when a class misses one side). d is
+ * borrowed. On error *train and *test are NULL. */
 bool ag_dataset_split(const ag_dataset *d, double test_fraction, uint64_t seed,
                       ag_dataset **train, ag_dataset **test);
 
-/* Per-feature mean and standard deviation, fitted on one set and applied to
- * any (train, then test) — constant features get std 1. */
+/* Per-feature mean and standard deviation, fitted on one set (the training
+ * set) and applied to any (train, then test), so that no statistic of the
+ * test set leaks into training. The standard deviation is the population
+ * one (divided by n, as scikit-learn's StandardScaler), computed in f64 in
+ * two passes; a constant feature gets mean = its value and std 1, so it
+ * becomes exactly 0. */
 typedef struct ag_standardizer {
     int64_t d;
-    double *mean;  /* owned */
-    double *std;   /* owned */
+    double *mean;  /* owned; d entries */
+    double *std;   /* owned; d entries, all > 0 */
 } ag_standardizer;
+/* Fits s on d's features. *s is overwritten without being read (call
+ * ag_standardizer_free before refitting one); on error it is left empty,
+ * so ag_standardizer_free is always safe. Errors: AG_ERR_VALUE for a set of
+ * no rows, AG_ERR_NUMERIC for a NaN or infinite feature, AG_ERR_NOMEM. */
 bool ag_standardizer_fit(ag_standardizer *s, const ag_dataset *d);
+/* Replaces d's X in place by (X - mean) / std. AG_ERR_SHAPE when d has a
+ * different number of features than s was fitted on. */
 bool ag_standardizer_apply(const ag_standardizer *s, ag_dataset *d);
+/* Frees the statistics and empties s (s itself is the caller's). NULL is a
+ * no-op. */
 void ag_standardizer_free(ag_standardizer *s);
 
-/* Labels as a float (n, 1) tensor of 0/1, for binary models. Caller owns. */
+/* The labels as an (n, 1) tensor of 0/1 in a float dtype, the targets of a
+ * binary model (logistic regression). AG_ERR_VALUE, naming the first row,
+ * when a label is neither 0 nor 1. Caller owns; free with ag_tensor_free. */
 ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype);
 
-/* Minibatches in a seeded random order, reshuffled every epoch. The batch
- * tensors are leaves owned by the iterator and reused, so iterating
- * allocates nothing after the first batch; the last batch of an epoch may be
- * smaller (then the tensors are re-made at that size). */
+/* Minibatches of a data set, in a seeded random order that changes every
+ * epoch (or in row order when shuffle is false). Epoch k's order depends
+ * only on the seed and k: two iterators with one seed give the same
+ * batches, and every row appears exactly once per epoch. The batches have
+ * batch_size rows (at most n) except the last of an epoch, which holds the
+ * rest. The batch tensors are leaves owned by the iterator and reused: all
+ * of them (one set of the batch size, one of the last batch's size) are
+ * made by ag_batches_new, so iterating allocates nothing. d is borrowed: it
+ * must outlive the iterator, and keep its shape (its values may change, e.g.
+ * by standardizing). Caller owns the iterator; free with ag_batches_free.
+ * AG_ERR_VALUE for a batch size below 1. */
 typedef struct ag_batches ag_batches;
 ag_batches *ag_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle, uint64_t seed);
+/* Frees the iterator and its batch tensors. NULL is a no-op. */
 void ag_batches_free(ag_batches *b);
-/* The next batch of the epoch: X (b, d), y (b) i64, and targets (b, 1) 0/1
- * in X's dtype; false at the end of the epoch (the next call starts a new
- * shuffled epoch). The tensors are valid until the next call. */
+/* The next batch of the epoch: X (b, d) in the data set's dtype, y (b) i64,
+ * and targets (b, 1), the labels as numbers in X's dtype (the 0/1 targets of
+ * a binary set). Any of the three pointers may be NULL. Owned by the
+ * iterator (do not free them); valid, and unchanged, until the next call.
+ * Returns false, with the pointers set to NULL, at the end of an epoch; the
+ * call after that starts the next epoch with a new order. Also false, with
+ * an error recorded, for a NULL iterator or a data set whose shape changed. */
 bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **targets);
-/* Batches per epoch. */
+/* Batches per epoch: ceil(n / batch_size). */
 int64_t ag_batches_count(const ag_batches *b);
 
 /* ------------------------------------------------------------------ */
 /* Model files: safetensors                                            */
 /* ------------------------------------------------------------------ */
 
-/* Saves every tensor of p (f32, f64 or i64) in the safetensors format: an
- * 8-byte little-endian header length, a JSON header with each tensor's
- * dtype, shape and data offsets (plus optional string metadata: key/value
- * pairs in `metadata`, NULL-terminated, may be NULL), then the raw
- * little-endian data. The file is written to a temporary file in the same
- * folder and renamed over `path`, so a failed save never leaves a corrupt
- * file where a good one was. */
+/* The format (huggingface/safetensors): an 8-byte little-endian header
+ * length N, N bytes of UTF-8 JSON mapping each tensor's name to
+ * {"dtype": "F32"|"F64"|"I64", "shape": [...], "data_offsets": [begin,
+ * end)} plus optional "__metadata__" strings, then the raw little-endian
+ * row-major data, which the tensors tile without gaps or overlaps. Files
+ * move to and from PyTorch/numpy as they are. Error messages start with the
+ * file's path: "model.st: tensor 'fc1.weight' has shape (3,4) in the file
+ * but (4,3) in the model". */
+
+/* Saves every tensor of p under its name. `metadata` is NULL or a
+ * NULL-terminated list key, value, key, value, ... of strings (borrowed).
+ * The header is padded with spaces so the data starts at a multiple of 8,
+ * and 8-byte tensors come before 4-byte ones, so each is aligned. The bytes
+ * go to a new temporary file "<path>.tmp.*" in the same folder, which is
+ * flushed, fsync'd and renamed over `path`: a failed or killed save never
+ * leaves a partial file where a good one was (a killed one may leave its
+ * temporary file). Errors: AG_ERR_NULL; AG_ERR_VALUE for a key without a
+ * value, a repeated key, a tensor named "__metadata__" or a name that is
+ * not UTF-8; AG_ERR_IO (naming the system's reason) when the temporary file
+ * cannot be created, written, synced or renamed — it is removed then, and
+ * any file at `path` is unchanged. */
 bool ag_safetensors_save(const char *path, const ag_params *p, const char *const *metadata);
 
-/* Loads a file into the existing tensors of p: every tensor of p must be in
- * the file with the same dtype and shape (extra tensors in the file are an
- * error too). The whole file is validated before any value is copied, so on
- * any error (AG_ERR_IO, AG_ERR_PARSE, AG_ERR_SHAPE, AG_ERR_DTYPE,
- * AG_ERR_NOTFOUND) p is unchanged. */
+/* Loads a file into the existing tensors of p: the file must hold exactly
+ * p's tensors, each with the same dtype and shape. The header is validated
+ * first and whole (length >= 2, within the file and at most 100 MB; strict
+ * JSON; known dtypes; shapes of 0..8 dimensions whose byte size, without
+ * overflow, equals end - begin; offsets inside the data; no overlaps, gaps
+ * or trailing bytes), then matched against p, then all data is read into a
+ * temporary buffer, and only then copied: on any error p is unchanged.
+ * Errors: AG_ERR_IO (cannot open or read, not a regular file); AG_ERR_PARSE
+ * (truncated file, bad header length, bad JSON, bad offsets or sizes,
+ * overlaps); AG_ERR_DTYPE (a dtype that is unknown or not F32/F64/I64, or
+ * differs from the model's); AG_ERR_SHAPE (more than 8 dimensions, a size
+ * that overflows, or a shape that differs from the model's);
+ * AG_ERR_NOTFOUND (a tensor of p missing from the file, or one in the file
+ * that p lacks — named); AG_ERR_NOMEM; AG_ERR_NULL. Metadata is ignored. */
 bool ag_safetensors_load(const char *path, ag_params *p);
 
-/* Reads every tensor of a file into a new store (caller owns). */
+/* Reads every tensor of a file into a new store, in the header's order,
+ * with the same validation and errors as ag_safetensors_load (less the
+ * matching) and AG_ERR_VALUE for a name the store cannot hold (empty or
+ * over 127 bytes). Float tensors require grad, as ag_params_add makes them.
+ * Caller owns; free with ag_params_free. NULL on error. */
 ag_params *ag_safetensors_read(const char *path);
 
-/* A training checkpoint: the model's parameters and the optimizer's state
- * and step count in one safetensors file, so that training resumes exactly
- * where it stopped (bit-identical to an uninterrupted run). Loading is all
- * or nothing, as ag_safetensors_load. */
+/* A training checkpoint: one safetensors file with the model's tensors as
+ * "model.<name>", the optimizer's state (ag_optim_state) as
+ * "optim.<name>", and the metadata {"format": "autograd-checkpoint",
+ * "optim.steps": "<n>", "optim.lr": "<lr, 17 digits>"}. Values are kept bit
+ * for bit, so N steps, a save, a load and M more steps give exactly the
+ * parameters of N + M uninterrupted steps, provided the optimizer is made
+ * with the same settings (which are not stored: a different kind shows as
+ * missing state tensors). Saving is as safe as ag_safetensors_save. */
 bool ag_checkpoint_save(const char *path, const ag_params *model, ag_optim *opt);
+/* Restores a checkpoint into a model and an optimizer of the same layout:
+ * values, step count and learning rate. Everything — the format tag
+ * (AG_ERR_PARSE for a plain model file), the step count and rate, and both
+ * groups of tensors, as ag_safetensors_load checks them — is validated
+ * before anything changes: on any error the model and the optimizer are as
+ * they were. */
 bool ag_checkpoint_load(const char *path, ag_params *model, ag_optim *opt);
 
 /* ------------------------------------------------------------------ */
@@ -291,7 +406,8 @@ typedef struct ag_epoch_stats {
 
 /* Trains for cfg->epochs over `train`, evaluating on `test` (may be NULL)
  * after every epoch. `stats` (may be NULL) receives the last epoch's
- * figures. Returns false on error (the message says which epoch and step). */
+ * figures. Returns false on error (the message says which epoch and step);
+ * the failed step's graph is left on the tape for inspection (reset it). */
 bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
               const ag_dataset *train, const ag_dataset *test, const ag_train_config *cfg,
               ag_epoch_stats *stats);
