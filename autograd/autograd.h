@@ -694,7 +694,8 @@ typedef struct ag_gradcheck_input {
     double numeric;                    /* the central difference at that element */
     double max_abs_err;                /* over every element */
     double max_rel_err;                /* |a - n| / max(|n|, tiny), over every element */
-    size_t n_kinks;                    /* elements within eps of a kink (below) */
+    size_t n_kinks;                    /* elements within eps of a kink holding a valid
+                                          subgradient (below): reported, not failed */
     size_t first_kink;                 /* flat index of the first of them */
 } ag_gradcheck_input;
 

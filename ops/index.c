@@ -252,6 +252,15 @@ ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index)
         ag_error_set(AG_ERR_SHAPE, "index_select: index must be 1-D, not %d-D", index->ndim);
         return NULL;
     }
+    const int64_t *iv = index->data;
+    for (int64_t j = 0; j < index->shape[0]; j++)
+        if (iv[j] < 0 || iv[j] >= x->shape[a]) {
+            ag_error_set(AG_ERR_VALUE,
+                         "index_select: index %lld at position %lld is out of range for axis %d "
+                         "of size %lld",
+                         (long long)iv[j], (long long)j, a, (long long)x->shape[a]);
+            return NULL;
+        }
     int64_t shape[AG_MAX_DIMS];
     for (int d = 0; d < x->ndim; d++)
         shape[d] = d == a ? index->shape[0] : x->shape[d];
@@ -261,7 +270,6 @@ ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index)
     size_t inner = 1;
     for (int d = a + 1; d < x->ndim; d++)
         inner *= (size_t)x->shape[d];
-    const int64_t *iv = index->data;
     for (size_t i = 0; i < full->numel; i++)
         ((int64_t *)full->data)[i] = iv[(i / inner) % (size_t)index->shape[0]];
     return ag_gather(x, a, full);
