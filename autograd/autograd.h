@@ -324,7 +324,8 @@ ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
 /* The slices of x at the positions of the 1-D index along axis. */
 ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index);
 /* i64 positions of the largest/smallest element along axis: the first on
- * ties; NaN counts as the largest (so it is never hidden). Not recorded. */
+ * ties; the first NaN is always picked (so a NaN is never hidden, as in
+ * numpy). Not recorded. */
 ag_tensor *ag_argmax(ag_tensor *x, int axis, bool keepdim);
 ag_tensor *ag_argmin(ag_tensor *x, int axis, bool keepdim);
 /* (labels..., n_classes) rows of 0/1 in dtype for i64 labels. Not recorded. */
@@ -552,8 +553,9 @@ typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 
 enum {
     AG_OP_KINK = 1u << 0,         /* derivative has kinks (relu at 0, max ties) */
-    AG_OP_NO_BROADCAST = 1u << 1, /* the op does not broadcast its inputs (informational:
-                                     its sample rule gives the sweep fitting shapes) */
+    AG_OP_NO_BROADCAST = 1u << 1, /* the op does not broadcast its inputs: the default
+                                     sample rule then gives every input one shape
+                                     (otherwise shapes that broadcast) */
     AG_OP_COMPOSITE = 1u << 2,    /* built from other ops: records no node of its own and
                                      has no vjp; listed so that checks and sweeps cover it */
     AG_OP_NO_GRAD = 1u << 3       /* its result carries no gradient (masks, comparisons) */

@@ -110,11 +110,25 @@ void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
         return;
     }
     int nd = (int)(ag_rng_next(rng) % 4);
+    int64_t base[AG_MAX_DIMS];
     for (int d = 0; d < nd; d++)
-        shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
+        base[d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
     for (int i = 0; i < def->n_inputs; i++) {
         ndim[i] = nd;
-        memcpy(shape[i], shape[0], sizeof shape[0]);
+        memcpy(shape[i], base, sizeof base);
+        if (def->n_inputs < 2 || (def->flags & AG_OP_NO_BROADCAST))
+            continue;
+        /* Shapes that broadcast against each other: some dimensions 1, on
+         * either side, and (for all but the first input) sometimes fewer
+         * leading dimensions. */
+        for (int d = 0; d < nd; d++)
+            if (ag_rng_next(rng) % 4 == 0)
+                shape[i][d] = 1;
+        if (i > 0 && nd > 0 && ag_rng_next(rng) % 3 == 0) {
+            int drop = 1 + (int)(ag_rng_next(rng) % (uint64_t)nd);
+            ndim[i] = nd - drop;
+            memmove(shape[i], shape[i] + drop, (size_t)ndim[i] * sizeof(int64_t));
+        }
     }
 }
 

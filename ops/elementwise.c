@@ -64,10 +64,12 @@ ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_NE, ne_f3
 
 /* ---- maximum and minimum ---- */
 
-AG_BINARY_ROWS(maximum_f32, float, x >= z ? x : z)
-AG_BINARY_ROWS(maximum_f64, double, x >= z ? x : z)
-AG_BINARY_ROWS(minimum_f32, float, x <= z ? x : z)
-AG_BINARY_ROWS(minimum_f64, double, x <= z ? x : z)
+/* A NaN on either side wins (x != x is the NaN test), so the result does
+ * not depend on the order of the arguments and a NaN is never hidden. */
+AG_BINARY_ROWS(maximum_f32, float, (x >= z || x != x) ? x : z)
+AG_BINARY_ROWS(maximum_f64, double, (x >= z || x != x) ? x : z)
+AG_BINARY_ROWS(minimum_f32, float, (x <= z || x != x) ? x : z)
+AG_BINARY_ROWS(minimum_f64, double, (x <= z || x != x) ? x : z)
 
 /* y = max(a, b);  da += sum_to(g * (a >= b)), db += sum_to(g * (a < b))
  * On a tie the whole gradient goes to a, so the two parts still add to g. */
@@ -106,21 +108,27 @@ ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MINI
 AG_BINARY_ROWS(pow_f32, float, powf(x, z))
 AG_BINARY_ROWS(pow_f64, double, pow(x, z))
 
-/* y = a^b;  da += sum_to(g * b * a^(b-1)), db += sum_to(g * y * ln a)
- * The exponent's gradient needs a > 0; the checker draws bases from (0.5, 2). */
+/* y = a^b;  da += sum_to(g * (b == 0 ? 0 : b * a^(b-1))), db += sum_to(g * y * ln a)
+ * a^0 is the constant 1, but b·a^(b−1) at a = 0 would be 0·∞ = NaN: the
+ * exponent-0 case is masked, as PyTorch does. The exponent's gradient needs
+ * a > 0; the checker draws bases from (0.5, 2). */
 static bool pow_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *a = y->inputs[0], *b = y->inputs[1];
-    if (wants(y, 0) &&
-        !(gin[0] = to_shape_of(ag_mul(g, ag_mul(b, ag_pow(a, ag_add_scalar(b, -1.0)))), a)))
-        return false;
+    ag_tensor *zero = ag_const_scalar(g->dtype, 0.0);
+    if (wants(y, 0)) {
+        ag_tensor *d = ag_mul(b, ag_pow(a, ag_add_scalar(b, -1.0)));
+        d = ag_where(ag_eq(b, zero), zero, d);
+        if (!(gin[0] = to_shape_of(ag_mul(g, d), a)))
+            return false;
+    }
     if (wants(y, 1) && !(gin[1] = to_shape_of(ag_mul(g, ag_mul(y, ag_log(a))), b)))
         return false;
     return true;
 }
 
 static ag_tensor *apply_pow(ag_tensor *const *in, const void *p) { (void)p; return ag_pow(in[0], in[1]); }
-static ag_op OP_POW = {.def = {"pow", 2, apply_pow, pow_vjp, 0.5, 2, 0, NULL, "da += g * b * a^(b-1), db += g * y * ln a"}};
+static ag_op OP_POW = {.def = {"pow", 2, apply_pow, pow_vjp, 0.5, 2, 0, NULL, "da += g * (b == 0 ? 0 : b * a^(b-1)), db += g * y * ln a"}};
 ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_POW, pow_f32, pow_f64, a, b); }
 
 typedef struct pow_params {

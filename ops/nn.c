@@ -48,7 +48,7 @@ ag_tensor *ag_log_softmax(ag_tensor *x, int axis)
         return NULL;
     for (size_t i = 0; i < m->numel; i++)
         if (!isfinite(ag_load(m, i)))
-            ag_store(m, i, 0.0); /* an all −inf row stays −inf, not NaN */
+            ag_store(m, i, 0.0); /* no shift for an all −inf row (it gives NaN, as in PyTorch) */
     ag_tensor *shifted = ag_sub(x, m);
     return ag_sub(shifted, ag_log(ag_sum_axis(ag_exp(shifted), axis, true)));
 }
