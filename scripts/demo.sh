@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# demo.sh — the README's first command: installs what is missing, builds the
+# library and the examples into build/, and runs the demos in order.
+#
+#   bash scripts/demo.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# One line per demo: a program in build/examples/ and its arguments.
+demos=(
+    "seed_backprop" # the lecture's worked example: forward values, chain rule, update
+    "readme_logreg" # the README's logistic regression as an expression
+)
+
+build_dir=build
+
+bash scripts/setup.sh --demo
+
+# Configures a build directory, or reconfigures it when it exists already
+# (with --wipe when it was made by another meson version).
+configure() {
+    local dir=$1
+    shift
+    if [[ -f $dir/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@"
+    else
+        meson setup "$dir" "$@"
+    fi
+}
+
+configure "$build_dir"
+meson compile -C "$build_dir"
+
+for demo in "${demos[@]}"; do
+    read -r -a cmd <<<"$demo"
+    printf '\n==> %s\n\n' "$demo"
+    if ! "$build_dir/examples/${cmd[0]}" "${cmd[@]:1}"; then
+        echo "demo.sh: '$demo' failed" >&2
+        exit 1
+    fi
+done
+printf '\ndemo.sh: %d demos ran\n' "${#demos[@]}"

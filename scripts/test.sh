@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# test.sh — the README's second command: installs what is missing, then builds
+# and runs the whole test suite four ways, stopping at the first failure.
+#
+#   bash scripts/test.sh
+#
+# Stages (each in its own build directory, reconfigured when it exists):
+#   1. build-test          normal build with --werror; meson test
+#   2. build-test-sanitize AddressSanitizer + UBSan; meson test (any report fails)
+#   3. build-test-noblas   -Dblas=disabled (the portable matmul kernel); meson test
+#   4. build-test          every Check suite again under valgrind memcheck
+# CI runs this through .ci/run. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+normal_dir=build-test
+sanitize_dir=build-test-sanitize
+noblas_dir=build-test-noblas
+
+stage="setup"
+stage_start=$SECONDS
+passed=()
+
+on_exit() {
+    local rc=$?
+    if ((rc != 0)); then
+        printf '\ntest.sh: FAILED in stage "%s" (exit status %d); stages passed before it: %d\n' \
+            "$stage" "$rc" "${#passed[@]}" >&2
+    fi
+}
+trap on_exit EXIT
+
+begin() {
+    stage=$1
+    stage_start=$SECONDS
+    printf '\n=== %s ===\n\n' "$stage"
+}
+
+end() {
+    passed+=("$(printf '%-70s %5ds' "$stage" $((SECONDS - stage_start)))")
+}
+
+# Configures a build directory, or reconfigures it when it exists already
+# (with --wipe when it was made by another meson version).
+configure() {
+    local dir=$1
+    shift
+    if [[ -f $dir/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure "$dir" "$@" || meson setup --wipe "$dir" "$@"
+    else
+        meson setup "$dir" "$@"
+    fi
+}
+
+# A suite that registers no tests would pass silently: refuse that.
+require_tests() {
+    if [[ $(meson introspect --tests "$1") == "[]" ]]; then
+        echo "test.sh: $1 has no tests: tests/meson.build defines none" >&2
+        exit 1
+    fi
+}
+
+# The per-suite lines of Check's output ("Running suite(s): tensor",
+# "100%: Checks: 12, Failures: 0, Errors: 0") from meson's test log.
+check_summary() {
+    grep -E '^(Running suite|[0-9]+%: Checks:)' "$1/meson-logs/testlog.txt" || true
+}
+
+# The names of the tests whose program is a Check executable (check-<module>),
+# read from meson's introspection (meson brings python3).
+check_test_names() {
+    meson introspect --tests "$1" | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if os.path.basename(t["cmd"][0]).startswith("check-"):
+        print(t["name"])'
+}
+
+run_suite() {
+    local dir=$1
+    shift
+    meson compile -C "$dir"
+    require_tests "$dir"
+    meson test -C "$dir" --no-rebuild --print-errorlogs "$@"
+    check_summary "$dir"
+}
+
+begin "setup: packages"
+bash scripts/setup.sh --test
+gcc --version | head -n 1
+echo "meson $(meson --version), ninja $(ninja --version), $(valgrind --version)"
+end
+
+begin "1/4 normal build (--werror), meson test"
+configure "$normal_dir" --werror
+run_suite "$normal_dir"
+end
+
+begin "2/4 AddressSanitizer + UBSan build, meson test"
+# halt_on_error makes any UBSan report fail its test; ASan stops at the first.
+export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+configure "$sanitize_dir" -Db_sanitize=address,undefined -Db_lundef=false
+run_suite "$sanitize_dir" --timeout-multiplier 4
+unset ASAN_OPTIONS UBSAN_OPTIONS
+end
+
+begin "3/4 portable matmul kernel (-Dblas=disabled, --werror), meson test"
+configure "$noblas_dir" -Dblas=disabled --werror
+run_suite "$noblas_dir"
+end
+
+begin "4/4 valgrind memcheck on every Check suite of the normal build"
+# meson runs each test's own command line and environment under the wrapper;
+# the tests chosen are the Check executables (tests/check-*.c), not scripts.
+# CK_FORK=no keeps Check's tests in the process valgrind watches;
+# AG_TEST_VALGRIND=1 lets a test scale down work that is only slow there.
+mapfile -t check_tests < <(check_test_names "$normal_dir")
+if ((${#check_tests[@]} == 0)); then
+    echo "test.sh: no Check executables (tests/check-*) among the tests of $normal_dir" >&2
+    exit 1
+fi
+echo "under valgrind: ${check_tests[*]}"
+CK_FORK=no AG_TEST_VALGRIND=1 meson test -C "$normal_dir" --no-rebuild --print-errorlogs \
+    --timeout-multiplier 3 \
+    --wrapper "valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 -q" \
+    "${check_tests[@]}"
+end
+
+stage="summary"
+printf '\n=== summary ===\n\n'
+for line in "${passed[@]}"; do
+    printf 'passed  %s\n' "$line"
+done
+printf '\ntest.sh: all %d stages passed in %ds\n' "${#passed[@]}" "$SECONDS"
