@@ -10,6 +10,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 demos=(
     "seed_backprop" # the lecture's worked example: forward values, chain rule, update
     "readme_logreg" # the README's logistic regression as an expression
+    "logreg_wdbc examples/data build/logreg_wdbc.safetensors" # breast cancer data, saved model
+    "logreg_2d build/logreg_2d" # two classes in the plane and the boundary (build/logreg_2d.png)
+    "newton_logreg examples/data" # Newton steps with the engine's Hessian vs gradient descent
+    "mlp_digits examples/data" # an MLP on the 8x8 digits
+    "mlp_fashion /usr/share/datasets/fashion-mnist 12" # 784-256-128-10 on Fashion-MNIST
+    "custom_op" # a user's op, its hand-written rule checked, a planted mistake found
 )
 
 build_dir=build

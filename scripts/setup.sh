@@ -21,11 +21,14 @@ set -euo pipefail
 build_packages=(meson ninja-build pkg-config gcc libc6-dev dpkg-dev check uthash-dev
     libopenblas-dev zlib1g-dev libjson-c-dev)
 # graphviz: seed_backprop renders its graph with dot (without it: the .dot only).
-demo_packages=(graphviz)
+# gnuplot-nox draws logreg_2d's decision boundary; dataset-fashion-mnist is
+# the data of mlp_fashion.
+demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # valgrind: the memcheck stage. The rest let tests run that would otherwise be
 # skipped: python3-numpy (safetensors interop), graphviz (rendering a graph),
 # dataset-fashion-mnist (the IDX loader on the real files).
-test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist)
+# clang and libclang-rt-14-dev: the libFuzzer targets of the file readers.
+test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the README's second command: installs what is missing, then builds
-# and runs the whole test suite four ways, stopping at the first failure.
+# and runs the whole test suite four ways, then fuzzes the file readers, stopping
+# at the first failure.
 #
 #   bash scripts/test.sh
 #
@@ -9,6 +10,7 @@
 #   2. build-test-sanitize AddressSanitizer + UBSan; meson test (any report fails)
 #   3. build-test-noblas   -Dblas=disabled (the portable matmul kernel); meson test
 #   4. build-test          every Check suite again under valgrind memcheck
+#   5. build-fuzz          libFuzzer on the CSV, IDX and safetensors readers (scripts/fuzz.sh)
 # CI runs this through .ci/run. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -91,12 +93,12 @@ gcc --version | head -n 1
 echo "meson $(meson --version), ninja $(ninja --version), $(valgrind --version)"
 end
 
-begin "1/4 normal build (--werror), meson test"
+begin "1/5 normal build (--werror), meson test"
 configure "$normal_dir" --werror
 run_suite "$normal_dir"
 end
 
-begin "2/4 AddressSanitizer + UBSan build, meson test"
+begin "2/5 AddressSanitizer + UBSan build, meson test"
 # halt_on_error makes any UBSan report fail its test; ASan stops at the first.
 export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -105,12 +107,12 @@ run_suite "$sanitize_dir" --timeout-multiplier 4
 unset ASAN_OPTIONS UBSAN_OPTIONS
 end
 
-begin "3/4 portable matmul kernel (-Dblas=disabled, --werror), meson test"
+begin "3/5 portable matmul kernel (-Dblas=disabled, --werror), meson test"
 configure "$noblas_dir" -Dblas=disabled --werror
 run_suite "$noblas_dir"
 end
 
-begin "4/4 valgrind memcheck on every Check suite of the normal build"
+begin "4/5 valgrind memcheck on every Check suite of the normal build"
 # meson runs each test's own command line and environment under the wrapper;
 # the tests chosen are the Check executables (tests/check-*.c), not scripts.
 # CK_FORK=no keeps Check's tests in the process valgrind watches;
@@ -125,6 +127,11 @@ CK_FORK=no AG_TEST_VALGRIND=1 meson test -C "$normal_dir" --no-rebuild --print-e
     --timeout-multiplier 3 \
     --wrapper "valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 -q" \
     "${check_tests[@]}"
+end
+
+begin "5/5 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
+# Bounded and short here; scripts/fuzz.sh runs longer by hand.
+bash scripts/fuzz.sh 10
 end
 
 stage="summary"
