@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # One line per demo: a program in build/examples/ and its arguments.
 demos=(
-    "seed_backprop" # the lecture's worked example: forward values, chain rule, update
+    "seed_backprop build/seed_backprop" # the lecture's worked example: forward values, chain rule, update
     "readme_logreg" # the README's logistic regression as an expression
     "logreg_wdbc examples/data build/logreg_wdbc.safetensors" # breast cancer data, saved model
     "logreg_2d build/logreg_2d" # two classes in the plane and the boundary (build/logreg_2d.png)
