@@ -336,10 +336,6 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
     ag_tensor *t = ag_tape_tensor(dtype, ndim, shape);
     if (!t)
         return NULL;
-    record = false;
-    if (thread_state.grad_enabled)
-        for (int i = 0; i < n_inputs && !record; i++)
-            record = inputs[i]->requires_grad;
     if (!record)
         return t;
     t->inputs = arena_alloc(&t->tape->data, (size_t)n_inputs * sizeof *t->inputs);
