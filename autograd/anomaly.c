@@ -36,18 +36,20 @@ bool ag_anomaly_mode(void)
 
 void ag_anomaly_stamp(ag_tensor *t)
 {
-    t->src_file = loc_file;
-    t->src_line = loc_line;
-    t->src_func = loc_func;
+    ag_site *s = ag_tape_alloc(sizeof *s);
+    if (s) {
+        *s = (ag_site){loc_file, loc_func, loc_line};
+        t->site = s;
+    }
 }
 
 const char *ag_node_location(const ag_tensor *t, char *buf, size_t size)
 {
-    if (!t || ag_is_stale(t) || !t->src_file)
+    if (!t || ag_is_stale(t) || !t->site || !t->site->file)
         snprintf(buf, size, "%s", "");
     else
-        snprintf(buf, size, "%s:%d in %s", t->src_file, t->src_line,
-                 t->src_func ? t->src_func : "?");
+        snprintf(buf, size, "%s:%d in %s", t->site->file, t->site->line,
+                 t->site->func ? t->site->func : "?");
     return buf;
 }
 

@@ -186,7 +186,10 @@ bool ag_set_flat(ag_tensor *t, size_t i, double value);
  * ag_zero_grad); for an intermediate, the gradient from the last backward
  * sweep, owned by the tape. NULL when no gradient has reached t. */
 ag_tensor *ag_grad_of(const ag_tensor *t);
-/* Sets a leaf's gradient to zero (keeps its memory for reuse). */
+/* Sets a leaf's gradient to zero (keeps its memory for reuse). The buffer
+ * is cleared lazily: the next backward overwrites it, and ag_grad_of
+ * clears it if it is read first. So read the gradient through ag_grad_of
+ * after every ag_zero_grad, not through a data pointer kept from before. */
 void ag_zero_grad(ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
@@ -472,8 +475,19 @@ ag_tensor *ag_jvp(ag_tensor *y, ag_tensor *x, ag_tensor *v);
  * input (NULL where an input takes none). For traces and teaching. */
 typedef void (*ag_backward_hook)(void *ctx, const ag_tensor *node, const ag_tensor *grad_out,
                                  int n_inputs, ag_tensor *const *inputs, ag_tensor *const *grad_in);
-/* Installs the hook for this thread (NULL removes it). */
+/* Installs the hook for this thread (NULL removes it). While a hook is
+ * installed every node runs its rule, so the hook sees every gradient. */
 void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
+
+/* Built-in ops carry, beside their rule (written with ops, so that it can
+ * be differentiated again), a kernel computing the same product with plain
+ * loops straight into the gradient buffers: a weight's gradient comes out
+ * of one GEMM call with no temporary. First-order sweeps use the kernels;
+ * create_graph sweeps, hooks, anomaly mode and ag_grad use the rules.
+ * Turning the kernels off (for this thread) runs every node through its
+ * rule: the two agree up to the order of summation, which ag_gradcheck_op
+ * checks for every op. Returns the previous setting. */
+bool ag_set_grad_kernels(bool on);
 
 typedef struct ag_rng ag_rng;
 
@@ -715,6 +729,10 @@ typedef struct ag_gradcheck_report {
     /* Filled by ag_gradcheck_op: */
     bool f32_checked;                            /* the op also ran in f32 ... */
     double f32_max_err;                          /* ... and differed from f64 by at most this */
+    bool kernel_checked;                         /* first-order kernels ran against the rules ... */
+    double kernel_max_err;                       /* ... and differed by at most this in f64 (bound
+                                                    1e-12: only the order of sums may differ) */
+    double kernel_max_err_f32;                   /* ... and in f32 (bound 1e-5) */
     bool zero_size_ok;                           /* zero-size inputs gave a result or a clear error */
     char zero_size[96];                          /* "ok" or the error the op gave */
     /* Filled when opts.per_node is set and the check failed: */

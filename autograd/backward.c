@@ -38,13 +38,35 @@ static bool same_shape(const ag_tensor *a, const ag_tensor *b)
     return true;
 }
 
+/* dst += src over n elements of a float dtype. */
+static void add_into(ag_dtype dtype, size_t n, void *dst, const void *src)
+{
+    if (dtype == AG_F32) {
+        float *restrict d = dst;
+        const float *restrict s = src;
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+    } else {
+        double *restrict d = dst;
+        const double *restrict s = src;
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+    }
+}
+
 /* Adds g into a leaf's own gradient buffer, made on first use and kept
- * across steps (zeroed by ag_zero_grad), so the steady state allocates
+ * across steps (marked zero by ag_zero_grad), so the steady state allocates
  * nothing. Under create_graph the gradient is a graph tensor instead. */
 static bool accumulate_leaf(ag_tensor *leaf, ag_tensor *g, bool create_graph)
 {
     if (create_graph) {
         if (leaf->grad && leaf->grad->leaf) {
+            if (leaf->grad_zero) {
+                ag_free(leaf->grad);
+                leaf->grad_zero = false;
+                leaf->grad = g;
+                return true;
+            }
             /* Gradients from an earlier first-order sweep: fold them in as a
              * constant copied to the tape, since the heap buffer is freed. */
             ag_tensor *old = ag_tape_tensor(leaf->dtype, leaf->ndim, leaf->shape);
@@ -77,22 +99,18 @@ static bool accumulate_leaf(ag_tensor *leaf, ag_tensor *g, bool create_graph)
         }
     }
     if (!leaf->grad) {
-        leaf->grad = ag_zeros(leaf->dtype, leaf->ndim, leaf->shape);
+        leaf->grad = ag_leaf_new(leaf->dtype, leaf->ndim, leaf->shape);
         if (!leaf->grad)
             return false;
+        leaf->grad_zero = true;
     }
-    size_t n = leaf->numel;
-    if (leaf->dtype == AG_F32) {
-        float *restrict dst = leaf->grad->data;
-        const float *restrict src = g->data;
-        for (size_t i = 0; i < n; i++)
-            dst[i] += src[i];
-    } else {
-        double *restrict dst = leaf->grad->data;
-        const double *restrict src = g->data;
-        for (size_t i = 0; i < n; i++)
-            dst[i] += src[i];
+    size_t bytes = leaf->numel * ag_dtype_size(leaf->dtype);
+    if (leaf->grad_zero) {
+        memcpy(leaf->grad->data, g->data, bytes);
+        leaf->grad_zero = false;
+        return true;
     }
+    add_into(leaf->dtype, leaf->numel, leaf->grad->data, g->data);
     return true;
 }
 
@@ -124,18 +142,124 @@ static bool accumulate(const ag_tensor *node, int input, ag_tensor *t, ag_tensor
         return accumulate_leaf(t, g, create_graph);
     if (!t->grad) {
         t->grad = g;
+        t->grad_owned = false; /* g may be another input's gradient too */
         return true;
     }
-    /* Out of place: g may be shared with another input's gradient. */
+    if (t->grad_owned && !create_graph) {
+        add_into(t->dtype, t->numel, t->grad->data, g->data);
+        return true;
+    }
     ag_tensor *sum = ag_add(t->grad, g);
     if (!sum)
         return false;
     t->grad = sum;
+    t->grad_owned = !create_graph; /* a fresh, unrecorded result */
+    return true;
+}
+
+static _Thread_local bool kernels_off;
+
+bool ag_set_grad_kernels(bool on)
+{
+    bool prev = !kernels_off;
+    kernels_off = !on;
+    return prev;
+}
+
+void *ag_grad_dst_data(ag_grad_dst *d)
+{
+    if (d->data)
+        return d->data;
+    ag_tensor *x = d->x;
+    ag_tensor *t = ag_tape_tensor(x->dtype, x->ndim, x->shape);
+    if (!t)
+        return NULL;
+    x->grad = t;
+    x->grad_owned = true;
+    d->data = t->data;
+    d->accumulate = false;
+    return d->data;
+}
+
+/* The kernel path: gradient buffers for the inputs, then one call. Leaves
+ * get their own buffer (overwritten when marked zero); an intermediate's
+ * buffer is made by the kernel on first use, or copied when the gradient
+ * it has is shared. Returns false with no error when the node must take
+ * the rule path instead. */
+static bool kernel_ready(ag_tensor *node, ag_grad_dst *dst)
+{
+    for (int j = 0; j < node->n_inputs; j++) {
+        ag_tensor *in = node->inputs[j];
+        dst[j] = (ag_grad_dst){0};
+        if (!in->requires_grad)
+            continue;
+        for (int i = 0; i < j; i++)
+            if (node->inputs[i] == in)
+                return false; /* x*x: two writes into one buffer; the rule adds them */
+        if (in->leaf && in->grad && !in->grad->leaf) {
+            if (!ag_is_stale(in->grad))
+                return false; /* a graph gradient from create_graph: the rule adds to it */
+            in->grad = NULL;
+        }
+        dst[j].x = in;
+    }
+    return true;
+}
+
+static bool run_kernel(ag_tensor *node, ag_grad_dst *dst)
+{
+    for (int j = 0; j < node->n_inputs; j++) {
+        ag_tensor *in = dst[j].x;
+        if (!in)
+            continue;
+        if (in->leaf) {
+            if (!in->grad) {
+                in->grad = ag_leaf_new(in->dtype, in->ndim, in->shape);
+                if (!in->grad)
+                    return false;
+                in->grad_zero = true;
+            }
+            dst[j].data = in->grad->data;
+            dst[j].accumulate = !in->grad_zero;
+        } else if (in->grad) {
+            if (!in->grad_owned) {
+                ag_tensor *own = ag_tape_tensor(in->dtype, in->ndim, in->shape);
+                if (!own)
+                    return false;
+                memcpy(own->data, in->grad->data, in->numel * ag_dtype_size(in->dtype));
+                in->grad = own;
+                in->grad_owned = true;
+            }
+            dst[j].data = in->grad->data;
+            dst[j].accumulate = true;
+        }
+    }
+    if (!node->op->kernel(node, node->grad, dst)) {
+        if (ag_last_status() == AG_OK)
+            ag_error_set(AG_ERR_STATE, "backward: the kernel of op '%s' failed", node->op->def.name);
+        return false;
+    }
+    for (int j = 0; j < node->n_inputs; j++) {
+        ag_tensor *in = dst[j].x;
+        if (!in)
+            continue;
+        if (in->leaf) {
+            in->grad_zero = false;
+        } else if (dst[j].alias) {
+            in->grad = dst[j].alias;
+            in->grad_owned = false;
+        }
+    }
     return true;
 }
 
 static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves)
 {
+    ag_thread_state *ts = ag_thread();
+    ag_grad_dst dst[8];
+    if (node->op->kernel && !kernels_off && !create_graph && to_leaves && !captured &&
+        !ts->hook && !ag_anomaly_on_ && node->n_inputs <= 8 && kernel_ready(node, dst))
+        return run_kernel(node, dst);
     ag_tensor *local[8];
     int n = node->n_inputs;
     ag_tensor **gin = n <= 8 ? local : ag_tape_alloc((size_t)n * sizeof *gin);
@@ -147,7 +271,6 @@ static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves)
             ag_error_set(AG_ERR_STATE, "backward: the rule of op '%s' failed", node->op->def.name);
         return false;
     }
-    ag_thread_state *ts = ag_thread();
     if (ag_anomaly_on_ && !ag_anomaly_check_grads(node, node->grad, n, gin))
         return false;
     if (ts->hook)
@@ -239,6 +362,7 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
         for (long i = 0; i <= top; i++)
             nodes[i]->grad = NULL;
         output->grad = seed;
+        output->grad_owned = false; /* the caller's seed */
         for (long i = top; i >= 0 && ok; i--) {
             ag_tensor *node = nodes[i];
             if (node->grad)

@@ -54,7 +54,7 @@ static void put_node(FILE *f, const ag_tensor *t, size_t id)
     if (t->numel <= 6) {
         fputs("\\nvalue ", f);
         put_escaped(f, ag_format_values(t, vals, sizeof vals));
-        const ag_tensor *g = t->grad;
+        const ag_tensor *g = t->leaf ? ag_grad_of(t) : t->grad;
         if (g && (g->leaf || !ag_is_stale(g))) {
             fputs("\\ngrad ", f);
             put_escaped(f, ag_format_values(g, vals, sizeof vals));

@@ -74,7 +74,7 @@ static bool analytic(check_state *s, double **grads)
     for (int i = 0; ok && i < s->n; i++) {
         if (!grads[i])
             continue;
-        const ag_tensor *g = s->x[i]->grad;
+        const ag_tensor *g = ag_grad_of(s->x[i]);
         for (size_t e = 0; e < s->x[i]->numel; e++)
             grads[i][e] = g ? ag_load(g, e) : 0.0;
     }

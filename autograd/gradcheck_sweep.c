@@ -59,6 +59,78 @@ static double f32_agreement(const ag_op *op, int n, ag_tensor *const *in64)
     return worst;
 }
 
+/* The gradients of <op(in), r> for a fixed pseudo-random r, from one
+ * sweep with the kernels on or off, into grads[i] (numel of input i). */
+static bool kernel_sweep(const ag_op *op, int n, ag_tensor *const *in, bool kernels,
+                         double **grads)
+{
+    bool prev = ag_set_grad_kernels(kernels);
+    for (int i = 0; i < n; i++)
+        ag_zero_grad(in[i]);
+    ag_tensor *y = op->def.apply(in, NULL);
+    bool ok = y != NULL;
+    if (ok && y->requires_grad) {
+        ag_tensor *r = ag_tape_tensor(y->dtype, y->ndim, y->shape);
+        ok = r != NULL;
+        for (size_t e = 0; ok && e < y->numel; e++)
+            ag_store(r, e, sin(1.0 + 0.7 * (double)e));
+        ok = ok && ag_backward_seed(y, r);
+    }
+    for (int i = 0; ok && i < n; i++) {
+        const ag_tensor *g = ag_grad_of(in[i]);
+        for (size_t e = 0; e < in[i]->numel; e++)
+            grads[i][e] = g ? ag_load(g, e) : 0.0;
+    }
+    ag_set_grad_kernels(prev);
+    return ok;
+}
+
+/* The largest difference between the gradients from the kernels and from
+ * the rules, relative to max(1, |rule|), in `dtype` (the f64 inputs are
+ * rounded for f32); -1 when the op failed. */
+static double kernel_agreement(const ag_op *op, int n, ag_tensor *const *in64, ag_dtype dtype)
+{
+    ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
+    double *with[AG_GRADCHECK_MAX_INPUTS] = {0}, *without[AG_GRADCHECK_MAX_INPUTS] = {0};
+    double worst = -1;
+    ag_tape *tape = ag_tape_new();
+    if (!tape)
+        return -1;
+    ag_tape *prev = ag_tape_use(tape);
+    bool mode = ag_grad_mode();
+    ag_grad_mode_set(true);
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        in[i] = ag_leaf_new(dtype, in64[i]->ndim, in64[i]->shape);
+        size_t bytes = (in64[i]->numel ? in64[i]->numel : 1) * sizeof(double);
+        with[i] = ag_malloc(bytes);
+        without[i] = ag_malloc(bytes);
+        ok = in[i] && with[i] && without[i] && ag_set_requires_grad(in[i], true);
+        for (size_t e = 0; ok && e < in64[i]->numel; e++)
+            ag_store(in[i], e, ag_load(in64[i], e));
+    }
+    ok = ok && kernel_sweep(op, n, in, false, without) && kernel_sweep(op, n, in, true, with);
+    if (ok) {
+        worst = 0;
+        for (int i = 0; i < n; i++)
+            for (size_t e = 0; e < in[i]->numel; e++) {
+                double a = without[i][e], b = with[i][e];
+                double d = a == b ? 0 : fabs(a - b) / fmax(1.0, fabs(a));
+                if (d > worst || isnan(d))
+                    worst = isnan(d) ? INFINITY : d;
+            }
+    }
+    ag_grad_mode_set(mode);
+    ag_tape_use(prev);
+    ag_tape_free(tape);
+    for (int i = 0; i < n; i++) {
+        ag_tensor_free(in[i]);
+        ag_free(with[i]);
+        ag_free(without[i]);
+    }
+    return worst;
+}
+
 /* The op on inputs whose first dimension is 0: a result and a backward
  * sweep, or a clear error — anything else (a crash, a sanitizer report) is
  * the failure this exists to expose. */
@@ -173,6 +245,15 @@ bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *op
         rep->f32_max_err = d;
         if (!(d >= 0 && d <= 1e-4))
             pass = false;
+        /* The kernels and the rules differ only in the order they sum
+         * broadcast gradients: a few ulps of the dtype. */
+        double k64 = kernel_agreement(op, def->n_inputs, in, AG_F64);
+        double k32 = kernel_agreement(op, def->n_inputs, in, AG_F32);
+        rep->kernel_checked = k64 >= 0 && k32 >= 0;
+        rep->kernel_max_err = k64;
+        rep->kernel_max_err_f32 = k32;
+        if (!(k64 >= 0 && k64 <= 1e-12 && k32 >= 0 && k32 <= 1e-5))
+            pass = false;
         zero_size(op, def->n_inputs, ndim, shape, rep);
         if (!rep->zero_size_ok)
             pass = false;
@@ -214,6 +295,10 @@ void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *rep)
                 rep->f32_max_err > 1e-4 ? "  TOO LARGE" : "");
     else if (rep->zero_size[0])
         fprintf(f, "  f32 vs f64: the op failed in f32 or f64\n");
+    if (rep->kernel_checked)
+        fprintf(f, "  kernels vs rules: max relative difference %.2e in f64, %.2e in f32%s\n",
+                rep->kernel_max_err, rep->kernel_max_err_f32,
+                rep->kernel_max_err > 1e-12 || rep->kernel_max_err_f32 > 1e-5 ? "  TOO LARGE" : "");
     if (rep->zero_size[0])
         fprintf(f, "  zero-size inputs: %s\n", rep->zero_size);
     if (rep->culprit[0])

@@ -51,16 +51,53 @@ struct ag_tensor {
     ag_dtype dtype;
     bool requires_grad;       /* leaf: set by the user; intermediate: it was recorded */
     bool leaf;                /* caller-owned (heap) rather than tape-owned */
-    char label[32];
-    const char *src_file;     /* anomaly mode: where the op was called (static strings) */
-    const char *src_func;
-    int src_line;
+    bool grad_zero;           /* leaf: grad's buffer is logically zero (ag_zero_grad does not
+                                 clear it; the next sweep overwrites it, ag_grad_of clears it) */
+    bool grad_owned;          /* intermediate: grad is a buffer of its own, safe to add into in
+                                 place (not shared with another tensor's gradient) */
+    char *label;              /* ag_no_label_ until ag_set_label gives it AG_LABEL_SIZE bytes */
+    const struct ag_site *site; /* anomaly mode: where the op was called, else NULL */
 };
 
-/* Whether t is an intermediate whose tape was reset since it was made. */
+/* --- tapes: laid out here so that the staleness test below is inline --- */
+typedef struct ag_block {
+    struct ag_block *next;
+    size_t cap;
+    size_t used;
+    _Alignas(64) unsigned char mem[];
+} ag_block;
+
+typedef struct ag_arena {
+    ag_block *head; /* first block; the only one in the steady state */
+    ag_block *cur;  /* block being filled */
+} ag_arena;
+
+struct ag_tape {
+    ag_arena data;        /* tensor data, index arrays, params */
+    ag_arena headers[2];  /* tensor headers, by generation parity */
+    ag_tensor **nodes;    /* recorded results in creation order (a topological order) */
+    size_t n_nodes;
+    size_t cap_nodes;
+    uint64_t generation;
+};
+
+/* A tensor's label buffer, made on the first ag_set_label; until then the
+ * label is this shared empty string (never written). */
+enum { AG_LABEL_SIZE = 32 };
+extern char ag_no_label_[1];
+
+/* Where an op was called (anomaly mode): static strings from the macros. */
+typedef struct ag_site {
+    const char *file;
+    const char *func;
+    int line;
+} ag_site;
+
+/* Whether t is an intermediate whose tape was reset since it was made.
+ * Every op asks this of every input, so it is a load and a compare. */
 static inline bool ag_is_stale(const ag_tensor *t)
 {
-    return t->tape != NULL && t->generation != ag_tape_generation(t->tape);
+    return t->tape != NULL && t->generation != t->tape->generation;
 }
 
 /* Validates a shape (rank, non-negative dims, no overflow) and returns its
@@ -140,11 +177,37 @@ static inline void ag_store(ag_tensor *t, size_t i, double v)
     }
 }
 
+/* --- first-order backward kernels ---
+ *
+ * A built-in op may have, beside its rule (which is written with ops and
+ * so can be differentiated again), a kernel that computes the same
+ * vector-Jacobian product with plain loops straight into the inputs'
+ * gradient buffers. A first-order sweep (no create_graph, no hook, no
+ * anomaly mode, no ag_grad capture) runs the kernel when there is one; the
+ * rule remains the definition, and tests check that both agree. */
+typedef struct ag_grad_dst {
+    ag_tensor *x;     /* the input; NULL when it wants no gradient */
+    void *data;       /* x's gradient buffer (x's shape and dtype), or NULL until
+                         ag_grad_dst_data makes one */
+    bool accumulate;  /* data holds a gradient to add to; otherwise overwrite all of it */
+    ag_tensor *alias; /* instead of writing, a kernel may set this when data is NULL: a
+                         tensor of x's shape and dtype that is the gradient (g itself, for
+                         add), which the sweep will not write into */
+} ag_grad_dst;
+
+/* Fills dst[j] for every j with dst[j].x set; false with an error set. */
+typedef bool (*ag_grad_kernel)(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst);
+
+/* d's buffer, made (uninitialised, so d->accumulate is false) on first use. */
+void *ag_grad_dst_data(ag_grad_dst *d);
+
+
 /* --- registry --- */
 struct ag_op {
     ag_op_def def;
     bool builtin;      /* a static object in ops/, never freed */
     size_t order;      /* registration order, for ag_op_foreach */
+    ag_grad_kernel kernel; /* built-ins: the rule as plain loops, or NULL */
     UT_hash_handle hh;
 };
 

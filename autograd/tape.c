@@ -15,26 +15,8 @@
 
 #include <string.h>
 
-typedef struct block {
-    struct block *next;
-    size_t cap;
-    size_t used;
-    _Alignas(64) unsigned char mem[];
-} block;
-
-typedef struct arena {
-    block *head; /* first block; the only one in the steady state */
-    block *cur;  /* block being filled */
-} arena;
-
-struct ag_tape {
-    arena data;         /* tensor data, index arrays, params */
-    arena headers[2];   /* tensor headers, by generation parity */
-    ag_tensor **nodes;  /* recorded results in creation order (a topological order) */
-    size_t n_nodes;
-    size_t cap_nodes;
-    uint64_t generation;
-};
+typedef ag_block block;
+typedef ag_arena arena;
 
 enum { ARENA_MIN_BLOCK = 1 << 16 };
 
@@ -51,11 +33,10 @@ static block *block_new(size_t cap)
     return b;
 }
 
-static void *arena_alloc(arena *a, size_t size)
+/* The slow path: the next block (kept from earlier generations) or a new
+ * one twice the size. */
+static void *arena_grow(arena *a, size_t size)
 {
-    size = (size + 63) & ~(size_t)63;
-    if (size == 0)
-        size = 64;
     for (;;) {
         if (a->cur && a->cur->cap - a->cur->used >= size) {
             void *p = a->cur->mem + a->cur->used;
@@ -79,6 +60,28 @@ static void *arena_alloc(arena *a, size_t size)
             a->head = b;
         a->cur = b;
     }
+}
+
+/* size bytes aligned to `align` (a power of two up to 64; blocks start
+ * 64-aligned and every size is rounded to the alignment). */
+static inline void *arena_alloc_aligned(arena *a, size_t size, size_t align)
+{
+    size = (size + align - 1) & ~(align - 1);
+    if (size == 0)
+        size = align;
+    block *c = a->cur;
+    if (c && c->cap - c->used >= size) {
+        void *p = c->mem + c->used;
+        c->used += size;
+        return p;
+    }
+    return arena_grow(a, size);
+}
+
+/* Data: 64-aligned, for the vector loops and BLAS. */
+static void *arena_alloc(arena *a, size_t size)
+{
+    return arena_alloc_aligned(a, size, 64);
 }
 
 static void arena_free_blocks(block *b)
@@ -236,23 +239,25 @@ void *ag_tape_alloc(size_t size)
     return p;
 }
 
-ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
+/* Small data (a scalar, a short vector) shares the header's allocation. */
+enum { INLINE_DATA_MAX = 64 };
+
+/* A header (with `extra` bytes after it, 8-aligned) and the data of a new
+ * unrecorded intermediate on `tape`; the shape is already checked. */
+static ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int ndim, const int64_t *shape,
+                             size_t numel, size_t extra)
 {
-    size_t numel;
-    if (!ag_shape_check("tensor", ndim, shape, &numel))
-        return NULL;
-    ag_tape *tape = ag_tape_current();
-    if (!tape) {
-        ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
-        return NULL;
-    }
-    ag_tensor *t = arena_alloc(&tape->headers[tape->generation & 1], sizeof *t);
-    void *data = arena_alloc(&tape->data, numel * ag_dtype_size(dtype));
+    size_t bytes = numel * ag_dtype_size(dtype);
+    bool inline_data = bytes <= INLINE_DATA_MAX;
+    size_t head = sizeof(ag_tensor) + extra;
+    ag_tensor *t = arena_alloc_aligned(&tape->headers[tape->generation & 1],
+                                       head + (inline_data ? bytes : 0), 8);
+    void *data = !t ? NULL : inline_data ? (unsigned char *)t + head : arena_alloc(&tape->data, bytes);
     if (!t || !data) {
         ag_error_set(AG_ERR_NOMEM, "tape: out of memory for a tensor of %zu elements", numel);
         return NULL;
     }
-    /* Only the fields a reader may look at are set; label[0] ends the label. */
+    /* Only the fields a reader may look at are set. */
     t->data = data;
     t->grad = NULL;
     t->tape = tape;
@@ -269,10 +274,23 @@ ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
     t->dtype = dtype;
     t->requires_grad = false;
     t->leaf = false;
-    t->label[0] = '\0';
-    t->src_file = t->src_func = NULL;
-    t->src_line = 0;
+    t->grad_zero = t->grad_owned = false;
+    t->label = ag_no_label_;
+    t->site = NULL;
     return t;
+}
+
+ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
+{
+    size_t numel;
+    if (!ag_shape_check("tensor", ndim, shape, &numel))
+        return NULL;
+    ag_tape *tape = ag_tape_current();
+    if (!tape) {
+        ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
+        return NULL;
+    }
+    return new_tensor(tape, dtype, ndim, shape, numel, 0);
 }
 
 static bool push_node(ag_tape *tape, ag_tensor *t)
@@ -333,22 +351,28 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
             record = inputs[i]->requires_grad;
     if (record && ag_anomaly_on_ && !ag_anomaly_check_inputs(name, n_inputs, inputs))
         return NULL;
-    ag_tensor *t = ag_tape_tensor(dtype, ndim, shape);
-    if (!t)
+    size_t numel;
+    if (!ag_shape_check(name, ndim, shape, &numel))
         return NULL;
-    if (!record)
+    ag_tape *tape = ag_tape_current();
+    if (!tape) {
+        ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
+        return NULL;
+    }
+    /* A node's input list and params follow its header in one allocation. */
+    size_t n_in = record ? (size_t)n_inputs * sizeof(ag_tensor *) : 0;
+    size_t n_par = record ? (n_params + 7) & ~(size_t)7 : 0;
+    ag_tensor *t = new_tensor(tape, dtype, ndim, shape, numel, n_in + n_par);
+    if (!t || !record)
         return t;
-    t->inputs = arena_alloc(&t->tape->data, (size_t)n_inputs * sizeof *t->inputs);
+    t->inputs = (ag_tensor **)(t + 1);
+    for (int i = 0; i < n_inputs; i++)
+        t->inputs[i] = inputs[i];
     if (n_params) {
-        t->params = arena_alloc(&t->tape->data, n_params);
-        if (t->params && params)
+        t->params = (unsigned char *)(t + 1) + n_in;
+        if (params)
             memcpy(t->params, params, n_params);
     }
-    if (!t->inputs || (n_params && !t->params)) {
-        ag_error_set(AG_ERR_NOMEM, "%s: out of memory recording the node", name);
-        return NULL;
-    }
-    memcpy(t->inputs, inputs, (size_t)n_inputs * sizeof *t->inputs);
     t->n_inputs = n_inputs;
     t->op = op;
     t->requires_grad = true;

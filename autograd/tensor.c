@@ -98,7 +98,7 @@ ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape)
     if (!dtype_ok("tensor", dtype) || !ag_shape_check("tensor", ndim, shape, &numel))
         return NULL;
     /* The data follows the header in the same block, aligned for any dtype. */
-    size_t head = (sizeof(ag_tensor) + 63) & ~(size_t)63;
+    size_t head = (sizeof(ag_tensor) + AG_LABEL_SIZE + 63) & ~(size_t)63;
     size_t bytes = numel * ag_dtype_size(dtype);
     if (bytes > SIZE_MAX - head) {
         ag_error_set(AG_ERR_SHAPE, "tensor: too large");
@@ -110,6 +110,7 @@ ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape)
         return NULL;
     }
     memset(t, 0, sizeof *t);
+    t->label = ag_no_label_;
     t->data = (unsigned char *)t + head;
     t->dtype = dtype;
     t->ndim = ndim;
@@ -162,6 +163,14 @@ ag_tensor *ag_from_array(ag_dtype dtype, int ndim, const int64_t *shape, const v
 }
 
 /* Accessors share one guard: NULL and stale tensors are errors. */
+static char *arena_label(ag_tensor *t)
+{
+    ag_tape *prev = ag_tape_use(t->tape);
+    char *buf = ag_tape_alloc(AG_LABEL_SIZE);
+    ag_tape_use(prev);
+    return buf;
+}
+
 static bool readable(const ag_tensor *t, const char *what)
 {
     if (!t) {
@@ -227,15 +236,27 @@ bool ag_is_leaf(const ag_tensor *t)
     return t && t->leaf;
 }
 
+char ag_no_label_[1];
+
 void ag_set_label(ag_tensor *t, const char *label)
 {
     if (!readable(t, "set_label"))
         return;
     if (!label)
         label = "";
+    if (t->label == ag_no_label_) {
+        if (!*label)
+            return;
+        /* A leaf's buffer sits in its own block (see ag_leaf_new); an
+         * intermediate's comes from its tape and lives as long. */
+        char *buf = t->leaf ? (char *)t + sizeof *t : arena_label(t);
+        if (!buf)
+            return;
+        t->label = buf;
+    }
     size_t n = strlen(label);
-    if (n >= sizeof t->label)
-        n = sizeof t->label - 1;
+    if (n >= AG_LABEL_SIZE)
+        n = AG_LABEL_SIZE - 1;
     memcpy(t->label, label, n);
     t->label[n] = '\0';
 }
@@ -353,15 +374,23 @@ ag_tensor *ag_grad_of(const ag_tensor *t)
 {
     if (!readable(t, "grad"))
         return NULL;
+    if (t->grad_zero) {
+        /* The zeroing ag_zero_grad put off; the buffer is the leaf's own. */
+        memset(t->grad->data, 0, t->grad->numel * ag_dtype_size(t->grad->dtype));
+        ((ag_tensor *)t)->grad_zero = false;
+    }
     return t->grad;
 }
 
+/* A leaf keeps its gradient buffer and only marks it zero: the next sweep
+ * writes the gradient over it (a weight's GEMM with beta 0) instead of
+ * clearing it first and adding, and a reader gets zeros via ag_grad_of. */
 void ag_zero_grad(ag_tensor *t)
 {
     if (!readable(t, "zero_grad"))
         return;
     if (t->leaf && t->grad && t->grad->leaf)
-        memset(t->grad->data, 0, t->grad->numel * ag_dtype_size(t->grad->dtype));
+        t->grad_zero = true;
     else
         t->grad = NULL;
 }

@@ -37,9 +37,10 @@ static void check_op(const ag_op *op, void *ctx)
         pass = ag_gradcheck_op(op, (uint64_t)seed, NULL, &rep);
     }
     s->total++;
-    printf("%-16s %-9s %s  grad err %.1e  f32 vs f64 %.1e  zero-size %-8s", def->name,
-           def->flags & AG_OP_COMPOSITE ? "composite" : "primitive", pass ? "PASS" : "FAIL",
-           worst_err(&rep), rep.f32_max_err, rep.zero_size[0] == 'o' ? "ok" : "rejected");
+    printf("%-16s %-9s %s  grad err %.1e  f32 vs f64 %.1e  kernels vs rules %.1e  zero-size %-8s",
+           def->name, def->flags & AG_OP_COMPOSITE ? "composite" : "primitive",
+           pass ? "PASS" : "FAIL", worst_err(&rep), rep.f32_max_err, rep.kernel_max_err,
+           rep.zero_size[0] == 'o' ? "ok" : "rejected");
     /* Second order, for every op whose rule is twice differentiable. */
     ag_gradcheck_report rep2 = {0};
     bool pass2 = true;

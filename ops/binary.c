@@ -72,6 +72,30 @@ static bool div_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
+/* The rules above as loops, for first-order sweeps. */
+AG_GRAD_ROWS(grad_g_f32, float, gv)
+AG_GRAD_ROWS(grad_g_f64, double, gv)
+AG_GRAD_ROWS(grad_neg_g_f32, float, -gv)
+AG_GRAD_ROWS(grad_neg_g_f64, double, -gv)
+AG_GRAD_ROWS(grad_g_b_f32, float, gv * bv)
+AG_GRAD_ROWS(grad_g_b_f64, double, gv * bv)
+AG_GRAD_ROWS(grad_g_a_f32, float, gv * av)
+AG_GRAD_ROWS(grad_g_a_f64, double, gv * av)
+AG_GRAD_ROWS(grad_div_a_f32, float, gv / bv)
+AG_GRAD_ROWS(grad_div_a_f64, double, gv / bv)
+AG_GRAD_ROWS(grad_div_b_f32, float, -(gv * (yv / bv)))
+AG_GRAD_ROWS(grad_div_b_f64, double, -(gv * (yv / bv)))
+
+static const ag_binary_grad ADD_GRAD = {{grad_g_f32, grad_g_f32}, {grad_g_f64, grad_g_f64}, {true, true}};
+static const ag_binary_grad SUB_GRAD = {{grad_g_f32, grad_neg_g_f32}, {grad_g_f64, grad_neg_g_f64}, {true, false}};
+static const ag_binary_grad MUL_GRAD = {{grad_g_b_f32, grad_g_a_f32}, {grad_g_b_f64, grad_g_a_f64}, {false, false}};
+static const ag_binary_grad DIV_GRAD = {{grad_div_a_f32, grad_div_b_f32}, {grad_div_a_f64, grad_div_b_f64}, {false, false}};
+
+static bool add_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_binary_grad_run(&ADD_GRAD, y, g, d); }
+static bool sub_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_binary_grad_run(&SUB_GRAD, y, g, d); }
+static bool mul_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_binary_grad_run(&MUL_GRAD, y, g, d); }
+static bool div_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_binary_grad_run(&DIV_GRAD, y, g, d); }
+
 static ag_tensor *apply_add(ag_tensor *const *in, const void *params)
 {
     (void)params;
@@ -109,11 +133,11 @@ static void sample_broadcast(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
     }
 }
 
-static ag_op OP_ADD = {.def = {"add", 2, apply_add, add_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g), db += sum_to(g)"}};
-static ag_op OP_SUB = {.def = {"sub", 2, apply_sub, sub_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g), db += sum_to(-g)"}};
-static ag_op OP_MUL = {.def = {"mul", 2, apply_mul, mul_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g * b), db += sum_to(g * a)"}};
+static ag_op OP_ADD = {.def = {"add", 2, apply_add, add_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g), db += sum_to(g)"}, .kernel = add_kernel};
+static ag_op OP_SUB = {.def = {"sub", 2, apply_sub, sub_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g), db += sum_to(-g)"}, .kernel = sub_kernel};
+static ag_op OP_MUL = {.def = {"mul", 2, apply_mul, mul_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g * b), db += sum_to(g * a)"}, .kernel = mul_kernel};
 /* Divisors are kept away from zero, where the quotient blows up. */
-static ag_op OP_DIV = {.def = {"div", 2, apply_div, div_vjp, 0.5, 2, 0, sample_broadcast, "da += sum_to(g / b), db += sum_to(-g * y / b)"}};
+static ag_op OP_DIV = {.def = {"div", 2, apply_div, div_vjp, 0.5, 2, 0, sample_broadcast, "da += sum_to(g / b), db += sum_to(-g * y / b)"}, .kernel = div_kernel};
 
 ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_ADD, add_f32, add_f64, a, b); }
 ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_SUB, sub_f32, sub_f64, a, b); }
@@ -173,6 +197,34 @@ static bool mul_scalar_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul_scalar(g, p->c)) != NULL;
 }
 
+static bool add_scalar_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    (void)y;
+    return ag_grad_pass(dst, g);
+}
+
+/* As mul_scalar's rule: g times c rounded to the dtype. */
+static bool mul_scalar_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    const scalar_params *p = y->params;
+    void *d = ag_grad_dst_data(dst);
+    if (!d)
+        return false;
+    size_t n = y->numel;
+    if (y->dtype == AG_F32) {
+        float *restrict ds = d, c = (float)p->c;
+        const float *restrict gs = g->data;
+        for (size_t i = 0; i < n; i++)
+            ds[i] = (dst->accumulate ? ds[i] : 0.0f) + gs[i] * c;
+    } else {
+        double *restrict ds = d;
+        const double *restrict gs = g->data;
+        for (size_t i = 0; i < n; i++)
+            ds[i] = (dst->accumulate ? ds[i] : 0.0) + gs[i] * p->c;
+    }
+    return true;
+}
+
 static ag_tensor *apply_add_scalar(ag_tensor *const *in, const void *params)
 {
     const scalar_params *p = params;
@@ -184,8 +236,8 @@ static ag_tensor *apply_mul_scalar(ag_tensor *const *in, const void *params)
     return ag_mul_scalar(in[0], p ? p->c : -1.5);
 }
 
-static ag_op OP_ADD_SCALAR = {.def = {"add_scalar", 1, apply_add_scalar, add_scalar_vjp, -2, 2, 0, NULL, "dx += g"}};
-static ag_op OP_MUL_SCALAR = {.def = {"mul_scalar", 1, apply_mul_scalar, mul_scalar_vjp, -2, 2, 0, NULL, "dx += g * c"}};
+static ag_op OP_ADD_SCALAR = {.def = {"add_scalar", 1, apply_add_scalar, add_scalar_vjp, -2, 2, 0, NULL, "dx += g"}, .kernel = add_scalar_kernel};
+static ag_op OP_MUL_SCALAR = {.def = {"mul_scalar", 1, apply_mul_scalar, mul_scalar_vjp, -2, 2, 0, NULL, "dx += g * c"}, .kernel = mul_scalar_kernel};
 
 ag_tensor *ag_add_scalar(ag_tensor *x, double c) { return scalar_op(&OP_ADD_SCALAR, x, c, false); }
 ag_tensor *ag_mul_scalar(ag_tensor *x, double c) { return scalar_op(&OP_MUL_SCALAR, x, c, true); }

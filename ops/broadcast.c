@@ -5,6 +5,8 @@
  * broadcast (tinygrad's lesson). */
 #include "ops_internal.h"
 
+#include <string.h>
+
 bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_t *sb)
 {
     if (na != nb)
@@ -81,6 +83,38 @@ void ag_odometer_next_row(ag_odometer *it)
     }
 }
 
+/* The row length n when each of a and b is either all of y's shape or
+ * broadcast along leading dimensions only (a bias against a batch): then
+ * every row of y pairs a row of each operand without an odometer. 0 when
+ * the shapes are anything else. */
+/* Whether t, aligned right against y, is y's trailing dimensions (after
+ * dropping t's leading 1s), i.e. broadcast along leading dimensions only. */
+static bool is_suffix(const ag_tensor *t, const ag_tensor *y)
+{
+    int k = 0;
+    while (k < t->ndim && t->shape[k] == 1)
+        k++;
+    int m = t->ndim - k;
+    if (m > y->ndim)
+        return false;
+    for (int i = 0; i < m; i++)
+        if (t->shape[k + i] != y->shape[y->ndim - m + i])
+            return false;
+    return true;
+}
+
+static size_t suffix_rows(const ag_tensor *a, const ag_tensor *b, const ag_tensor *y)
+{
+    const ag_tensor *small = a->numel <= b->numel ? a : b;
+    const ag_tensor *other = small == a ? b : a;
+    size_t n = small->numel;
+    if (n == 0 || !is_suffix(small, y))
+        return 0;
+    if (other->numel == y->numel || (other->numel == n && is_suffix(other, y)))
+        return n;
+    return 0;
+}
+
 /* The shared builder: checks, broadcasts, allocates (recording the node)
  * and runs the kernel row by row. */
 ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b)
@@ -102,6 +136,20 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
             k64(y->numel, a->data, 1, b->data, 1, y->data);
         return y;
     }
+    size_t n = suffix_rows(a, b, y);
+    if (n) {
+        size_t es = ag_dtype_size(y->dtype);
+        size_t step_a = a->numel == y->numel ? n * es : 0, step_b = b->numel == y->numel ? n * es : 0;
+        const char *pa = a->data, *pb = b->data;
+        char *py = y->data;
+        for (size_t o = 0; o < y->numel / n; o++, pa += step_a, pb += step_b, py += n * es) {
+            if (a->dtype == AG_F32)
+                k32(n, (const float *)pa, 1, (const float *)pb, 1, (float *)py);
+            else
+                k64(n, (const double *)pa, 1, (const double *)pb, 1, (double *)py);
+        }
+        return y;
+    }
     int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
     ag_broadcast_strides(a, nd, shape, sa);
     ag_broadcast_strides(b, nd, shape, sb);
@@ -118,6 +166,110 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
                 (const double *)b->data + it.off[1], ib, (double *)y->data + o * inner);
     }
     return y;
+}
+
+/* The gradient of each input that wants one: g itself where allowed, else
+ * the rows, run over y's shape with the odometer as the forward pass does.
+ * An input's gradient has the input's strides, so a broadcast input's rows
+ * sum into its buffer (cleared first when it is to be overwritten). */
+bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    for (int j = 0; j < 2; j++) {
+        ag_tensor *x = dst[j].x;
+        if (!x)
+            continue;
+        bool full = x->numel == y->numel && y->numel > 0;
+        if (k->alias[j] && full && !dst[j].data) {
+            dst[j].alias = g->ndim == x->ndim ? g : ag_reshape(g, x->ndim, x->shape);
+            if (!dst[j].alias)
+                return false;
+            continue;
+        }
+        void *d = ag_grad_dst_data(&dst[j]);
+        if (!d)
+            return false;
+        bool acc = dst[j].accumulate;
+        if (!acc && !full) {
+            memset(d, 0, x->numel * ag_dtype_size(x->dtype));
+            acc = true;
+        }
+        if (y->numel == 0)
+            continue;
+        if (a->numel == y->numel && b->numel == y->numel) {
+            if (y->dtype == AG_F32)
+                k->f32[j](y->numel, g->data, a->data, 1, b->data, 1, y->data, d, 1, acc);
+            else
+                k->f64[j](y->numel, g->data, a->data, 1, b->data, 1, y->data, d, 1, acc);
+            continue;
+        }
+        size_t n = suffix_rows(a, b, y);
+        if (n) {
+            size_t es = ag_dtype_size(y->dtype), row = n * es;
+            size_t step_a = a->numel == y->numel ? row : 0, step_b = b->numel == y->numel ? row : 0;
+            size_t step_d = x->numel == y->numel ? row : 0;
+            const char *pa = a->data, *pb = b->data, *pg = g->data, *py = y->data;
+            char *pd = d;
+            for (size_t o = 0; o < y->numel / n; o++) {
+                if (y->dtype == AG_F32)
+                    k->f32[j](n, (const float *)pg, (const float *)pa, 1, (const float *)pb, 1,
+                              (const float *)py, (float *)pd, 1, acc);
+                else
+                    k->f64[j](n, (const double *)pg, (const double *)pa, 1, (const double *)pb,
+                              1, (const double *)py, (double *)pd, 1, acc);
+                pa += step_a, pb += step_b, pg += row, py += row, pd += step_d;
+            }
+            continue;
+        }
+        int nd = y->ndim;
+        int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
+        ag_broadcast_strides(a, nd, y->shape, sa);
+        ag_broadcast_strides(b, nd, y->shape, sb);
+        size_t inner = nd ? (size_t)y->shape[nd - 1] : 1;
+        ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
+        ag_odometer it;
+        ag_odometer_init(&it, nd, y->shape, sa, sb);
+        for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
+            ptrdiff_t od = it.off[j];
+            if (y->dtype == AG_F32)
+                k->f32[j](inner, (const float *)g->data + o * inner,
+                          (const float *)a->data + it.off[0], ia,
+                          (const float *)b->data + it.off[1], ib,
+                          (const float *)y->data + o * inner, (float *)d + od, j ? ib : ia, acc);
+            else
+                k->f64[j](inner, (const double *)g->data + o * inner,
+                          (const double *)a->data + it.off[0], ia,
+                          (const double *)b->data + it.off[1], ib,
+                          (const double *)y->data + o * inner, (double *)d + od, j ? ib : ia,
+                          acc);
+        }
+    }
+    return true;
+}
+
+bool ag_grad_pass(ag_grad_dst *dst, ag_tensor *g)
+{
+    ag_tensor *x = dst->x;
+    if (!dst->data) {
+        bool same = ag_same_shape(g->ndim, g->shape, x->ndim, x->shape);
+        dst->alias = same ? g : ag_reshape(g, x->ndim, x->shape);
+        return dst->alias != NULL;
+    }
+    size_t n = x->numel;
+    if (!dst->accumulate) {
+        memcpy(dst->data, g->data, n * ag_dtype_size(x->dtype));
+    } else if (x->dtype == AG_F32) {
+        float *restrict d = dst->data;
+        const float *restrict s = g->data;
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+    } else {
+        double *restrict d = dst->data;
+        const double *restrict s = g->data;
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+    }
+    return true;
 }
 
 /* The shared builder of elementwise functions of one tensor. */

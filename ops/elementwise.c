@@ -188,7 +188,8 @@ static bool sqrt_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_div(ag_mul_scalar(g, 0.5), y)) != NULL;
 }
-static ag_op OP_SQRT = {.def = {"sqrt", 1, apply_sqrt, sqrt_vjp, 0.2, 3, 0, NULL, "dx += g / (2y)"}};
+AG_UNARY_GRAD(sqrt, (gv * 0.5f) / yv, (gv * 0.5) / yv)
+static ag_op OP_SQRT = {.def = {"sqrt", 1, apply_sqrt, sqrt_vjp, 0.2, 3, 0, NULL, "dx += g / (2y)"}, .kernel = sqrt_kernel};
 ag_tensor *ag_sqrt(ag_tensor *x) { return ag_unary_op(&OP_SQRT, sqrt_f32, sqrt_f64, x); }
 
 /* y = sign(x) ∈ {-1, 0, 1};  no gradient (0 almost everywhere) */
@@ -202,7 +203,8 @@ static bool abs_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_sign(y->inputs[0]))) != NULL;
 }
-static ag_op OP_ABS = {.def = {"abs", 1, apply_abs, abs_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * sign(x)"}};
+AG_UNARY_GRAD(abs, gv * (float)((xv > 0) - (xv < 0)), gv * (double)((xv > 0) - (xv < 0)))
+static ag_op OP_ABS = {.def = {"abs", 1, apply_abs, abs_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * sign(x)"}, .kernel = abs_kernel};
 ag_tensor *ag_abs(ag_tensor *x) { return ag_unary_op(&OP_ABS, abs_f32, abs_f64, x); }
 
 /* y = x²;  dx += g * 2x */
@@ -211,7 +213,8 @@ static bool square_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_mul_scalar(y->inputs[0], 2.0))) != NULL;
 }
-static ag_op OP_SQUARE = {.def = {"square", 1, apply_square, square_vjp, -2, 2, 0, NULL, "dx += g * 2x"}};
+AG_UNARY_GRAD(square, gv * (xv * 2.0f), gv * (xv * 2.0))
+static ag_op OP_SQUARE = {.def = {"square", 1, apply_square, square_vjp, -2, 2, 0, NULL, "dx += g * 2x"}, .kernel = square_kernel};
 ag_tensor *ag_square(ag_tensor *x) { return ag_unary_op(&OP_SQUARE, square_f32, square_f64, x); }
 
 /* y = 1/x;  dx += -g * y² */
@@ -220,7 +223,8 @@ static bool reciprocal_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_neg(ag_mul(g, ag_mul(y, y)))) != NULL;
 }
-static ag_op OP_RECIPROCAL = {.def = {"reciprocal", 1, apply_reciprocal, reciprocal_vjp, 0.5, 2, 0, NULL, "dx += -g * y^2"}};
+AG_UNARY_GRAD(reciprocal, -(gv * (yv * yv)), -(gv * (yv * yv)))
+static ag_op OP_RECIPROCAL = {.def = {"reciprocal", 1, apply_reciprocal, reciprocal_vjp, 0.5, 2, 0, NULL, "dx += -g * y^2"}, .kernel = reciprocal_kernel};
 ag_tensor *ag_reciprocal(ag_tensor *x) { return ag_unary_op(&OP_RECIPROCAL, reciprocal_f32, reciprocal_f64, x); }
 
 /* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|);  dx += g * σ(x)
@@ -231,7 +235,8 @@ static bool softplus_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_sigmoid(y->inputs[0]))) != NULL;
 }
-static ag_op OP_SOFTPLUS = {.def = {"softplus", 1, apply_softplus, softplus_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(x)"}};
+AG_UNARY_GRAD(softplus, gv * ag_sigmoid_f32(xv), gv * ag_sigmoid_f64(xv))
+static ag_op OP_SOFTPLUS = {.def = {"softplus", 1, apply_softplus, softplus_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(x)"}, .kernel = softplus_kernel};
 ag_tensor *ag_softplus(ag_tensor *x) { return ag_unary_op(&OP_SOFTPLUS, softplus_f32, softplus_f64, x); }
 
 /* y = ln σ(x) = -softplus(-x) = min(x, 0) - ln(1 + e^-|x|);  dx += g * σ(-x) */
@@ -240,7 +245,8 @@ static bool log_sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_sigmoid(ag_neg(y->inputs[0])))) != NULL;
 }
-static ag_op OP_LOG_SIGMOID = {.def = {"log_sigmoid", 1, apply_log_sigmoid, log_sigmoid_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(-x)"}};
+AG_UNARY_GRAD(log_sigmoid, gv * ag_sigmoid_f32(-xv), gv * ag_sigmoid_f64(-xv))
+static ag_op OP_LOG_SIGMOID = {.def = {"log_sigmoid", 1, apply_log_sigmoid, log_sigmoid_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(-x)"}, .kernel = log_sigmoid_kernel};
 ag_tensor *ag_log_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_LOG_SIGMOID, log_sigmoid_f32, log_sigmoid_f64, x); }
 
 static ag_tensor *apply_sqrt(ag_tensor *const *in, const void *p) { (void)p; return ag_sqrt(in[0]); }

@@ -56,7 +56,7 @@ enum { BLOCK = 64 };
  * blocked over k and n to keep the rows of B in cache. */
 #define BUILTIN_GEMM(name, T)                                                                  \
     static void name(size_t m, size_t n, size_t k, const T *A, bool ta, const T *B, bool tb,   \
-                     T *restrict C)                                                           \
+                     T *restrict C, bool acc)                                                 \
     {                                                                                         \
         if (ta) {                                                                             \
             T *At = ag_tape_alloc(m * k * sizeof(T));                                         \
@@ -76,7 +76,8 @@ enum { BLOCK = 64 };
                     Bt[p * n + j] = B[j * k + p];                                             \
             B = Bt;                                                                           \
         }                                                                                     \
-        memset(C, 0, m * n * sizeof(T));                                                      \
+        if (!acc)                                                                             \
+            memset(C, 0, m * n * sizeof(T));                                                  \
         for (size_t p0 = 0; p0 < k; p0 += BLOCK)                                              \
             for (size_t j0 = 0; j0 < n; j0 += BLOCK) {                                        \
                 size_t p1 = p0 + BLOCK < k ? p0 + BLOCK : k;                                  \
@@ -96,8 +97,9 @@ enum { BLOCK = 64 };
 BUILTIN_GEMM(gemm_f32, float)
 BUILTIN_GEMM(gemm_f64, double)
 
+/* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). */
 static void gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
-                 const void *B, bool tb, void *C)
+                 const void *B, bool tb, void *C, bool acc)
 {
 #ifdef AG_HAVE_BLAS
     if (backend == AG_MATMUL_BLAS && m && n && k) {
@@ -105,18 +107,18 @@ static void gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
         if (dtype == AG_F32)
             cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                         tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, A, lda, B,
-                        ldb, 0.0f, C, (int)n);
+                        ldb, acc ? 1.0f : 0.0f, C, (int)n);
         else
             cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                         tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0, A, lda, B,
-                        ldb, 0.0, C, (int)n);
+                        ldb, acc ? 1.0 : 0.0, C, (int)n);
         return;
     }
 #endif
     if (dtype == AG_F32)
-        gemm_f32(m, n, k, A, ta, B, tb, C);
+        gemm_f32(m, n, k, A, ta, B, tb, C, acc);
     else
-        gemm_f64(m, n, k, A, ta, B, tb, C);
+        gemm_f64(m, n, k, A, ta, B, tb, C, acc);
 }
 
 static ag_op OP_MATMUL;
@@ -162,7 +164,7 @@ ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
     size_t sa = (size_t)(m * ka) * es, sb = (size_t)(ka * n) * es, sy = (size_t)(m * n) * es;
     for (int64_t i = 0; i < batch; i++)
         gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka, (const char *)a->data + (size_t)i * sa, ta,
-             (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy);
+             (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy, false);
     return y;
 }
 
@@ -287,6 +289,49 @@ static bool matmul_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
+/* The rule above as GEMM calls straight into the gradient buffers: a
+ * weight's gradient is written (beta 0, after ag_zero_grad) or added
+ * (beta 1) by the one call that computes it, with no temporary. The
+ * shapes were checked when y was made. */
+static bool matmul_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    const matmul_params *p = y->params;
+    ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    int r = a->ndim - 2;
+    size_t batch = a->ndim == 3 ? (size_t)a->shape[0] : 1;
+    size_t m = (size_t)y->shape[r], n = (size_t)y->shape[r + 1];
+    size_t k = (size_t)(p->ta ? a->shape[r] : a->shape[r + 1]);
+    size_t es = ag_dtype_size(y->dtype), sa = m * k * es, sb = k * n * es, sy = m * n * es;
+    const char *A = a->data, *B = b->data, *G = g->data;
+    if (dst[0].x) {
+        char *D = ag_grad_dst_data(&dst[0]);
+        if (!D)
+            return false;
+        for (size_t i = 0; i < batch; i++) {
+            if (p->ta) /* dA (k,m) = op(B) gᵀ */
+                gemm(y->dtype, k, m, n, B + i * sb, p->tb, G + i * sy, true, D + i * sa,
+                     dst[0].accumulate);
+            else /* dA (m,k) = g op(B)ᵀ */
+                gemm(y->dtype, m, k, n, G + i * sy, false, B + i * sb, !p->tb, D + i * sa,
+                     dst[0].accumulate);
+        }
+    }
+    if (dst[1].x) {
+        char *D = ag_grad_dst_data(&dst[1]);
+        if (!D)
+            return false;
+        for (size_t i = 0; i < batch; i++) {
+            if (p->tb) /* dB (n,k) = gᵀ op(A) */
+                gemm(y->dtype, n, k, m, G + i * sy, true, A + i * sa, p->ta, D + i * sb,
+                     dst[1].accumulate);
+            else /* dB (k,n) = op(A)ᵀ g */
+                gemm(y->dtype, k, n, m, A + i * sa, !p->ta, G + i * sy, false, D + i * sb,
+                     dst[1].accumulate);
+        }
+    }
+    return true;
+}
+
 static ag_tensor *apply_matmul(ag_tensor *const *in, const void *params)
 {
     const matmul_params *p = params;
@@ -303,7 +348,7 @@ static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 }
 
 static ag_op OP_MATMUL = {
-    .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul, "dA += g op(B)^T, dB += op(A)^T g"}};
+    .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul, "dA += g op(B)^T, dB += op(A)^T g"}, .kernel = matmul_kernel};
 
 /* Batched and promoted shapes, through ag_matmul's reshapes and broadcasts. */
 static void sample_matmul_general(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])

@@ -87,4 +87,100 @@ typedef void (*ag_map_f64)(size_t n, const double *restrict x, double *restrict 
 /* Checks, allocates (recording the node) and runs the map of x's dtype. */
 ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x);
 
+/* σ(v) without overflow for either sign (unary.c). */
+float ag_sigmoid_f32(float v);
+double ag_sigmoid_f64(double v);
+
+/* ---- first-order backward kernels (see ag_grad_kernel in internal.h) ---- */
+
+/* Defines name_kernel for a unary op y = f(x): dx (+)= EXPR for each
+ * element, with gv, xv, yv the elements of g, x and y in type T. EXPR
+ * must round as the op's rule does, so that both paths agree. */
+#define AG_UNARY_GRAD(name, EXPR32, EXPR64)                                          \
+    static bool name##_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)           \
+    {                                                                                 \
+        void *d = ag_grad_dst_data(dst);                                              \
+        if (!d)                                                                       \
+            return false;                                                             \
+        size_t n = y->numel;                                                          \
+        if (y->dtype == AG_F32)                                                       \
+            AG_GRAD_LOOP_(float, EXPR32)                                              \
+        else                                                                          \
+            AG_GRAD_LOOP_(double, EXPR64)                                             \
+        return true;                                                                  \
+    }
+#define AG_GRAD_LOOP_(T, EXPR)                                                        \
+    {                                                                                 \
+        const T *restrict G = g->data, *restrict X = y->inputs[0]->data,              \
+                          *restrict Y = y->data;                                      \
+        T *restrict D = d;                                                            \
+        (void)X, (void)Y;                                                             \
+        if (dst->accumulate)                                                          \
+            for (size_t i = 0; i < n; i++) {                                          \
+                T gv = G[i], xv = X[i], yv = Y[i];                                    \
+                (void)xv, (void)yv;                                                   \
+                D[i] += (EXPR);                                                       \
+            }                                                                         \
+        else                                                                          \
+            for (size_t i = 0; i < n; i++) {                                          \
+                T gv = G[i], xv = X[i], yv = Y[i];                                    \
+                (void)xv, (void)yv;                                                   \
+                D[i] = (EXPR);                                                        \
+            }                                                                         \
+    }
+
+/* A row of a binary op's gradient: d[i*sd] (+)= EXPR(gv = g[i], av = a[i*sa],
+ * bv = b[i*sb], yv = y[i]) for i < n; sd is sa or sb, 0 where that input
+ * was broadcast (then acc is true and the row sums into d). */
+typedef void (*ag_grad_row_f32)(size_t n, const float *g, const float *a, ptrdiff_t sa,
+                                const float *b, ptrdiff_t sb, const float *y, float *d,
+                                ptrdiff_t sd, bool acc);
+typedef void (*ag_grad_row_f64)(size_t n, const double *g, const double *a, ptrdiff_t sa,
+                                const double *b, ptrdiff_t sb, const double *y, double *d,
+                                ptrdiff_t sd, bool acc);
+
+#define AG_GRAD_ROWS(name, T, EXPR)                                                           \
+    static void name(size_t n, const T *g, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb, \
+                     const T *y, T *d, ptrdiff_t sd, bool acc)                               \
+    {                                                                                        \
+        if (sa == 1 && sb == 1 && sd == 1) {                                                 \
+            const T *restrict G = g, *restrict A = a, *restrict B = b, *restrict Y = y;      \
+            T *restrict D = d;                                                               \
+            if (acc)                                                                         \
+                for (size_t i = 0; i < n; i++) {                                             \
+                    T gv = G[i], av = A[i], bv = B[i], yv = Y[i];                            \
+                    (void)av, (void)bv, (void)yv;                                            \
+                    D[i] += (EXPR);                                                          \
+                }                                                                            \
+            else                                                                             \
+                for (size_t i = 0; i < n; i++) {                                             \
+                    T gv = G[i], av = A[i], bv = B[i], yv = Y[i];                            \
+                    (void)av, (void)bv, (void)yv;                                            \
+                    D[i] = (EXPR);                                                           \
+                }                                                                            \
+            return;                                                                          \
+        }                                                                                    \
+        for (size_t i = 0; i < n; i++) {                                                     \
+            T gv = g[i], av = a[(ptrdiff_t)i * sa], bv = b[(ptrdiff_t)i * sb], yv = y[i];    \
+            (void)av, (void)bv, (void)yv;                                                    \
+            T *p = d + (ptrdiff_t)i * sd;                                                    \
+            *p = acc ? *p + (EXPR) : (EXPR);                                                 \
+        }                                                                                    \
+    }
+
+/* A binary op's gradient rows: [input][0 f32, 1 f64]; alias[j] when input
+ * j's gradient is g itself wherever the shapes agree (add, sub's a). */
+typedef struct ag_binary_grad {
+    ag_grad_row_f32 f32[2];
+    ag_grad_row_f64 f64[2];
+    bool alias[2];
+} ag_binary_grad;
+
+/* Gives x the gradient g unchanged (same element count, in order): as an
+ * alias when x has none yet, else copied or added into its buffer. */
+bool ag_grad_pass(ag_grad_dst *dst, ag_tensor *g);
+
+/* The kernel of a broadcasting binary op, from its rows. */
+bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_grad_dst *dst);
+
 #endif

@@ -108,6 +108,45 @@ static bool reduce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = gx) != NULL;
 }
 
+/* The rule as a loop: x viewed as (outer, len, inner) around the axis, each
+ * element gets its row's g (times 1/n rounded to the dtype, as mul_scalar
+ * does in the rule). */
+#define REDUCE_GRAD(T)                                                                        \
+    {                                                                                         \
+        const T *restrict gs = g->data;                                                       \
+        T *restrict ds = d, sc = (T)scale;                                                    \
+        for (size_t o = 0; o < outer; o++)                                                    \
+            for (size_t k = 0; k < len; k++)                                                  \
+                for (size_t i = 0; i < inner; i++) {                                          \
+                    T v = p->mean ? gs[o * inner + i] * sc : gs[o * inner + i];               \
+                    size_t e = (o * len + k) * inner + i;                                     \
+                    ds[e] = dst->accumulate ? ds[e] + v : v;                                  \
+                }                                                                             \
+    }
+
+static bool reduce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    const reduce_params *p = y->params;
+    ag_tensor *x = y->inputs[0];
+    void *d = ag_grad_dst_data(dst);
+    if (!d)
+        return false;
+    size_t outer = 1, len = x->numel, inner = 1;
+    if (p->axis >= 0) {
+        len = (size_t)x->shape[p->axis];
+        for (int k = 0; k < p->axis; k++)
+            outer *= (size_t)x->shape[k];
+        for (int k = p->axis + 1; k < x->ndim; k++)
+            inner *= (size_t)x->shape[k];
+    }
+    double scale = 1.0 / (double)len;
+    if (x->dtype == AG_F32)
+        REDUCE_GRAD(float)
+    else
+        REDUCE_GRAD(double)
+    return true;
+}
+
 static ag_tensor *apply_reduce(ag_op *op, ag_tensor *x, const reduce_params *p, int axis,
                                bool keepdim)
 {
@@ -132,8 +171,8 @@ static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
 }
 
-static ag_op OP_SUM = {.def = {"sum", 1, apply_sum, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g)"}};
-static ag_op OP_MEAN = {.def = {"mean", 1, apply_mean, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g) / n"}};
+static ag_op OP_SUM = {.def = {"sum", 1, apply_sum, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g)"}, .kernel = reduce_kernel};
+static ag_op OP_MEAN = {.def = {"mean", 1, apply_mean, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g) / n"}, .kernel = reduce_kernel};
 
 void ag_ops_register_reduce(void)
 {

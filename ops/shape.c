@@ -41,6 +41,12 @@ static bool reshape_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_reshape(g, x->ndim, x->shape)) != NULL;
 }
 
+static bool reshape_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    (void)y;
+    return ag_grad_pass(dst, g);
+}
+
 /* y = broadcast_to(x, shape);  dx += sum_to(g, shape of x) */
 ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
 {
@@ -102,6 +108,9 @@ ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
 {
     if (!ag_check_inputs("sum_to", 1, &x))
         return NULL;
+    /* Every broadcasting op's rule asks this of a same-shape gradient. */
+    if ((ndim == 0 || shape) && ag_same_shape(x->ndim, x->shape, ndim, shape))
+        return x;
     size_t numel;
     if (!ag_shape_check("sum_to", ndim, shape, &numel))
         return NULL;
@@ -203,7 +212,7 @@ static void sample_small(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 3);
 }
 
-static ag_op OP_RESHAPE = {.def = {"reshape", 1, apply_reshape, reshape_vjp, -2, 2, 0, sample_small, "dx += reshape(g, shape of x)"}};
+static ag_op OP_RESHAPE = {.def = {"reshape", 1, apply_reshape, reshape_vjp, -2, 2, 0, sample_small, "dx += reshape(g, shape of x)"}, .kernel = reshape_kernel};
 static ag_op OP_BROADCAST_TO = {.def = {"broadcast_to", 1, apply_broadcast_to, broadcast_to_vjp, -2, 2, 0, sample_small, "dx += sum_to(g, shape of x)"}};
 static ag_op OP_SUM_TO = {.def = {"sum_to", 1, apply_sum_to, sum_to_vjp, -2, 2, 0, sample_small, "dx += broadcast_to(g, shape of x)"}};
 

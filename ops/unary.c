@@ -22,7 +22,8 @@ static bool neg_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     (void)y;
     return (gin[0] = ag_neg(g)) != NULL;
 }
-static ag_op OP_NEG = {.def = {"neg", 1, apply_neg, neg_vjp, -2, 2, 0, NULL, "dx += -g"}};
+AG_UNARY_GRAD(neg, -gv, -gv)
+static ag_op OP_NEG = {.def = {"neg", 1, apply_neg, neg_vjp, -2, 2, 0, NULL, "dx += -g"}, .kernel = neg_kernel};
 ag_tensor *ag_neg(ag_tensor *x) { return ag_unary_op(&OP_NEG, neg_f32, neg_f64, x); }
 
 /* y = e^x;  dx += g * y */
@@ -31,7 +32,8 @@ static bool exp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, y)) != NULL;
 }
-static ag_op OP_EXP = {.def = {"exp", 1, apply_exp, exp_vjp, -2, 2, 0, NULL, "dx += g * y"}};
+AG_UNARY_GRAD(exp, gv * yv, gv * yv)
+static ag_op OP_EXP = {.def = {"exp", 1, apply_exp, exp_vjp, -2, 2, 0, NULL, "dx += g * y"}, .kernel = exp_kernel};
 ag_tensor *ag_exp(ag_tensor *x) { return ag_unary_op(&OP_EXP, exp_f32, exp_f64, x); }
 
 /* y = ln x;  dx += g / x */
@@ -41,33 +43,35 @@ static bool log_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_div(g, y->inputs[0])) != NULL;
 }
 /* log wants positive inputs: the checker draws them away from 0. */
-static ag_op OP_LOG = {.def = {"log", 1, apply_log, log_vjp, 0.2, 3, 0, NULL, "dx += g / x"}};
+AG_UNARY_GRAD(log, gv / xv, gv / xv)
+static ag_op OP_LOG = {.def = {"log", 1, apply_log, log_vjp, 0.2, 3, 0, NULL, "dx += g / x"}, .kernel = log_kernel};
 ag_tensor *ag_log(ag_tensor *x) { return ag_unary_op(&OP_LOG, log_f32, log_f64, x); }
 
 /* y = 1 / (1 + e^-x);  dx += g * y * (1 - y)
  * For x < 0 the form e^x / (1 + e^x) is used: e^-x would overflow for
  * x < -88 (f32) or -709 (f64), while e^x only underflows to 0 harmlessly. */
-static float sigmoidf_stable(float v)
+float ag_sigmoid_f32(float v)
 {
     if (v >= 0)
         return 1.0f / (1.0f + expf(-v));
     float e = expf(v);
     return e / (1.0f + e);
 }
-static double sigmoid_stable(double v)
+double ag_sigmoid_f64(double v)
 {
     if (v >= 0)
         return 1.0 / (1.0 + exp(-v));
     double e = exp(v);
     return e / (1.0 + e);
 }
-AG_UNARY_MAPS(sigmoid, sigmoidf_stable(v), sigmoid_stable(v))
+AG_UNARY_MAPS(sigmoid, ag_sigmoid_f32(v), ag_sigmoid_f64(v))
 static bool sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *one_minus_y = ag_add_scalar(ag_neg(y), 1.0);
     return (gin[0] = ag_mul(g, ag_mul(y, one_minus_y))) != NULL;
 }
-static ag_op OP_SIGMOID = {.def = {"sigmoid", 1, apply_sigmoid, sigmoid_vjp, -4, 4, 0, NULL, "dx += g * y * (1 - y)"}};
+AG_UNARY_GRAD(sigmoid, gv * (yv * (-yv + 1.0f)), gv * (yv * (-yv + 1.0)))
+static ag_op OP_SIGMOID = {.def = {"sigmoid", 1, apply_sigmoid, sigmoid_vjp, -4, 4, 0, NULL, "dx += g * y * (1 - y)"}, .kernel = sigmoid_kernel};
 ag_tensor *ag_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_SIGMOID, sigmoid_f32, sigmoid_f64, x); }
 
 /* y = tanh x;  dx += g * (1 - y²) */
@@ -77,7 +81,8 @@ static bool tanh_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     ag_tensor *one_minus_y2 = ag_add_scalar(ag_neg(ag_mul(y, y)), 1.0);
     return (gin[0] = ag_mul(g, one_minus_y2)) != NULL;
 }
-static ag_op OP_TANH = {.def = {"tanh", 1, apply_tanh, tanh_vjp, -3, 3, 0, NULL, "dx += g * (1 - y^2)"}};
+AG_UNARY_GRAD(tanh, gv * (-(yv * yv) + 1.0f), gv * (-(yv * yv) + 1.0))
+static ag_op OP_TANH = {.def = {"tanh", 1, apply_tanh, tanh_vjp, -3, 3, 0, NULL, "dx += g * (1 - y^2)"}, .kernel = tanh_kernel};
 ag_tensor *ag_tanh(ag_tensor *x) { return ag_unary_op(&OP_TANH, tanh_f32, tanh_f64, x); }
 
 /* y = step(x) = (x > 0 ? 1 : 0);  no gradient (0 almost everywhere).
@@ -98,7 +103,10 @@ static bool relu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_step(y->inputs[0]))) != NULL;
 }
-static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * step(x)"}};
+/* g where x > 0, else 0 (as PyTorch's threshold_backward; the rule's g·step(x)
+ * differs only for an infinite or NaN g at x ≤ 0, where it gives NaN). */
+AG_UNARY_GRAD(relu, xv > 0 ? gv : 0.0f, xv > 0 ? gv : 0.0)
+static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * step(x)"}, .kernel = relu_kernel};
 ag_tensor *ag_relu(ag_tensor *x) { return ag_unary_op(&OP_RELU, relu_f32, relu_f64, x); }
 
 static ag_tensor *apply_neg(ag_tensor *const *in, const void *params)

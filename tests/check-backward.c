@@ -195,6 +195,103 @@ START_TEST(test_zero_grad)
 }
 END_TEST
 
+/* A small network that reaches every case of the kernel path: a weight's
+ * gradient from a GEMM, a bias broadcast over the batch and used by two
+ * nodes (its gradient accumulates), an intermediate consumed three times,
+ * x*x (one input twice: the rule runs), leaves given to several ops. */
+static ag_tensor *kernel_net(ag_tensor *const *in, void *ctx)
+{
+    (void)ctx;
+    ag_tensor *x = in[0], *W1 = in[1], *b1 = in[2], *W2 = in[3];
+    ag_tensor *h = ag_relu(ag_add(ag_matmul(x, W1), b1));
+    ag_tensor *t = ag_sum(ag_tanh(ag_matmul(h, W2)));
+    ag_tensor *s = ag_mean(ag_mul(ag_sigmoid(h), b1));
+    ag_tensor *q = ag_sum(ag_mul(h, h));
+    ag_tensor *r = ag_sum(ag_div(ag_sub(ag_exp(ag_mul_scalar(h, 0.1)), ag_mean(x)), ag_add_scalar(h, 3.0)));
+    return ag_add(ag_add(t, s), ag_add(ag_mul_scalar(q, 0.25), r));
+}
+
+/* Inputs: x (5,3) and W1 (3,4) against each other, b1 (4), W2 (4,2). */
+static void kernel_net_inputs(ag_dtype dt, ag_tensor **in)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, 7);
+    const int64_t shapes[4][2] = {{5, 3}, {3, 4}, {4, 0}, {4, 2}};
+    const int nd[4] = {2, 2, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        in[i] = h_rand(dt, nd[i], shapes[i], -1.0, 1.0, &rng);
+        ck_assert(ag_set_requires_grad(in[i], true));
+    }
+}
+
+/* Copies the four gradients (ag_grad_of, so a lazily zeroed one reads 0). */
+static void grads_of(ag_tensor *const *in, double (*g)[20])
+{
+    for (int i = 0; i < 4; i++) {
+        const ag_tensor *gi = ag_grad_of(in[i]);
+        ck_assert(ag_numel(in[i]) <= 20);
+        for (size_t e = 0; e < ag_numel(in[i]); e++)
+            g[i][e] = gi ? ag_get_flat(gi, e) : 0.0;
+    }
+}
+
+/* The kernels give the rules' gradients (run with the kernels off), both
+ * into fresh buffers, into buffers marked zero, and added to gradients
+ * already there; and the result matches finite differences. */
+START_TEST(test_kernels_match_rules)
+{
+    ag_dtype dt = _i ? AG_F32 : AG_F64;
+    double rtol = _i ? H_RTOL_F32 : H_RTOL_F64, atol = _i ? H_ATOL_F32 : H_ATOL_F64;
+    ag_tensor *in[4];
+    kernel_net_inputs(dt, in);
+    double rule[4][20] = {{0}}, kern[4][20] = {{0}}, twice[4][20] = {{0}};
+    ck_assert(ag_set_grad_kernels(false));
+    ck_assert_msg(ag_backward(kernel_net(in, NULL)), "%s", ag_last_error());
+    grads_of(in, rule);
+    ag_tape_reset(NULL);
+    ck_assert(!ag_set_grad_kernels(true));
+    for (int i = 0; i < 4; i++)
+        ag_zero_grad(in[i]);
+    ck_assert_msg(ag_backward(kernel_net(in, NULL)), "%s", ag_last_error());
+    grads_of(in, kern);
+    /* Without ag_zero_grad, a second backward adds the same again. */
+    ag_tape_reset(NULL);
+    ck_assert_msg(ag_backward(kernel_net(in, NULL)), "%s", ag_last_error());
+    grads_of(in, twice);
+    for (int i = 0; i < 4; i++)
+        for (size_t e = 0; e < ag_numel(in[i]); e++) {
+            ck_assert_msg(h_near(kern[i][e], rule[i][e], rtol, atol),
+                          "input %d element %zu: kernels %.17g, rules %.17g", i, e, kern[i][e],
+                          rule[i][e]);
+            ck_assert_msg(h_near(twice[i][e], 2 * rule[i][e], rtol, atol),
+                          "input %d element %zu after two sweeps: %.17g, want %.17g", i, e,
+                          twice[i][e], 2 * rule[i][e]);
+        }
+    /* A gradient marked zero reads as zeros, and the next sweep writes over
+     * whatever the buffer held. */
+    ag_tape_reset(NULL);
+    for (int i = 0; i < 4; i++) {
+        ag_zero_grad(in[i]);
+        const ag_tensor *g = ag_grad_of(in[i]);
+        for (size_t e = 0; e < ag_numel(in[i]); e++)
+            ck_assert_double_eq(ag_get_flat(g, e), 0.0);
+        ag_zero_grad(in[i]);
+    }
+    ck_assert_msg(ag_backward(kernel_net(in, NULL)), "%s", ag_last_error());
+    grads_of(in, twice);
+    for (int i = 0; i < 4; i++)
+        for (size_t e = 0; e < ag_numel(in[i]); e++)
+            ck_assert_msg(h_near(twice[i][e], rule[i][e], rtol, atol),
+                          "input %d element %zu after zero_grad: %.17g, want %.17g", i, e,
+                          twice[i][e], rule[i][e]);
+    ag_tape_reset(NULL);
+    if (dt == AG_F64) {
+        char msg[4096];
+        ck_assert_msg(h_gradcheck(kernel_net, NULL, 4, in, msg, sizeof msg), "%s", msg);
+    }
+}
+END_TEST
+
 /* ---- seeds ---- */
 
 START_TEST(test_backward_seed)
@@ -435,6 +532,8 @@ Suite *backward_suite(void)
     tc = h_tcase(s, "accumulation", H_TIMEOUT);
     tcase_add_test(tc, test_backward_twice_accumulates);
     tcase_add_test(tc, test_zero_grad);
+    tc = h_tcase(s, "kernels", H_TIMEOUT);
+    tcase_add_loop_test(tc, test_kernels_match_rules, 0, 2);
     tc = h_tcase(s, "seeds", H_TIMEOUT);
     tcase_add_test(tc, test_backward_seed);
     tc = h_tcase(s, "errors", H_TIMEOUT);
