@@ -129,25 +129,15 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
     ag_tensor *y = ag_op_result(op, a->dtype, nd, shape, 2, in, NULL, 0);
     if (!y || y->numel == 0)
         return y;
-    if (a->numel == y->numel && b->numel == y->numel) {
-        if (a->dtype == AG_F32)
-            k32(y->numel, a->data, 1, b->data, 1, y->data);
-        else
-            k64(y->numel, a->data, 1, b->data, 1, y->data);
-        return y;
-    }
-    size_t n = suffix_rows(a, b, y);
+    /* Same shapes are one row; a bias against a batch is a block of rows. */
+    size_t n = a->numel == y->numel && b->numel == y->numel ? y->numel : suffix_rows(a, b, y);
     if (n) {
-        size_t es = ag_dtype_size(y->dtype);
-        size_t step_a = a->numel == y->numel ? n * es : 0, step_b = b->numel == y->numel ? n * es : 0;
-        const char *pa = a->data, *pb = b->data;
-        char *py = y->data;
-        for (size_t o = 0; o < y->numel / n; o++, pa += step_a, pb += step_b, py += n * es) {
-            if (a->dtype == AG_F32)
-                k32(n, (const float *)pa, 1, (const float *)pb, 1, (float *)py);
-            else
-                k64(n, (const double *)pa, 1, (const double *)pb, 1, (double *)py);
-        }
+        ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
+        ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
+        if (a->dtype == AG_F32)
+            k32(y->numel / n, n, a->data, 1, ra, b->data, 1, rb, y->data);
+        else
+            k64(y->numel / n, n, a->data, 1, ra, b->data, 1, rb, y->data);
         return y;
     }
     int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
@@ -159,11 +149,11 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
     ag_odometer_init(&it, nd, shape, sa, sb);
     for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
         if (a->dtype == AG_F32)
-            k32(inner, (const float *)a->data + it.off[0], ia, (const float *)b->data + it.off[1],
-                ib, (float *)y->data + o * inner);
+            k32(1, inner, (const float *)a->data + it.off[0], ia, 0,
+                (const float *)b->data + it.off[1], ib, 0, (float *)y->data + o * inner);
         else
-            k64(inner, (const double *)a->data + it.off[0], ia,
-                (const double *)b->data + it.off[1], ib, (double *)y->data + o * inner);
+            k64(1, inner, (const double *)a->data + it.off[0], ia, 0,
+                (const double *)b->data + it.off[1], ib, 0, (double *)y->data + o * inner);
     }
     return y;
 }
@@ -175,6 +165,10 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
 bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
     ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    /* Same shapes are one row; a bias against a batch is a block of rows. */
+    size_t n = 0;
+    if (y->numel)
+        n = a->numel == y->numel && b->numel == y->numel ? y->numel : suffix_rows(a, b, y);
     for (int j = 0; j < 2; j++) {
         ag_tensor *x = dst[j].x;
         if (!x)
@@ -196,29 +190,15 @@ bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_
         }
         if (y->numel == 0)
             continue;
-        if (a->numel == y->numel && b->numel == y->numel) {
-            if (y->dtype == AG_F32)
-                k->f32[j](y->numel, g->data, a->data, 1, b->data, 1, y->data, d, 1, acc);
-            else
-                k->f64[j](y->numel, g->data, a->data, 1, b->data, 1, y->data, d, 1, acc);
-            continue;
-        }
-        size_t n = suffix_rows(a, b, y);
         if (n) {
-            size_t es = ag_dtype_size(y->dtype), row = n * es;
-            size_t step_a = a->numel == y->numel ? row : 0, step_b = b->numel == y->numel ? row : 0;
-            size_t step_d = x->numel == y->numel ? row : 0;
-            const char *pa = a->data, *pb = b->data, *pg = g->data, *py = y->data;
-            char *pd = d;
-            for (size_t o = 0; o < y->numel / n; o++) {
-                if (y->dtype == AG_F32)
-                    k->f32[j](n, (const float *)pg, (const float *)pa, 1, (const float *)pb, 1,
-                              (const float *)py, (float *)pd, 1, acc);
-                else
-                    k->f64[j](n, (const double *)pg, (const double *)pa, 1, (const double *)pb,
-                              1, (const double *)py, (double *)pd, 1, acc);
-                pa += step_a, pb += step_b, pg += row, py += row, pd += step_d;
-            }
+            size_t m = y->numel / n;
+            ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
+            ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
+            ptrdiff_t rd = full ? (ptrdiff_t)n : 0;
+            if (y->dtype == AG_F32)
+                k->f32[j](m, n, g->data, a->data, 1, ra, b->data, 1, rb, y->data, d, 1, rd, acc);
+            else
+                k->f64[j](m, n, g->data, a->data, 1, ra, b->data, 1, rb, y->data, d, 1, rd, acc);
             continue;
         }
         int nd = y->ndim;
@@ -232,15 +212,16 @@ bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_
         for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
             ptrdiff_t od = it.off[j];
             if (y->dtype == AG_F32)
-                k->f32[j](inner, (const float *)g->data + o * inner,
-                          (const float *)a->data + it.off[0], ia,
-                          (const float *)b->data + it.off[1], ib,
-                          (const float *)y->data + o * inner, (float *)d + od, j ? ib : ia, acc);
+                k->f32[j](1, inner, (const float *)g->data + o * inner,
+                          (const float *)a->data + it.off[0], ia, 0,
+                          (const float *)b->data + it.off[1], ib, 0,
+                          (const float *)y->data + o * inner, (float *)d + od, j ? ib : ia, 0,
+                          acc);
             else
-                k->f64[j](inner, (const double *)g->data + o * inner,
-                          (const double *)a->data + it.off[0], ia,
-                          (const double *)b->data + it.off[1], ib,
-                          (const double *)y->data + o * inner, (double *)d + od, j ? ib : ia,
+                k->f64[j](1, inner, (const double *)g->data + o * inner,
+                          (const double *)a->data + it.off[0], ia, 0,
+                          (const double *)b->data + it.off[1], ib, 0,
+                          (const double *)y->data + o * inner, (double *)d + od, j ? ib : ia, 0,
                           acc);
         }
     }

@@ -34,28 +34,33 @@ bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_t *sb);
 
 /* ---- elementwise builders shared by the op families ---- */
 
-/* Row kernels of a binary op: y[i] = f(a[i*sa], b[i*sb]) for i < n. */
-typedef void (*ag_row_f32)(size_t n, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb,
-                        float *restrict y);
-typedef void (*ag_row_f64)(size_t n, const double *a, ptrdiff_t sa, const double *b, ptrdiff_t sb,
-                        double *restrict y);
+/* Row kernels of a binary op: for m rows r of n elements,
+ * y[r*n + i] = f(a[r*ra + i*sa], b[r*rb + i*sb]). Several rows in one call
+ * let a batch plus a bias run without a call per row. */
+typedef void (*ag_row_f32)(size_t m, size_t n, const float *a, ptrdiff_t sa, ptrdiff_t ra,
+                           const float *b, ptrdiff_t sb, ptrdiff_t rb, float *restrict y);
+typedef void (*ag_row_f64)(size_t m, size_t n, const double *a, ptrdiff_t sa, ptrdiff_t ra,
+                           const double *b, ptrdiff_t sb, ptrdiff_t rb, double *restrict y);
 
-/* Defines the row kernel `name` for type T computing EXPR from x = a[i*sa]
- * and z = b[i*sb]. The unit-stride branch is the one the compiler
+/* Defines the row kernel `name` for type T computing EXPR from x (of a)
+ * and z (of b). The unit-stride branch is the one the compiler
  * vectorizes. */
 #define AG_BINARY_ROWS(name, T, EXPR)                                                         \
-    static void name(size_t n, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb,         \
-                     T *restrict y)                                                        \
+    static void name(size_t m, size_t n, const T *a, ptrdiff_t sa, ptrdiff_t ra, const T *b, \
+                     ptrdiff_t sb, ptrdiff_t rb, T *restrict y)                             \
     {                                                                                      \
-        if (sa == 1 && sb == 1) {                                                          \
-            for (size_t i = 0; i < n; i++) {                                               \
-                T x = a[i], z = b[i];                                                      \
-                y[i] = (EXPR);                                                             \
-            }                                                                              \
-        } else {                                                                           \
-            for (size_t i = 0; i < n; i++) {                                               \
-                T x = a[(ptrdiff_t)i * sa], z = b[(ptrdiff_t)i * sb];                      \
-                y[i] = (EXPR);                                                             \
+        for (size_t r = 0; r < m; r++, a += ra, b += rb, y += n) {                         \
+            if (sa == 1 && sb == 1) {                                                      \
+                const T *restrict A = a, *restrict B = b;                                  \
+                for (size_t i = 0; i < n; i++) {                                           \
+                    T x = A[i], z = B[i];                                                  \
+                    y[i] = (EXPR);                                                         \
+                }                                                                          \
+            } else {                                                                       \
+                for (size_t i = 0; i < n; i++) {                                           \
+                    T x = a[(ptrdiff_t)i * sa], z = b[(ptrdiff_t)i * sb];                  \
+                    y[i] = (EXPR);                                                         \
+                }                                                                          \
             }                                                                              \
         }                                                                                  \
     }
@@ -129,43 +134,50 @@ double ag_sigmoid_f64(double v);
             }                                                                         \
     }
 
-/* A row of a binary op's gradient: d[i*sd] (+)= EXPR(gv = g[i], av = a[i*sa],
- * bv = b[i*sb], yv = y[i]) for i < n; sd is sa or sb, 0 where that input
- * was broadcast (then acc is true and the row sums into d). */
-typedef void (*ag_grad_row_f32)(size_t n, const float *g, const float *a, ptrdiff_t sa,
-                                const float *b, ptrdiff_t sb, const float *y, float *d,
-                                ptrdiff_t sd, bool acc);
-typedef void (*ag_grad_row_f64)(size_t n, const double *g, const double *a, ptrdiff_t sa,
-                                const double *b, ptrdiff_t sb, const double *y, double *d,
-                                ptrdiff_t sd, bool acc);
+/* Rows of a binary op's gradient: for m rows r of n elements,
+ * d[r*rd + i*sd] (+)= EXPR(gv = g[r*n + i], av = a[r*ra + i*sa],
+ * bv = b[r*rb + i*sb], yv = y[r*n + i]). d takes the strides of the input
+ * it belongs to: 0 where that input was broadcast (then acc is true and
+ * the rows sum into d). */
+typedef void (*ag_grad_row_f32)(size_t m, size_t n, const float *g, const float *a,
+                                ptrdiff_t sa, ptrdiff_t ra, const float *b, ptrdiff_t sb,
+                                ptrdiff_t rb, const float *y, float *d, ptrdiff_t sd,
+                                ptrdiff_t rd, bool acc);
+typedef void (*ag_grad_row_f64)(size_t m, size_t n, const double *g, const double *a,
+                                ptrdiff_t sa, ptrdiff_t ra, const double *b, ptrdiff_t sb,
+                                ptrdiff_t rb, const double *y, double *d, ptrdiff_t sd,
+                                ptrdiff_t rd, bool acc);
 
-#define AG_GRAD_ROWS(name, T, EXPR)                                                           \
-    static void name(size_t n, const T *g, const T *a, ptrdiff_t sa, const T *b, ptrdiff_t sb, \
-                     const T *y, T *d, ptrdiff_t sd, bool acc)                               \
-    {                                                                                        \
-        if (sa == 1 && sb == 1 && sd == 1) {                                                 \
-            const T *restrict G = g, *restrict A = a, *restrict B = b, *restrict Y = y;      \
-            T *restrict D = d;                                                               \
-            if (acc)                                                                         \
-                for (size_t i = 0; i < n; i++) {                                             \
-                    T gv = G[i], av = A[i], bv = B[i], yv = Y[i];                            \
-                    (void)av, (void)bv, (void)yv;                                            \
-                    D[i] += (EXPR);                                                          \
-                }                                                                            \
-            else                                                                             \
-                for (size_t i = 0; i < n; i++) {                                             \
-                    T gv = G[i], av = A[i], bv = B[i], yv = Y[i];                            \
-                    (void)av, (void)bv, (void)yv;                                            \
-                    D[i] = (EXPR);                                                           \
-                }                                                                            \
-            return;                                                                          \
-        }                                                                                    \
-        for (size_t i = 0; i < n; i++) {                                                     \
-            T gv = g[i], av = a[(ptrdiff_t)i * sa], bv = b[(ptrdiff_t)i * sb], yv = y[i];    \
-            (void)av, (void)bv, (void)yv;                                                    \
-            T *p = d + (ptrdiff_t)i * sd;                                                    \
-            *p = acc ? *p + (EXPR) : (EXPR);                                                 \
-        }                                                                                    \
+#define AG_GRAD_ROWS(name, T, EXPR)                                                            \
+    static void name(size_t m, size_t n, const T *g, const T *a, ptrdiff_t sa, ptrdiff_t ra,  \
+                     const T *b, ptrdiff_t sb, ptrdiff_t rb, const T *y, T *d, ptrdiff_t sd,  \
+                     ptrdiff_t rd, bool acc)                                                  \
+    {                                                                                         \
+        for (size_t r = 0; r < m; r++, g += n, a += ra, b += rb, y += n, d += rd) {           \
+            if (sa == 1 && sb == 1 && sd == 1) {                                              \
+                const T *restrict G = g, *restrict A = a, *restrict B = b, *restrict Y = y;   \
+                T *restrict D = d;                                                            \
+                if (acc)                                                                      \
+                    for (size_t i = 0; i < n; i++) {                                          \
+                        T gv = G[i], av = A[i], bv = B[i], yv = Y[i];                         \
+                        (void)av, (void)bv, (void)yv;                                         \
+                        D[i] += (EXPR);                                                       \
+                    }                                                                         \
+                else                                                                          \
+                    for (size_t i = 0; i < n; i++) {                                          \
+                        T gv = G[i], av = A[i], bv = B[i], yv = Y[i];                         \
+                        (void)av, (void)bv, (void)yv;                                         \
+                        D[i] = (EXPR);                                                        \
+                    }                                                                         \
+                continue;                                                                     \
+            }                                                                                 \
+            for (size_t i = 0; i < n; i++) {                                                  \
+                T gv = g[i], av = a[(ptrdiff_t)i * sa], bv = b[(ptrdiff_t)i * sb], yv = y[i]; \
+                (void)av, (void)bv, (void)yv;                                                 \
+                T *p = d + (ptrdiff_t)i * sd;                                                 \
+                *p = acc ? *p + (EXPR) : (EXPR);                                              \
+            }                                                                                 \
+        }                                                                                     \
     }
 
 /* A binary op's gradient rows: [input][0 f32, 1 f64]; alias[j] when input
