@@ -81,6 +81,13 @@ typedef struct ag_mlp {
     int n_layers;       /* n_sizes - 1 */
     int64_t sizes[16];
     ag_activation act;
+    /* Layer l's "fc<l+1>.weight" and "fc<l+1>.bias", owned by params, kept
+     * by ag_mlp_new so that the forward pass looks up no names. Loading a
+     * model file or a checkpoint writes into these very tensors. A copy of
+     * the struct given another store (a clone, say) is still correct: the
+     * forward pass falls back to the names when params does not hold these
+     * tensors where ag_mlp_new put them. */
+    ag_tensor *weight[15], *bias[15];
 } ag_mlp;
 
 /* Builds the MLP's parameters (He init for ReLU, Xavier otherwise).
@@ -132,8 +139,11 @@ typedef struct ag_optim ag_optim;
  * outlive the optimizer). Caller owns; free with ag_optim_free. */
 ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg);
 void ag_optim_free(ag_optim *o);
-/* One update from the current gradients, run without recording.
- * Parameters without a gradient are left as they are. */
+/* One update from the current gradients, run without recording, in each
+ * parameter's precision (f32 parameters are updated in f32 arithmetic, as
+ * PyTorch does). Parameters without a gradient are left as they are. When
+ * any gradient holds a NaN or Inf, returns false with AG_ERR_NUMERIC and
+ * changes nothing: no parameter, no state, no step count. */
 bool ag_optim_step(ag_optim *o);
 /* Zeroes the gradients of the optimizer's parameters. */
 void ag_optim_zero_grad(ag_optim *o);
@@ -146,7 +156,9 @@ void ag_optim_set_steps(ag_optim *o, uint64_t steps);
  * owned by the optimizer; values may be written (to restore a checkpoint)
  * but not the set of names. */
 ag_params *ag_optim_state(ag_optim *o);
-/* The global L2 norm of all gradients, before clipping, of the last step. */
+/* The global L2 norm of all gradients, before clipping, of the last step
+ * (also of a refused one: NaN or Inf then). f32 gradients' squares are
+ * summed in f32 blocks: about 1e-7 relative error, at most 2e-6. */
 double ag_optim_last_grad_norm(const ag_optim *o);
 
 /* Learning-rate schedules: the rate for step t (0-based) of `total`. */

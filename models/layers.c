@@ -56,6 +56,10 @@ ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x)
     return ag_add(ag_matmul(x, ag_params_get(p, w)), ag_params_get(p, b));
 }
 
+_Static_assert(sizeof((ag_mlp *)0)->weight / sizeof(ag_tensor *) + 1 ==
+                   sizeof((ag_mlp *)0)->sizes / sizeof(int64_t),
+               "ag_mlp: a weight and a bias per pair of consecutive sizes");
+
 ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtype dtype,
                    ag_rng *rng)
 {
@@ -80,6 +84,11 @@ ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtyp
         char name[32];
         snprintf(name, sizeof name, "fc%d", l + 1);
         ok = ag_linear_init(m->params, name, sizes[l], sizes[l + 1], dtype, init, rng);
+        if (ok) {
+            /* ag_linear_init adds the weight, then the bias. */
+            m->weight[l] = ag_params_at(m->params, 2 * (size_t)l, NULL);
+            m->bias[l] = ag_params_at(m->params, 2 * (size_t)l + 1, NULL);
+        }
     }
     if (!ok) {
         ag_mlp_free(m);
@@ -96,6 +105,23 @@ void ag_mlp_free(ag_mlp *m)
     ag_free(m);
 }
 
+/* Whether layer l's cached tensors are the ones m->params holds.
+ *
+ * Loading (ag_safetensors_load, ag_checkpoint_load) copies values into the
+ * existing tensors and a store never drops one, so for the model ag_mlp_new
+ * made this always holds. The struct is public, though: a copy of it given
+ * another store (ag_params_clone, to evaluate a snapshot) would keep
+ * pointers into the first store's tensors. Comparing the pointers with the
+ * store's entries where ag_mlp_new put them costs two array reads per
+ * layer, against the two formatted names and hash lookups it saves. */
+static bool layer_cached(const ag_mlp *m, int l)
+{
+    size_t at = 2 * (size_t)l;
+    return at + 1 < ag_params_count(m->params) &&
+           ag_params_at(m->params, at, NULL) == m->weight[l] &&
+           ag_params_at(m->params, at + 1, NULL) == m->bias[l];
+}
+
 ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
 {
     if (!m) {
@@ -104,9 +130,13 @@ ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
     }
     ag_tensor *h = x;
     for (int l = 0; l < m->n_layers; l++) {
-        char name[32];
-        snprintf(name, sizeof name, "fc%d", l + 1);
-        h = ag_linear(m->params, name, h);
+        if (layer_cached(m, l)) {
+            h = ag_add(ag_matmul(h, m->weight[l]), m->bias[l]);
+        } else {
+            char name[32];
+            snprintf(name, sizeof name, "fc%d", l + 1);
+            h = ag_linear(m->params, name, h);
+        }
         if (l + 1 < m->n_layers)
             h = ag_activate(h, m->act);
     }

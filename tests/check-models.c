@@ -795,6 +795,73 @@ START_TEST(test_mlp_init_and_errors)
 }
 END_TEST
 
+/* ag_mlp_forward uses the layer tensors ag_mlp_new kept, with no lookup by
+ * name. Those must be the tensors that hold the values: after
+ * ag_checkpoint_load or ag_safetensors_load into a model the forward pass
+ * gives the saved model's outputs (bit for bit: same values, same ops),
+ * and a copy of the struct given a cloned store computes with the clone's
+ * values, not the original's. */
+START_TEST(test_mlp_forward_after_load)
+{
+    const int64_t sizes[] = {5, 8, 3};
+    ag_rng rng;
+    ag_rng_seed(&rng, 1);
+    ag_mlp *a = own_mlp(ag_mlp_new(3, sizes, AG_ACT_TANH, AG_F64, &rng));
+    ag_mlp *b = own_mlp(ag_mlp_new(3, sizes, AG_ACT_TANH, AG_F64, &rng));
+    ag_mlp *c = own_mlp(ag_mlp_new(3, sizes, AG_ACT_TANH, AG_F64, &rng));
+    ck_assert(a && b && c);
+    /* Non-zero biases, so that a bias read from the wrong tensor shows. */
+    ck_assert(ag_set_flat(ag_params_get(a->params, "fc1.bias"), 2, 0.75));
+    ck_assert(ag_set_flat(ag_params_get(a->params, "fc2.bias"), 1, -1.5));
+    const ag_optim_config oc = {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9};
+    ag_optim *oa = own_optim(ag_optim_new(a->params, &oc));
+    ag_optim *ob = own_optim(ag_optim_new(b->params, &oc));
+    ck_assert(oa && ob);
+    ag_tensor *x = h_rand(AG_F64, 2, H_SHAPE(4, 5), -1, 1, &rng);
+    enum { NOUT = 4 * 3 };
+    double want[NOUT];
+    ag_tensor *ya = ag_mlp_forward(a, x);
+    ck_assert_tensor(ya);
+    memcpy(want, ag_data(ya), sizeof want);
+    ag_tensor *yb = ag_mlp_forward(b, x);
+    ck_assert_tensor(yb);
+    ck_assert(memcmp(ag_data(yb), want, sizeof want) != 0);
+
+    const char *ckpt = tmp_path("mlp_forward.ckpt");
+    ck_assert_msg(ag_checkpoint_save(ckpt, a->params, oa), "%s", ag_last_error());
+    ck_assert_msg(ag_checkpoint_load(ckpt, b->params, ob), "%s", ag_last_error());
+    const char *model = tmp_path("mlp_forward.st");
+    ck_assert_msg(ag_safetensors_save(model, a->params, NULL), "%s", ag_last_error());
+    ck_assert_msg(ag_safetensors_load(model, c->params), "%s", ag_last_error());
+    const ag_mlp *loaded[] = {b, c};
+    for (size_t k = 0; k < H_COUNT(loaded); k++) {
+        ag_tensor *y = ag_mlp_forward(loaded[k], x);
+        ck_assert_tensor(y);
+        for (size_t i = 0; i < NOUT; i++)
+            ck_assert_msg(ag_get_flat(y, i) == want[i],
+                          "model %zu, output %zu: %.17g, expected %.17g", k, i,
+                          ag_get_flat(y, i), want[i]);
+    }
+    ag_tape_reset(NULL);
+
+    /* A copy with a cloned store whose last layer maps everything to its
+     * bias: every row of the output is that bias. */
+    ag_mlp copy = *a;
+    copy.params = own_params(ag_params_clone(a->params));
+    ck_assert(copy.params != NULL);
+    const double bias[3] = {0.5, -2, 4};
+    set_values(ag_params_get(copy.params, "fc2.weight"), 8 * 3, (const double[24]){0});
+    set_values(ag_params_get(copy.params, "fc2.bias"), 3, bias);
+    ag_tensor *yc = ag_mlp_forward(&copy, x);
+    ck_assert_shape(yc, 2, H_SHAPE(4, 3));
+    for (size_t i = 0; i < NOUT; i++)
+        ck_assert(ag_get_flat(yc, i) == bias[i % 3]);
+    ag_tensor *y2 = ag_mlp_forward(a, x);
+    ck_assert_tensor(y2);
+    ck_assert(memcmp(ag_data(y2), want, sizeof want) == 0);
+}
+END_TEST
+
 START_TEST(test_logreg_and_softmax_logits)
 {
     enum { N = 3, D = 4, K = 3 };
@@ -1024,10 +1091,23 @@ static const optim_case optim_cases[] = {
      {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0}},
     {"AdamW clipped", AG_F64, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 0.5}},
     {"SGD clip above the norm", AG_F64, {.kind = AG_SGD, .lr = 0.1, .clip_norm = 100.0}},
-    /* f32 parameters and state: the reference runs in f64, so the
-     * difference is f32 rounding of a few operations per step. */
+    /* f32 parameters and state, updated in f32 arithmetic: the reference
+     * runs in f64, so the difference is f32 rounding of a few operations
+     * per step. One case per update loop (plain, weight decay, momentum,
+     * Nesterov, Adam, AdamW), with and without clipping. */
     {"SGD Nesterov f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = true}},
     {"AdamW f32", AG_F32, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0}},
+    {"SGD f32", AG_F32, {.kind = AG_SGD, .lr = 0.1}},
+    {"SGD clipped f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .clip_norm = 1.0}},
+    {"SGD weight decay f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .weight_decay = 0.3}},
+    {"SGD momentum f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9}},
+    {"SGD momentum clipped + weight decay f32", AG_F32,
+     {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 0.3, .clip_norm = 2.0}},
+    {"Adam f32", AG_F32, {.kind = AG_ADAM, .lr = 0.1}},
+    {"Adam (betas 0.8/0.99, eps 1e-3) f32", AG_F32,
+     {.kind = AG_ADAM, .lr = 0.2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3}},
+    {"Adam clipped + weight decay f32", AG_F32,
+     {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0}},
 };
 
 static void check_state_tensor(ag_params *state, const char *key, size_t n, const double *want,
@@ -1220,6 +1300,203 @@ START_TEST(test_optim_nonfinite_gradient)
             ck_assert_uint_eq(ag_optim_steps(o), 2);
             ck_assert(ag_get_flat(w, 0) != w0[0]);
         }
+}
+END_TEST
+
+/* ---- the update loops and the norm pass on larger parameters ----
+ *
+ * The optimizer sums f32 squares in blocks of 1024 elements (16 lanes of
+ * f32, each block added into a double) and recounts in double when that sum
+ * overflows, underflows or is NaN; the parameters below span several
+ * blocks and a tail that is not a multiple of 16. Gradients are set
+ * exactly: the gradient of Σ K⊙w with respect to w is K. */
+
+/* Backward of Σ K_j⊙w_j for each pair (one sweep each, as the pairs may
+ * differ in dtype), so that w_j's gradient (zeroed before) is K_j. */
+static void set_grads(size_t n, ag_tensor *const *w, ag_tensor *const *K)
+{
+    for (size_t j = 0; j < n; j++) {
+        ag_tensor *L = ag_sum(ag_mul(K[j], w[j]));
+        ck_assert_msg(L && ag_backward(L), "pair %zu: %s", j, ag_last_error());
+    }
+}
+
+/* √Σ K_j² over the pairs' values as stored, in double. */
+static double norm_ref(size_t n, ag_tensor *const *K)
+{
+    double ss = 0;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < ag_numel(K[j]); i++)
+            ss += ag_get_flat(K[j], i) * ag_get_flat(K[j], i);
+    return sqrt(ss);
+}
+
+/* Plain SGD on an f32 parameter of 1037 elements (a block and a tail of
+ * 13): w − γ·s·g by hand, s = c/‖g‖ when clipping. The library computes in
+ * f32: γ and s·g rounded, then the difference, so each element is within
+ * 2^-23·(|w| + |γsg|) of the exact value, plus the error of ‖g‖ (at most
+ * 2e-6 relative) through s. */
+START_TEST(test_optim_sgd_f32_by_hand)
+{
+    enum { N = 1037 };
+    const double lr = 0.05;
+    for (int clip = 0; clip < 2; clip++) {
+        ag_rng rng;
+        ag_rng_seed(&rng, 31);
+        ag_params *p = own_params(ag_params_new());
+        ag_tensor *w = ag_params_add(p, "w", ag_rand_uniform(AG_F32, 1, H_SHAPE(N), -1, 1, &rng));
+        ag_tensor *K = h_rand(AG_F32, 1, H_SHAPE(N), -2, 2, &rng);
+        ck_assert(w && K);
+        double gnorm = norm_ref(1, &K);
+        double clip_norm = clip ? gnorm / 3 : 0, s = clip ? clip_norm / gnorm : 1;
+        ag_optim *o = own_optim(
+            ag_optim_new(p, &(ag_optim_config){.kind = AG_SGD, .lr = lr, .clip_norm = clip_norm}));
+        ck_assert(o != NULL);
+        double w0[N];
+        for (size_t i = 0; i < N; i++)
+            w0[i] = ag_get_flat(w, i);
+        ag_optim_zero_grad(o);
+        set_grads(1, &w, &K);
+        ck_assert_msg(ag_optim_step(o), "%s", ag_last_error());
+        ag_tape_reset(NULL);
+        ck_assert_near(ag_optim_last_grad_norm(o), gnorm, 2e-6, 0);
+        for (size_t i = 0; i < N; i++) {
+            double step = lr * s * ag_get_flat(K, i), want = w0[i] - step;
+            double tol = FLT_EPSILON * (fabs(w0[i]) + fabs(step)) + (clip ? 3e-6 * fabs(step) : 0);
+            double got = ag_get_flat(w, i);
+            ck_assert_msg(fabs(got - want) <= tol && got != w0[i],
+                          "clip %d, element %zu: %.9g, expected %.9g (from %.9g)", clip, i, got,
+                          want, w0[i]);
+        }
+    }
+}
+END_TEST
+
+/* ‖g‖ over several parameters of both precisions (a 3000x2 f32 one: five
+ * full blocks and a tail; an f64 one; a 7-element f32 bias), against a
+ * double sum here: at gradients of order 1, at 1e20 (f32 squares
+ * overflow, so the norm is recounted in double) and at 1e-25 (f32 squares
+ * underflow: recounted too). The f32 part rounds to 2e-6 relative at most;
+ * a recount is exact to f64 rounding. The step is taken in every case. */
+START_TEST(test_optim_norm_many_blocks)
+{
+    const double scales[] = {1.0, 1e20, 1e-25};
+    for (size_t si = 0; si < H_COUNT(scales); si++) {
+        ag_rng rng;
+        ag_rng_seed(&rng, 7);
+        double a = scales[si];
+        ag_params *p = own_params(ag_params_new());
+        ag_tensor *w[3], *K[3];
+        w[0] = ag_params_add(p, "fc.weight", ag_zeros(AG_F32, 2, H_SHAPE(3000, 2)));
+        w[1] = ag_params_add(p, "g", ag_zeros(AG_F64, 1, H_SHAPE(2500)));
+        w[2] = ag_params_add(p, "fc.bias", ag_zeros(AG_F32, 1, H_SHAPE(7)));
+        K[0] = h_rand(AG_F32, 2, H_SHAPE(3000, 2), -2 * a, 2 * a, &rng);
+        K[1] = h_rand(AG_F64, 1, H_SHAPE(2500), -a, a, &rng);
+        K[2] = h_rand(AG_F32, 1, H_SHAPE(7), -a, a, &rng);
+        ag_optim *o = own_optim(ag_optim_new(p, &(ag_optim_config){.kind = AG_SGD, .lr = 0}));
+        ck_assert(o != NULL);
+        ag_optim_zero_grad(o);
+        set_grads(3, w, K);
+        ck_assert_msg(ag_optim_step(o), "scale %g: %s", a, ag_last_error());
+        ag_tape_reset(NULL);
+        double want = norm_ref(3, K), got = ag_optim_last_grad_norm(o);
+        ck_assert_msg(want > 0 && isfinite(want), "scale %g: reference norm %g", a, want);
+        ck_assert_msg(h_near(got, want, si == 0 ? 2e-6 : 1e-12, 0),
+                      "scale %g: norm %.17g, expected %.17g", a, got, want);
+    }
+}
+END_TEST
+
+/* A NaN or Inf far past the first block of the norm pass (element 5000 of
+ * a 3000x2 f32 gradient) is found: the step is refused, and neither
+ * parameter nor any state tensor changes. */
+START_TEST(test_optim_nonfinite_far)
+{
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    const ag_optim_config cfgs[] = {
+        {.kind = AG_SGD, .lr = 0.1},
+        {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 0.01},
+        {.kind = AG_ADAM, .lr = 0.1},
+    };
+    enum { NWB = 3000 * 2, NBB = 5 };
+    for (size_t ci = 0; ci < H_COUNT(cfgs); ci++)
+        for (size_t bi = 0; bi < H_COUNT(bad); bi++) {
+            ag_rng rng;
+            ag_rng_seed(&rng, 3);
+            ag_params *p = own_params(ag_params_new());
+            ag_tensor *w[2], *K[2];
+            w[0] = ag_params_add(p, "w", ag_rand_uniform(AG_F32, 2, H_SHAPE(3000, 2), -1, 1, &rng));
+            w[1] = ag_params_add(p, "b", ag_rand_uniform(AG_F32, 1, H_SHAPE(NBB), -1, 1, &rng));
+            K[0] = h_rand(AG_F32, 2, H_SHAPE(3000, 2), -1, 1, &rng);
+            K[1] = h_rand(AG_F32, 1, H_SHAPE(NBB), -1, 1, &rng);
+            ag_optim *o = own_optim(ag_optim_new(p, &cfgs[ci]));
+            ck_assert(o != NULL);
+            ag_optim_zero_grad(o);
+            set_grads(2, w, K);
+            ck_assert(ag_optim_step(o));
+            ag_tape_reset(NULL);
+
+            static float w0[NWB], b0[NBB], st0[4][NWB];
+            memcpy(w0, ag_data(w[0]), sizeof w0);
+            memcpy(b0, ag_data(w[1]), sizeof b0);
+            ag_params *st = ag_optim_state(o);
+            ck_assert_uint_le(ag_params_count(st), 4);
+            for (size_t i = 0; i < ag_params_count(st); i++) {
+                const ag_tensor *t = ag_params_at(st, i, NULL);
+                memcpy(st0[i], ag_data_const(t), ag_numel(t) * sizeof(float));
+            }
+
+            ck_assert(ag_set_flat(K[0], 5000, bad[bi]));
+            ag_optim_zero_grad(o);
+            set_grads(2, w, K);
+            ck_assert(!ag_optim_step(o));
+            ck_assert_status(AG_ERR_NUMERIC);
+            ag_error_clear();
+            ag_tape_reset(NULL);
+            ck_assert(!isfinite(ag_optim_last_grad_norm(o)));
+            ck_assert_msg(memcmp(ag_data(w[0]), w0, sizeof w0) == 0, "config %zu: w changed", ci);
+            ck_assert_msg(memcmp(ag_data(w[1]), b0, sizeof b0) == 0, "config %zu: b changed", ci);
+            for (size_t i = 0; i < ag_params_count(st); i++) {
+                const ag_tensor *t = ag_params_at(st, i, NULL);
+                ck_assert_msg(memcmp(st0[i], ag_data_const(t), ag_numel(t) * sizeof(float)) == 0,
+                              "config %zu: state %zu changed", ci, i);
+            }
+            ck_assert_uint_eq(ag_optim_steps(o), 1);
+        }
+}
+END_TEST
+
+/* A step after ag_optim_zero_grad with no backward sees zero gradients:
+ * plain SGD leaves w as it is and reports a norm of 0; SGD with momentum
+ * moves w by γμb only (b the first step's gradient). So does ag_sgd_update.
+ * (A zeroed gradient may only be marked zero, its buffer still holding the
+ * last values; the optimizer must read it through ag_grad_of.) */
+START_TEST(test_optim_zeroed_gradient)
+{
+    const double W0[3] = {1, -2, 0.5}, G[3] = {0.25, -1, 2};
+    const double lr = 0.1, mu = 0.5;
+    for (int momentum = 0; momentum < 2; momentum++) {
+        ag_params *p = own_params(ag_params_new());
+        ag_tensor *w = ag_params_add(p, "w", make(AG_F32, 1, H_SHAPE(3), W0));
+        ag_tensor *K = h_arr(AG_F32, 1, H_SHAPE(3), G);
+        ag_optim *o = own_optim(ag_optim_new(
+            p, &(ag_optim_config){.kind = AG_SGD, .lr = lr, .momentum = momentum ? mu : 0}));
+        ck_assert(o != NULL);
+        ag_optim_zero_grad(o);
+        set_grads(1, &w, &K);
+        ck_assert(ag_optim_step(o));
+        ag_tape_reset(NULL);
+        ag_optim_zero_grad(o);
+        ck_assert(ag_optim_step(o));
+        ck_assert(ag_optim_last_grad_norm(o) == 0.0);
+        for (size_t i = 0; i < 3; i++) {
+            double want = W0[i] - lr * G[i] - (momentum ? lr * mu * G[i] : 0);
+            ck_assert_near(ag_get_flat(w, i), want, H_RTOL_F32, H_ATOL_F32);
+        }
+        double w1 = ag_get_flat(w, 1);
+        ck_assert(ag_sgd_update(w, 1.0));
+        ck_assert(ag_get_flat(w, 1) == w1);
+    }
 }
 END_TEST
 
@@ -2012,11 +2289,13 @@ static Suite *models_suite(void)
 
     tc = h_tcase(s, "layers", H_TIMEOUT);
     tcase_add_checked_fixture(tc, NULL, models_teardown);
+    tcase_add_unchecked_fixture(tc, tmp_dir_setup, tmp_dir_teardown);
     tcase_add_test(tc, test_activate);
     tcase_add_test(tc, test_linear);
     tcase_add_test(tc, test_mlp_relu_values);
     tcase_add_test(tc, test_mlp_tanh_values);
     tcase_add_test(tc, test_mlp_init_and_errors);
+    tcase_add_test(tc, test_mlp_forward_after_load);
     tcase_add_test(tc, test_logreg_and_softmax_logits);
     tcase_add_test(tc, test_l2_penalty);
 
@@ -2026,6 +2305,10 @@ static Suite *models_suite(void)
     tcase_add_test(tc, test_optim_steps_and_lr);
     tcase_add_test(tc, test_optim_untouched_parameters);
     tcase_add_test(tc, test_optim_nonfinite_gradient);
+    tcase_add_test(tc, test_optim_sgd_f32_by_hand);
+    tcase_add_test(tc, test_optim_norm_many_blocks);
+    tcase_add_test(tc, test_optim_nonfinite_far);
+    tcase_add_test(tc, test_optim_zeroed_gradient);
     tcase_add_test(tc, test_optim_bad_settings);
 
     tc = h_tcase(s, "schedule", H_TIMEOUT);
