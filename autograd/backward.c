@@ -184,35 +184,29 @@ void *ag_grad_dst_data(ag_grad_dst *d)
 /* The kernel path: gradient buffers for the inputs, then one call. Leaves
  * get their own buffer (overwritten when marked zero); an intermediate's
  * buffer is made by the kernel on first use, or copied when the gradient
- * it has is shared. Returns false with no error when the node must take
- * the rule path instead. */
-static bool kernel_ready(ag_tensor *node, ag_grad_dst *dst)
+ * it has is shared. Returns -1 with nothing changed that matters when the
+ * node must take the rule path instead (an input given twice, a leaf
+ * holding a graph gradient), else whether the kernel succeeded. */
+static int run_kernel(ag_tensor *node)
 {
-    for (int j = 0; j < node->n_inputs; j++) {
+    ag_grad_dst dst[8];
+    int n = node->n_inputs;
+    if (n > 8)
+        return -1;
+    for (int j = 0; j < n; j++) {
         ag_tensor *in = node->inputs[j];
         dst[j] = (ag_grad_dst){0};
         if (!in->requires_grad)
             continue;
         for (int i = 0; i < j; i++)
             if (node->inputs[i] == in)
-                return false; /* x*x: two writes into one buffer; the rule adds them */
-        if (in->leaf && in->grad && !in->grad->leaf) {
-            if (!ag_is_stale(in->grad))
-                return false; /* a graph gradient from create_graph: the rule adds to it */
-            in->grad = NULL;
-        }
-        dst[j].x = in;
-    }
-    return true;
-}
-
-static bool run_kernel(ag_tensor *node, ag_grad_dst *dst)
-{
-    for (int j = 0; j < node->n_inputs; j++) {
-        ag_tensor *in = dst[j].x;
-        if (!in)
-            continue;
+                return -1; /* x*x: two writes into one buffer; the rule adds them */
         if (in->leaf) {
+            if (in->grad && !in->grad->leaf) {
+                if (!ag_is_stale(in->grad))
+                    return -1; /* a graph gradient from create_graph: the rule adds to it */
+                in->grad = NULL;
+            }
             if (!in->grad) {
                 in->grad = ag_leaf_new(in->dtype, in->ndim, in->shape);
                 if (!in->grad)
@@ -233,13 +227,14 @@ static bool run_kernel(ag_tensor *node, ag_grad_dst *dst)
             dst[j].data = in->grad->data;
             dst[j].accumulate = true;
         }
+        dst[j].x = in;
     }
     if (!node->op->kernel(node, node->grad, dst)) {
         if (ag_last_status() == AG_OK)
             ag_error_set(AG_ERR_STATE, "backward: the kernel of op '%s' failed", node->op->def.name);
         return false;
     }
-    for (int j = 0; j < node->n_inputs; j++) {
+    for (int j = 0; j < n; j++) {
         ag_tensor *in = dst[j].x;
         if (!in)
             continue;
@@ -253,13 +248,16 @@ static bool run_kernel(ag_tensor *node, ag_grad_dst *dst)
     return true;
 }
 
-static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves)
+/* One node: its kernel when `kernels` allows and it has one, else its
+ * rule, the hook and anomaly checks, and the accumulation. */
+static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves, bool kernels)
 {
+    if (kernels && node->op->kernel) {
+        int r = run_kernel(node);
+        if (r >= 0)
+            return r;
+    }
     ag_thread_state *ts = ag_thread();
-    ag_grad_dst dst[8];
-    if (node->op->kernel && !kernels_off && !create_graph && to_leaves && !captured &&
-        !ts->hook && !ag_anomaly_on_ && node->n_inputs <= 8 && kernel_ready(node, dst))
-        return run_kernel(node, dst);
     ag_tensor *local[8];
     int n = node->n_inputs;
     ag_tensor **gin = n <= 8 ? local : ag_tape_alloc((size_t)n * sizeof *gin);
@@ -358,15 +356,22 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
         ag_tensor **nodes = ag_tape_nodes(output->tape, &n);
         long top = output->index;
         /* Gradients of intermediates from an earlier sweep are forgotten, so
-         * that a second backward before a reset adds only to the leaves. */
-        for (long i = 0; i <= top; i++)
-            nodes[i]->grad = NULL;
+         * that a second backward before a reset adds only to the leaves. The
+         * first sweep after a reset finds none (results are made without). */
+        if (output->tape->swept)
+            for (long i = 0; i <= top; i++)
+                nodes[i]->grad = NULL;
+        output->tape->swept = true;
         output->grad = seed;
         output->grad_owned = false; /* the caller's seed */
+        /* Kernels write first-order gradients only, and skip what a hook,
+         * anomaly mode or ag_grad's capture would see. */
+        bool kernels = !kernels_off && !create_graph && to_leaves && !captured && !ts->hook &&
+                       !ag_anomaly_on_;
         for (long i = top; i >= 0 && ok; i--) {
             ag_tensor *node = nodes[i];
             if (node->grad)
-                ok = run_rule(node, create_graph, to_leaves);
+                ok = run_rule(node, create_graph, to_leaves, kernels);
         }
     }
 

@@ -79,6 +79,8 @@ struct ag_tape {
     size_t n_nodes;
     size_t cap_nodes;
     uint64_t generation;
+    bool swept;           /* a backward sweep ran since the last reset, so intermediates
+                             may hold gradients from it */
 };
 
 /* A tensor's label buffer, made on the first ag_set_label; until then the
@@ -106,6 +108,26 @@ bool ag_shape_check(const char *what, int ndim, const int64_t *shape, size_t *nu
 
 /* A new leaf with uninitialised data (NULL + error on a bad shape). */
 ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape);
+
+/* ag_op_result for built-in builders whose inputs passed ag_check_inputs
+ * (or ag_inputs_ok) and whose result shape is valid with numel elements:
+ * the same result without checking those again. */
+ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
+                                size_t numel, int n_inputs, ag_tensor *const *inputs,
+                                const void *params, size_t n_params);
+
+/* ag_check_inputs's test inline (float inputs of one dtype, none NULL or
+ * stale); the function runs only to word an error. */
+static inline bool ag_inputs_ok(const char *op_name, int n, ag_tensor *const *inputs)
+{
+    for (int i = 0; i < n; i++) {
+        const ag_tensor *t = inputs[i];
+        if (!t || t->dtype == AG_I64 || t->dtype != inputs[0]->dtype ||
+            (t->tape && t->generation != t->tape->generation))
+            return ag_check_inputs(op_name, n, inputs);
+    }
+    return true;
+}
 
 /* A new unrecorded intermediate on the current tape, uninitialised. */
 ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape);

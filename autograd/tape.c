@@ -201,6 +201,7 @@ void ag_tape_reset(ag_tape *tape)
     if (!tape)
         return;
     tape->generation++;
+    tape->swept = false;
     arena_reset(&tape->data);
     arena_reset(&tape->headers[tape->generation & 1]);
     tape->n_nodes = 0;
@@ -345,14 +346,22 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
             return NULL;
         }
     }
+    size_t numel;
+    if (!ag_shape_check(name, ndim, shape, &numel))
+        return NULL;
+    return ag_op_result_checked(op, dtype, ndim, shape, numel, n_inputs, inputs, params,
+                                n_params);
+}
+
+ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
+                                size_t numel, int n_inputs, ag_tensor *const *inputs,
+                                const void *params, size_t n_params)
+{
     bool record = false;
     if (thread_state.grad_enabled)
         for (int i = 0; i < n_inputs && !record; i++)
             record = inputs[i]->requires_grad;
-    if (record && ag_anomaly_on_ && !ag_anomaly_check_inputs(name, n_inputs, inputs))
-        return NULL;
-    size_t numel;
-    if (!ag_shape_check(name, ndim, shape, &numel))
+    if (record && ag_anomaly_on_ && !ag_anomaly_check_inputs(op->def.name, n_inputs, inputs))
         return NULL;
     ag_tape *tape = ag_tape_current();
     if (!tape) {
@@ -378,7 +387,7 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
     t->requires_grad = true;
     if (ag_anomaly_on_)
         ag_anomaly_stamp(t);
-    if (!push_node(t->tape, t))
+    if (!push_node(tape, t))
         return NULL;
     return t;
 }

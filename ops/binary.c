@@ -152,10 +152,10 @@ typedef struct scalar_params {
 
 static ag_tensor *scalar_op(ag_op *op, ag_tensor *x, double c, bool multiply)
 {
-    if (!ag_check_inputs(op->def.name, 1, &x))
+    if (!ag_inputs_ok(op->def.name, 1, &x))
         return NULL;
     scalar_params p = {c};
-    ag_tensor *y = ag_op_result(op, x->dtype, x->ndim, x->shape, 1, &x, &p, sizeof p);
+    ag_tensor *y = ag_op_result_checked(op, x->dtype, x->ndim, x->shape, x->numel, 1, &x, &p, sizeof p);
     if (!y)
         return NULL;
     size_t n = x->numel;

@@ -120,13 +120,20 @@ static size_t suffix_rows(const ag_tensor *a, const ag_tensor *b, const ag_tenso
 ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b)
 {
     ag_tensor *in[2] = {a, b};
-    if (!ag_check_inputs(op->def.name, 2, in))
+    if (!ag_inputs_ok(op->def.name, 2, in))
         return NULL;
     int nd;
     int64_t shape[AG_MAX_DIMS];
-    if (!ag_broadcast_shapes(op->def.name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape))
-        return NULL;
-    ag_tensor *y = ag_op_result(op, a->dtype, nd, shape, 2, in, NULL, 0);
+    ag_tensor *y;
+    if (ag_same_shape(a->ndim, a->shape, b->ndim, b->shape)) {
+        /* The common case, and the whole of a scalar graph: no broadcast. */
+        nd = a->ndim;
+        y = ag_op_result_checked(op, a->dtype, nd, a->shape, a->numel, 2, in, NULL, 0);
+    } else {
+        if (!ag_broadcast_shapes(op->def.name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape))
+            return NULL;
+        y = ag_op_result(op, a->dtype, nd, shape, 2, in, NULL, 0);
+    }
     if (!y || y->numel == 0)
         return y;
     /* Same shapes are one row; a bias against a batch is a block of rows. */
@@ -141,12 +148,12 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
         return y;
     }
     int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
-    ag_broadcast_strides(a, nd, shape, sa);
-    ag_broadcast_strides(b, nd, shape, sb);
-    size_t inner = nd ? (size_t)shape[nd - 1] : 1;
+    ag_broadcast_strides(a, nd, y->shape, sa);
+    ag_broadcast_strides(b, nd, y->shape, sb);
+    size_t inner = nd ? (size_t)y->shape[nd - 1] : 1;
     ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
     ag_odometer it;
-    ag_odometer_init(&it, nd, shape, sa, sb);
+    ag_odometer_init(&it, nd, y->shape, sa, sb);
     for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
         if (a->dtype == AG_F32)
             k32(1, inner, (const float *)a->data + it.off[0], ia, 0,
@@ -256,9 +263,9 @@ bool ag_grad_pass(ag_grad_dst *dst, ag_tensor *g)
 /* The shared builder of elementwise functions of one tensor. */
 ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x)
 {
-    if (!ag_check_inputs(op->def.name, 1, &x))
+    if (!ag_inputs_ok(op->def.name, 1, &x))
         return NULL;
-    ag_tensor *y = ag_op_result(op, x->dtype, x->ndim, x->shape, 1, &x, NULL, 0);
+    ag_tensor *y = ag_op_result_checked(op, x->dtype, x->ndim, x->shape, x->numel, 1, &x, NULL, 0);
     if (!y)
         return NULL;
     if (x->dtype == AG_F32)
