@@ -187,7 +187,7 @@ bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_
                 return false;
             continue;
         }
-        void *d = ag_grad_dst_data(&dst[j]);
+        void *d = dst[j].data ? dst[j].data : ag_grad_dst_data(&dst[j]);
         if (!d)
             return false;
         bool acc = dst[j].accumulate;

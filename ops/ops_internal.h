@@ -49,6 +49,11 @@ typedef void (*ag_row_f64)(size_t m, size_t n, const double *a, ptrdiff_t sa, pt
     static void name(size_t m, size_t n, const T *a, ptrdiff_t sa, ptrdiff_t ra, const T *b, \
                      ptrdiff_t sb, ptrdiff_t rb, T *restrict y)                             \
     {                                                                                      \
+        if (m == 1 && n == 1) { /* a scalar graph's every op: skip the loop set-up */      \
+            T x = *a, z = *b;                                                              \
+            *y = (EXPR);                                                                   \
+            return;                                                                        \
+        }                                                                                  \
         for (size_t r = 0; r < m; r++, a += ra, b += rb, y += n) {                         \
             if (sa == 1 && sb == 1) {                                                      \
                 const T *restrict A = a, *restrict B = b;                                  \
@@ -153,6 +158,12 @@ typedef void (*ag_grad_row_f64)(size_t m, size_t n, const double *g, const doubl
                      const T *b, ptrdiff_t sb, ptrdiff_t rb, const T *y, T *d, ptrdiff_t sd,  \
                      ptrdiff_t rd, bool acc)                                                  \
     {                                                                                         \
+        if (m == 1 && n == 1) { /* a scalar graph's every op: skip the loop set-up */         \
+            T gv = *g, av = *a, bv = *b, yv = *y;                                             \
+            (void)av, (void)bv, (void)yv;                                                     \
+            *d = acc ? *d + (EXPR) : (EXPR);                                                  \
+            return;                                                                           \
+        }                                                                                     \
         for (size_t r = 0; r < m; r++, g += n, a += ra, b += rb, y += n, d += rd) {           \
             if (sa == 1 && sb == 1 && sd == 1) {                                              \
                 const T *restrict G = g, *restrict A = a, *restrict B = b, *restrict Y = y;   \
