@@ -651,7 +651,8 @@ static void run_shape(const shape *s, bool quick)
     print_row("gemm", sg, 0, NULL);
     print_row("engine-loop", sl, sh.median, "hand");
     printf("  (engine-loop, a diagnostic: the engine step with ag_optim_step replaced by a plain\n"
-           "   w -= lr*g loop; engine - engine-loop = %.2f µs is the optimizer's extra cost)\n",
+           "   w -= lr*g loop; engine - engine-loop = %.2f µs is what ag_optim_step costs beyond\n"
+           "   that loop, i.e. its gradient-norm pass (within noise when negative))\n",
            se.median - sl.median);
     printf("  engine / gemm: %.2fx; final losses: engine %.4f, hand %.4f\n", se.median / sg.median,
            last_e, last_h);

@@ -1,11 +1,14 @@
-/* nn.c — softmax and the losses, as composites of stable primitives.
+/* nn.c — softmax and the losses.
  *
- * None of these has a rule of its own: log_softmax is x − logsumexp(x), the
- * binary cross-entropy from logits is softplus(z) − z·y, cross-entropy is
- * the negative log-likelihood of log_softmax. Each primitive underneath is
- * exact for large |x|, so the losses stay finite and correct for logits of
- * ±1000 in f32 and f64, and their gradients (softmax − one_hot, σ(z) − y)
- * fall out of the chain rule. */
+ * softmax, log_softmax, nll and mse are composites of stable primitives:
+ * log_softmax is (x − m) − log Σ e^(x − m), nll a gather of it, mse a
+ * square. The two losses a training step ends in, cross_entropy and
+ * bce_with_logits, are primitives of their own, so that the loss is one
+ * node forward and one loop backward rather than ten nodes each way. Their
+ * rules are still written with ops (softmax − one_hot, σ(z) − y), so that
+ * create_graph sweeps can differentiate them again; their kernels compute
+ * the same products with loops, rounding as the rules do. Every loss stays
+ * finite and exact for logits of ±1000 in f32 and f64. */
 #include "ops_internal.h"
 
 #include <math.h>
@@ -61,7 +64,62 @@ ag_tensor *ag_softmax(ag_tensor *x, int axis)
     return ag_exp(ag_log_softmax(x, axis));
 }
 
-/* ℓ = softplus(z) − z·y = −[y ln σ(z) + (1 − y) ln(1 − σ(z))] elementwise. */
+/* Shapes for the sweep of the losses: (N, C) for every input. */
+static void sample_rows(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    ndim[0] = ndim[1] = 2;
+    shape[0][0] = shape[1][0] = 1 + (int64_t)(ag_rng_next(rng) % 4);
+    shape[0][1] = shape[1][1] = 1 + (int64_t)(ag_rng_next(rng) % 5);
+}
+
+static bool reduction_ok(const char *op, ag_reduction r)
+{
+    if (r == AG_REDUCE_MEAN || r == AG_REDUCE_SUM || r == AG_REDUCE_NONE)
+        return true;
+    ag_error_set(AG_ERR_VALUE, "%s: unknown reduction %d", op, (int)r);
+    return false;
+}
+
+/* The factor of a reduction: 1/n for a mean (NaN comes of 0/0 for a mean
+ * over nothing, as numpy gives), 1 for a sum. The forward applies it in
+ * double, as ag_mean does; the backward rounds it to the dtype first, as
+ * mul_scalar does in the rules. */
+static double reduction_scale(ag_reduction r, size_t n)
+{
+    return r == AG_REDUCE_MEAN ? 1.0 / (double)n : 1.0;
+}
+
+typedef struct loss_params {
+    ag_reduction r;
+} loss_params;
+
+/* ---- bce_with_logits ---- */
+
+static ag_op OP_BCE;
+
+/* As ops/elementwise.c computes softplus, so that the losses are the ones
+ * the composite softplus(z) − z·y gave, bit for bit. */
+static float softplus_f32(float v) { return fmaxf(v, 0.0f) + log1pf(expf(-fabsf(v))); }
+static double softplus_f64(double v) { return fmax(v, 0.0) + log1p(exp(-fabs(v))); }
+
+/* Sums accumulate in double whatever the dtype, as ag_sum's do. */
+#define BCE_FORWARD(T, SOFTPLUS)                                                              \
+    {                                                                                         \
+        const T *restrict Z = logits->data, *restrict Yt = targets->data;                     \
+        T *restrict L = y->data;                                                              \
+        if (r == AG_REDUCE_NONE) {                                                            \
+            for (size_t i = 0; i < n; i++)                                                    \
+                L[i] = SOFTPLUS(Z[i]) - Z[i] * Yt[i];                                         \
+        } else {                                                                              \
+            double acc = 0;                                                                   \
+            for (size_t i = 0; i < n; i++)                                                    \
+                acc += (T)(SOFTPLUS(Z[i]) - Z[i] * Yt[i]);                                    \
+            L[0] = (T)(acc * reduction_scale(r, n));                                          \
+        }                                                                                     \
+    }
+
+/* ℓ = softplus(z) − z·y = −[y ln σ(z) + (1 − y) ln(1 − σ(z))] elementwise,
+ * then reduced over every element. */
 ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r)
 {
     ag_tensor *in[2] = {logits, targets};
@@ -74,67 +132,299 @@ ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reductio
                      ag_format_shape(targets->ndim, targets->shape, b, sizeof b));
         return NULL;
     }
-    return reduce("bce_with_logits", ag_sub(ag_softplus(logits), ag_mul(logits, targets)), r);
+    if (!reduction_ok("bce_with_logits", r))
+        return NULL;
+    loss_params p = {r};
+    ag_tensor *y = ag_op_result(&OP_BCE, logits->dtype, r == AG_REDUCE_NONE ? logits->ndim : 0,
+                                logits->shape, 2, in, &p, sizeof p);
+    if (!y)
+        return NULL;
+    size_t n = logits->numel;
+    if (y->dtype == AG_F32)
+        BCE_FORWARD(float, softplus_f32)
+    else
+        BCE_FORWARD(double, softplus_f64)
+    return y;
 }
 
-/* Checks (N, C) scores against N i64 labels in [0, C) and returns the
- * labels as an (N, 1) index for gather. */
-static ag_tensor *label_index(const char *op, ag_tensor *scores, ag_tensor *labels)
+/* dz += g·(σ(z) − y), dy += −g·z, with g each element's share of the
+ * upstream gradient: itself for none, broadcast for sum, over n for mean.
+ * Targets may require grad (soft labels that are learned). */
+static bool bce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    const loss_params *p = y->params;
+    ag_tensor *z = y->inputs[0], *t = y->inputs[1];
+    ag_tensor *w = p->r == AG_REDUCE_MEAN ? ag_mul_scalar(g, reduction_scale(p->r, z->numel)) : g;
+    if (z->requires_grad && !(gin[0] = ag_mul(w, ag_sub(ag_sigmoid(z), t))))
+        return false;
+    if (t->requires_grad && !(gin[1] = ag_neg(ag_mul(w, z))))
+        return false;
+    return true;
+}
+
+#define BCE_GRAD(T, SIGMOID)                                                                  \
+    {                                                                                         \
+        const T *restrict G = g->data, *restrict Z = z->data, *restrict Yt = t->data;         \
+        T *restrict DZ = dz, *restrict DY = dy;                                               \
+        T w = none ? 0 : G[0] * (T)reduction_scale(p->r, n);                                  \
+        for (size_t i = 0; i < n; i++) {                                                      \
+            T gv = none ? G[i] : w;                                                           \
+            if (DZ) {                                                                         \
+                T v = gv * (SIGMOID(Z[i]) - Yt[i]);                                           \
+                DZ[i] = acc_z ? DZ[i] + v : v;                                                \
+            }                                                                                 \
+            if (DY) {                                                                         \
+                T v = -(gv * Z[i]);                                                           \
+                DY[i] = acc_y ? DY[i] + v : v;                                                \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+static bool bce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    const loss_params *p = y->params;
+    ag_tensor *z = y->inputs[0], *t = y->inputs[1];
+    void *dz = NULL, *dy = NULL;
+    if ((dst[0].x && !(dz = ag_grad_dst_data(&dst[0]))) ||
+        (dst[1].x && !(dy = ag_grad_dst_data(&dst[1]))))
+        return false;
+    bool acc_z = dst[0].accumulate, acc_y = dst[1].accumulate, none = p->r == AG_REDUCE_NONE;
+    size_t n = z->numel;
+    if (y->dtype == AG_F32)
+        BCE_GRAD(float, ag_sigmoid_f32)
+    else
+        BCE_GRAD(double, ag_sigmoid_f64)
+    return true;
+}
+
+static ag_tensor *apply_bce(ag_tensor *const *in, const void *params)
+{
+    const loss_params *p = params;
+    return ag_bce_with_logits(in[0], in[1], p ? p->r : AG_REDUCE_MEAN);
+}
+
+/* Targets are drawn from [-1, 1) like the logits: any real y is a valid
+ * target. */
+static ag_op OP_BCE = {.def = {"bce_with_logits", 2, apply_bce, bce_vjp, -1, 1, AG_OP_NO_BROADCAST, sample_rows,
+                               "dz += g * (sigmoid(z) - y), dy += -g * z (g / n for mean)"},
+                       .kernel = bce_kernel};
+
+/* ---- class labels ---- */
+
+/* Checks (N, C) scores against N i64 labels in [0, C). */
+static bool labels_ok(const char *op, ag_tensor *scores, ag_tensor *labels)
 {
     if (!ag_check_inputs(op, 1, &scores))
-        return NULL;
+        return false;
     if (!labels) {
         ag_error_set(AG_ERR_NULL, "%s: labels is NULL", op);
-        return NULL;
+        return false;
     }
     if (ag_is_stale(labels)) {
         ag_check_inputs(op, 1, &labels);
-        return NULL;
+        return false;
     }
     if (labels->dtype != AG_I64) {
         ag_error_set(AG_ERR_DTYPE, "%s: labels are %s; class labels are i64 tensors", op,
                      ag_dtype_str(labels->dtype));
-        return NULL;
+        return false;
     }
     if (scores->ndim != 2 || labels->ndim != 1 || labels->shape[0] != scores->shape[0]) {
         char a[160], b[160];
         ag_error_set(AG_ERR_SHAPE, "%s: scores %s and labels %s; expected (N, C) and (N)", op,
                      ag_format_shape(scores->ndim, scores->shape, a, sizeof a),
                      ag_format_shape(labels->ndim, labels->shape, b, sizeof b));
-        return NULL;
+        return false;
     }
     const int64_t *lv = labels->data;
     for (int64_t i = 0; i < labels->shape[0]; i++)
         if (lv[i] < 0 || lv[i] >= scores->shape[1]) {
             ag_error_set(AG_ERR_VALUE, "%s: label %lld at position %lld is out of range for %lld classes",
                          op, (long long)lv[i], (long long)i, (long long)scores->shape[1]);
-            return NULL;
+            return false;
         }
-    int64_t shape[2] = {labels->shape[0], 1};
-    ag_tensor *idx = ag_tape_tensor(AG_I64, 2, shape);
-    if (idx)
-        memcpy(idx->data, labels->data, labels->numel * sizeof(int64_t));
-    return idx;
+    return true;
 }
 
-/* ℓ_i = −logp[i, labels_i] for log-probabilities (N, C). */
+/* Labels for the sweep: row i gets class (3i + 1) mod C. */
+static ag_tensor *sweep_labels(const ag_tensor *scores)
+{
+    if (!scores || scores->ndim != 2)
+        return NULL;
+    ag_tensor *l = ag_tape_tensor(AG_I64, 1, scores->shape);
+    if (l)
+        for (int64_t i = 0; i < scores->shape[0]; i++)
+            ((int64_t *)l->data)[i] = (3 * i + 1) % scores->shape[1];
+    return l;
+}
+
+/* ---- nll ---- */
+
+/* ℓ_i = −logp[i, labels_i] for log-probabilities (N, C): a gather. */
 ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r)
 {
-    ag_tensor *idx = label_index("nll", logp, labels);
+    if (!labels_ok("nll", logp, labels))
+        return NULL;
+    int64_t n = logp->shape[0], shape[2] = {n, 1};
+    ag_tensor *idx = ag_tape_tensor(AG_I64, 2, shape);
     if (!idx)
         return NULL;
-    int64_t n = logp->shape[0];
+    memcpy(idx->data, labels->data, labels->numel * sizeof(int64_t));
     return reduce("nll", ag_neg(ag_reshape(ag_gather(logp, 1, idx), 1, &n)), r);
 }
 
-/* ℓ_i = logsumexp(z_i) − z[i, labels_i] for logits (N, C). */
+/* ---- cross_entropy ---- */
+
+typedef struct ce_params {
+    ag_reduction r;
+    /* Row i's shift m_i and ln Σ_j e^(z_ij − m_i), as the forward rounded
+     * them: the kernel forms the softmax from them with one exp per element
+     * and no second pass over the row. */
+    double rows[];
+} ce_params;
+
+static ag_op OP_CE;
+
+/* Row by row: m the row's maximum (0 when it is not finite: an all −inf row
+ * then gives NaN, as PyTorch does), z − m exact, e^(z − m) summed in double
+ * as ag_sum_axis does. These are the steps, and the roundings, of the
+ * composite log_softmax-then-nll this op replaces. */
+#define CE_ROWS(T, EXP, LOG)                                                                  \
+    {                                                                                         \
+        const T *restrict Z = logits->data;                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                     \
+            const T *row = Z + i * c;                                                         \
+            T m = -(T)INFINITY;                                                               \
+            for (int64_t j = 0; j < c; j++)                                                   \
+                if (row[j] > m)                                                               \
+                    m = row[j];                                                               \
+            if (!isfinite(m))                                                                 \
+                m = 0;                                                                        \
+            double s = 0;                                                                     \
+            for (int64_t j = 0; j < c; j++)                                                   \
+                s += EXP(row[j] - m);                                                         \
+            p->rows[2 * i] = m;                                                               \
+            p->rows[2 * i + 1] = LOG((T)s);                                                   \
+        }                                                                                     \
+    }
+
+/* ℓ_i = ln Σ − (z_label − m), the negated log-softmax at the label. */
+#define CE_LOSS(T)                                                                            \
+    {                                                                                         \
+        const T *restrict Z = logits->data;                                                   \
+        T *restrict L = y->data;                                                              \
+        double total = 0;                                                                     \
+        for (int64_t i = 0; i < n; i++) {                                                     \
+            T m = (T)p->rows[2 * i], lse = (T)p->rows[2 * i + 1];                             \
+            T li = lse - (Z[i * c + lab[i]] - m);                                             \
+            if (r == AG_REDUCE_NONE)                                                          \
+                L[i] = li;                                                                    \
+            else                                                                              \
+                total += li;                                                                  \
+        }                                                                                     \
+        if (r != AG_REDUCE_NONE)                                                              \
+            L[0] = (T)(total * reduction_scale(r, (size_t)n));                                \
+    }
+
+/* ℓ_i = logsumexp(z_i) − z[i, labels_i] for logits (N, C), then reduced
+ * over the N rows. */
 ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r)
 {
-    /* Labels are checked here so that the message names cross_entropy. */
-    if (!label_index("cross_entropy", logits, labels))
+    if (!labels_ok("cross_entropy", logits, labels) || !reduction_ok("cross_entropy", r))
         return NULL;
-    return ag_nll(ag_log_softmax(logits, 1), labels, r);
+    int64_t n = logits->shape[0], c = logits->shape[1];
+    if (c == 0) {
+        char a[160];
+        ag_error_set(AG_ERR_SHAPE, "cross_entropy: logits %s have no classes",
+                     ag_format_shape(logits->ndim, logits->shape, a, sizeof a));
+        return NULL;
+    }
+    /* The row statistics go into the params, which the node keeps a copy of
+     * when it is recorded. */
+    size_t n_params = sizeof(ce_params) + 2 * (size_t)n * sizeof(double);
+    ce_params *p = ag_tape_alloc(n_params);
+    if (!p)
+        return NULL;
+    p->r = r;
+    if (logits->dtype == AG_F32)
+        CE_ROWS(float, expf, logf)
+    else
+        CE_ROWS(double, exp, log)
+    ag_tensor *in[2] = {logits, labels};
+    ag_tensor *y = ag_op_result(&OP_CE, logits->dtype, r == AG_REDUCE_NONE ? 1 : 0, &n, 2, in, p,
+                                n_params);
+    if (!y)
+        return NULL;
+    const int64_t *lab = labels->data;
+    if (y->dtype == AG_F32)
+        CE_LOSS(float)
+    else
+        CE_LOSS(double)
+    return y;
 }
+
+/* dz += (softmax(z) − one_hot(labels)) · g_i, with g_i row i's share of the
+ * upstream gradient: itself for none, broadcast for sum, over N for mean. */
+static bool ce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    const ce_params *p = y->params;
+    ag_tensor *z = y->inputs[0];
+    int64_t col[2] = {z->shape[0], 1};
+    ag_tensor *w = p->r == AG_REDUCE_NONE ? ag_reshape(g, 2, col)
+                   : p->r == AG_REDUCE_MEAN
+                       ? ag_mul_scalar(g, reduction_scale(p->r, (size_t)z->shape[0]))
+                       : g;
+    ag_tensor *d = ag_sub(ag_softmax(z, 1), ag_one_hot(y->inputs[1], z->shape[1], z->dtype));
+    return (gin[0] = ag_mul(d, w)) != NULL;
+}
+
+/* The softmax as the rule's softmax (exp of log_softmax) forms it. */
+#define CE_GRAD(T, EXP)                                                                       \
+    {                                                                                         \
+        const T *restrict Z = z->data, *restrict G = g->data;                                 \
+        T *restrict D = d;                                                                    \
+        T w = none ? 0 : G[0] * (T)reduction_scale(p->r, (size_t)n);                          \
+        for (int64_t i = 0; i < n; i++) {                                                     \
+            const T *row = Z + i * c;                                                         \
+            T *drow = D + i * c;                                                              \
+            T m = (T)p->rows[2 * i], lse = (T)p->rows[2 * i + 1], gi = none ? G[i] : w;       \
+            for (int64_t j = 0; j < c; j++) {                                                 \
+                T v = (EXP((row[j] - m) - lse) - (j == lab[i] ? (T)1 : (T)0)) * gi;           \
+                drow[j] = acc ? drow[j] + v : v;                                              \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+static bool ce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    if (!dst[0].x) /* labels never take a gradient */
+        return true;
+    const ce_params *p = y->params;
+    ag_tensor *z = y->inputs[0];
+    void *d = ag_grad_dst_data(&dst[0]);
+    if (!d)
+        return false;
+    bool acc = dst[0].accumulate, none = p->r == AG_REDUCE_NONE;
+    int64_t n = z->shape[0], c = z->shape[1];
+    const int64_t *lab = y->inputs[1]->data;
+    if (y->dtype == AG_F32)
+        CE_GRAD(float, expf)
+    else
+        CE_GRAD(double, exp)
+    return true;
+}
+
+static ag_tensor *apply_ce(ag_tensor *const *in, const void *params)
+{
+    const ce_params *p = params;
+    return ag_cross_entropy(in[0], in[1] ? in[1] : sweep_labels(in[0]),
+                            p ? p->r : AG_REDUCE_MEAN);
+}
+
+/* Labels come from sweep_labels (or, when a node is re-run, the node's own). */
+static ag_op OP_CE = {.def = {"cross_entropy", 1, apply_ce, ce_vjp, -3, 3, 0, sample_rows,
+                              "dz += (softmax(z) - one_hot(labels)) * g per row (g / N for mean)"},
+                      .kernel = ce_kernel};
 
 /* ℓ = (pred − target)² elementwise (shapes broadcast). */
 ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r)
@@ -149,48 +439,20 @@ ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r)
     return reduce("mse", ag_square(ag_sub(pred, target)), r);
 }
 
-/* ---- registry entries: composites, checked through their parts ---- */
-
-/* Labels for the sweep: row i gets class (3i + 1) mod C. */
-static ag_tensor *sweep_labels(const ag_tensor *scores)
-{
-    if (!scores || scores->ndim != 2)
-        return NULL;
-    ag_tensor *l = ag_tape_tensor(AG_I64, 1, scores->shape);
-    if (l)
-        for (int64_t i = 0; i < scores->shape[0]; i++)
-            ((int64_t *)l->data)[i] = (3 * i + 1) % scores->shape[1];
-    return l;
-}
+/* ---- registry entries of the composites, checked through their parts ---- */
 
 static ag_tensor *apply_softmax(ag_tensor *const *in, const void *p) { (void)p; return ag_softmax(in[0], -1); }
 static ag_tensor *apply_log_softmax(ag_tensor *const *in, const void *p) { (void)p; return ag_log_softmax(in[0], 0); }
-static ag_tensor *apply_bce(ag_tensor *const *in, const void *p) { (void)p; return ag_bce_with_logits(in[0], in[1], AG_REDUCE_MEAN); }
 static ag_tensor *apply_mse(ag_tensor *const *in, const void *p) { (void)p; return ag_mse(in[0], in[1], AG_REDUCE_SUM); }
-static ag_tensor *apply_ce(ag_tensor *const *in, const void *p)
-{
-    (void)p;
-    return ag_cross_entropy(in[0], in[1] ? in[1] : sweep_labels(in[0]), AG_REDUCE_MEAN);
-}
 static ag_tensor *apply_nll(ag_tensor *const *in, const void *p)
 {
     (void)p;
     return ag_nll(in[0], in[1] ? in[1] : sweep_labels(in[0]), AG_REDUCE_NONE);
 }
 
-static void sample_rows(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
-{
-    ndim[0] = ndim[1] = 2;
-    shape[0][0] = shape[1][0] = 1 + (int64_t)(ag_rng_next(rng) % 4);
-    shape[0][1] = shape[1][1] = 1 + (int64_t)(ag_rng_next(rng) % 5);
-}
-
 #define COMPOSITE AG_OP_COMPOSITE
 static ag_op OP_SOFTMAX = {.def = {"softmax", 1, apply_softmax, NULL, -3, 3, COMPOSITE, sample_rows}};
 static ag_op OP_LOG_SOFTMAX = {.def = {"log_softmax", 1, apply_log_softmax, NULL, -3, 3, COMPOSITE, sample_rows}};
-/* Targets are drawn from [0, 1) like the logits: any real y is a valid target. */
-static ag_op OP_BCE = {.def = {"bce_with_logits", 2, apply_bce, NULL, -1, 1, COMPOSITE | AG_OP_NO_BROADCAST, sample_rows}};
-static ag_op OP_CE = {.def = {"cross_entropy", 1, apply_ce, NULL, -3, 3, COMPOSITE, sample_rows}};
 static ag_op OP_NLL = {.def = {"nll", 1, apply_nll, NULL, -3, -0.1, COMPOSITE, sample_rows}};
 static ag_op OP_MSE = {.def = {"mse", 2, apply_mse, NULL, -2, 2, COMPOSITE, sample_rows}};
 
