@@ -18,6 +18,7 @@
 #define ag_abs(...) (AG_LOC_(), ag_abs(__VA_ARGS__))
 #define ag_activate(...) (AG_LOC_(), ag_activate(__VA_ARGS__))
 #define ag_add(...) (AG_LOC_(), ag_add(__VA_ARGS__))
+#define ag_affine(...) (AG_LOC_(), ag_affine(__VA_ARGS__))
 #define ag_add_scalar(...) (AG_LOC_(), ag_add_scalar(__VA_ARGS__))
 #define ag_bce_with_logits(...) (AG_LOC_(), ag_bce_with_logits(__VA_ARGS__))
 #define ag_broadcast_to(...) (AG_LOC_(), ag_broadcast_to(__VA_ARGS__))

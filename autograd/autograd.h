@@ -291,6 +291,13 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
  * size. Gradients of matmul are written with this op, so no transpose is
  * ever materialized. */
 ag_tensor *ag_matmul_t(ag_tensor *a, bool transpose_a, ag_tensor *b, bool transpose_b);
+/* x @ W + b for x (n,k), W (k,m) and a bias b (m) added to every row: a
+ * layer's affine map as one node (PyTorch's addmm). The bias is copied into
+ * the result and the product added onto it by the same GEMM call (beta 1),
+ * which saves the separate pass and node of ag_add(ag_matmul(x, W), b);
+ * the gradients are those of that expression. AG_ERR_SHAPE for other
+ * shapes (use ag_matmul and ag_add). */
+ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b);
 /* Σ a_i b_i for 1-D tensors of one length (a 0-d result). */
 ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b);
 /* The (n, m) outer product of 1-D tensors a (n) and b (m). */

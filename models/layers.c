@@ -20,6 +20,17 @@ ag_tensor *ag_activate(ag_tensor *x, ag_activation act)
     return NULL;
 }
 
+/* x·W + b as one affine node when the shapes are a batch, a matrix and a
+ * bias that fit; anything else through matmul and add, with numpy's rules
+ * and their error messages. */
+static ag_tensor *affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    if (x && W && b && x->ndim == 2 && W->ndim == 2 && b->ndim == 1 &&
+        x->shape[1] == W->shape[0] && W->shape[1] == b->shape[0])
+        return ag_affine(x, W, b);
+    return ag_add(ag_matmul(x, W), b);
+}
+
 static bool param_name(char *buf, size_t size, const char *layer, const char *what)
 {
     if ((size_t)snprintf(buf, size, "%s.%s", layer, what) >= size) {
@@ -53,7 +64,7 @@ ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x)
     }
     if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias"))
         return NULL;
-    return ag_add(ag_matmul(x, ag_params_get(p, w)), ag_params_get(p, b));
+    return affine(x, ag_params_get(p, w), ag_params_get(p, b));
 }
 
 _Static_assert(sizeof((ag_mlp *)0)->weight / sizeof(ag_tensor *) + 1 ==
@@ -131,7 +142,7 @@ ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
     ag_tensor *h = x;
     for (int l = 0; l < m->n_layers; l++) {
         if (layer_cached(m, l)) {
-            h = ag_add(ag_matmul(h, m->weight[l]), m->bias[l]);
+            h = affine(h, m->weight[l], m->bias[l]);
         } else {
             char name[32];
             snprintf(name, sizeof name, "fc%d", l + 1);
@@ -158,7 +169,7 @@ ag_params *ag_logreg_new(int64_t d, ag_dtype dtype)
 /* x·w + b: the log-odds of y = 1. */
 ag_tensor *ag_logreg_logits(const ag_params *p, ag_tensor *x)
 {
-    return ag_add(ag_matmul(x, ag_params_get(p, "w")), ag_params_get(p, "b"));
+    return affine(x, ag_params_get(p, "w"), ag_params_get(p, "b"));
 }
 
 ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype)
@@ -175,7 +186,7 @@ ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype)
 
 ag_tensor *ag_softmax_regression_logits(const ag_params *p, ag_tensor *x)
 {
-    return ag_add(ag_matmul(x, ag_params_get(p, "W")), ag_params_get(p, "b"));
+    return affine(x, ag_params_get(p, "W"), ag_params_get(p, "b"));
 }
 
 static bool is_weight(const char *name)

@@ -236,6 +236,116 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
     return ag_reshape(y3, nd, shape);
 }
 
+/* ---- affine: x @ W + b in one node ---- */
+
+static ag_op OP_AFFINE;
+
+ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    ag_tensor *in[3] = {x, W, b};
+    if (!ag_inputs_ok("affine", 3, in))
+        return NULL;
+    if (x->ndim != 2 || W->ndim != 2 || b->ndim != 1 || x->shape[1] != W->shape[0] ||
+        b->shape[0] != W->shape[1]) {
+        char sx[160], sw[160], sb[160];
+        ag_error_set(AG_ERR_SHAPE, "affine: x %s @ W %s + b %s: need x (n,k), W (k,m) and b (m)",
+                     ag_format_shape(x->ndim, x->shape, sx, sizeof sx),
+                     ag_format_shape(W->ndim, W->shape, sw, sizeof sw),
+                     ag_format_shape(b->ndim, b->shape, sb, sizeof sb));
+        return NULL;
+    }
+    int64_t n = x->shape[0], k = x->shape[1], m = W->shape[1];
+    if (n > INT32_MAX || k > INT32_MAX || m > INT32_MAX) {
+        ag_error_set(AG_ERR_SHAPE, "affine: dimensions over 2^31 are not supported");
+        return NULL;
+    }
+    int64_t shape[2] = {n, m};
+    ag_tensor *y = ag_op_result(&OP_AFFINE, x->dtype, 2, shape, 3, in, NULL, 0);
+    if (!y || y->numel == 0)
+        return y;
+    size_t row = (size_t)m * ag_dtype_size(x->dtype);
+    for (int64_t r = 0; r < n; r++)
+        memcpy((char *)y->data + (size_t)r * row, b->data, row);
+    gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, false, y->data, true);
+    return y;
+}
+
+/* y = x W + b;  dx += g Wᵀ, dW += xᵀ g, db += sum_to(g) (the column sums) */
+static bool affine_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *x = y->inputs[0], *W = y->inputs[1], *b = y->inputs[2];
+    if (x->requires_grad && !(gin[0] = ag_matmul_t(g, false, W, true)))
+        return false;
+    if (W->requires_grad && !(gin[1] = ag_matmul_t(x, true, g, false)))
+        return false;
+    if (b->requires_grad && !(gin[2] = ag_sum_to(g, 1, b->shape)))
+        return false;
+    return true;
+}
+
+/* The rule as two GEMM calls into the buffers and the column sums, added
+ * row after row as sum_to adds them. */
+#define COLUMN_SUMS(T)                                                                        \
+    {                                                                                         \
+        const T *restrict G = g->data;                                                        \
+        T *restrict D = d;                                                                    \
+        if (!dst[2].accumulate)                                                               \
+            memset(D, 0, m * sizeof(T));                                                      \
+        for (size_t r = 0; r < n; r++)                                                        \
+            for (size_t j = 0; j < m; j++)                                                    \
+                D[j] += G[r * m + j];                                                         \
+    }
+
+static bool affine_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    ag_tensor *x = y->inputs[0], *W = y->inputs[1];
+    size_t n = (size_t)x->shape[0], k = (size_t)x->shape[1], m = (size_t)W->shape[1];
+    if (dst[0].x) {
+        void *d = ag_grad_dst_data(&dst[0]);
+        if (!d)
+            return false;
+        gemm(y->dtype, n, k, m, g->data, false, W->data, true, d, dst[0].accumulate);
+    }
+    if (dst[1].x) {
+        void *d = ag_grad_dst_data(&dst[1]);
+        if (!d)
+            return false;
+        gemm(y->dtype, k, m, n, x->data, true, g->data, false, d, dst[1].accumulate);
+    }
+    if (dst[2].x) {
+        void *d = ag_grad_dst_data(&dst[2]);
+        if (!d)
+            return false;
+        if (y->dtype == AG_F32)
+            COLUMN_SUMS(float)
+        else
+            COLUMN_SUMS(double)
+    }
+    return true;
+}
+
+static ag_tensor *apply_affine(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_affine(in[0], in[1], in[2]);
+}
+
+static void sample_affine(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    int64_t n = 1 + (int64_t)(ag_rng_next(rng) % 4), k = 1 + (int64_t)(ag_rng_next(rng) % 4),
+            m = 1 + (int64_t)(ag_rng_next(rng) % 4);
+    ndim[0] = ndim[1] = 2;
+    ndim[2] = 1;
+    shape[0][0] = n, shape[0][1] = k;
+    shape[1][0] = k, shape[1][1] = m;
+    shape[2][0] = m;
+}
+
+static ag_op OP_AFFINE = {
+    .def = {"affine", 3, apply_affine, affine_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_affine,
+            "dx += g W^T, dW += x^T g, db += sum_to(g)"},
+    .kernel = affine_kernel};
+
 /* a · b = Σ a_i b_i for 1-D tensors of one length. */
 ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b)
 {
@@ -434,6 +544,7 @@ static ag_op OP_TRANSPOSE2D = {
 void ag_ops_register_matmul(void)
 {
     ag_op_register_builtin(&OP_MATMUL);
+    ag_op_register_builtin(&OP_AFFINE);
     ag_op_register_builtin(&OP_MATMUL_GENERAL);
     ag_op_register_builtin(&OP_DOT);
     ag_op_register_builtin(&OP_OUTER);

@@ -354,6 +354,50 @@ START_TEST(test_matmul_small_by_hand)
 }
 END_TEST
 
+/* x W + b by hand, its gradients from the chain rule worked out in the
+ * test, both backends, f32 and f64, kernels and rules; and its errors. */
+START_TEST(test_affine)
+{
+    ag_dtype dt = _i & 1 ? AG_F32 : AG_F64;
+    ck_assert(ag_matmul_backend_set(_i & 2 ? AG_MATMUL_BUILTIN : ag_matmul_backend_get()));
+    double rtol = dt == AG_F32 ? H_RTOL_F32 : H_RTOL_F64, atol = dt == AG_F32 ? H_ATOL_F32 : H_ATOL_F64;
+    /* x = [[1,2],[3,4],[5,6]], W = [[1,0,-1],[2,1,0]], b = [10,20,30]:
+     * x W = [[5,2,-1],[11,4,-3],[17,6,-5]], plus b on every row. */
+    ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 2), H_VALS(1, 2, 3, 4, 5, 6));
+    ag_tensor *W = h_param(dt, 2, H_SHAPE(2, 3), H_VALS(1, 0, -1, 2, 1, 0));
+    ag_tensor *b = h_param(dt, 1, H_SHAPE(3), H_VALS(10, 20, 30));
+    ag_tensor *y = ag_affine(x, W, b);
+    ck_assert_shape(y, 2, H_SHAPE(3, 3));
+    ck_assert_values(y, 9, H_VALS(15, 22, 29, 21, 24, 27, 27, 26, 25), rtol, atol);
+    ck_assert_int_eq(ag_node_n_inputs(y), 3);
+    /* L = Σ y ⊙ S with S = [[1,2,3],[4,5,6],[7,8,9]]:
+     * dx = S Wᵀ = [[-2,4],[-2,13],[-2,22]], dW = xᵀ S = [[48,57,66],[60,72,84]],
+     * db = column sums of S = [12,15,18]. */
+    ag_tensor *S = h_arr(dt, 2, H_SHAPE(3, 3), H_VALS(1, 2, 3, 4, 5, 6, 7, 8, 9));
+    for (int kernels = 0; kernels < 2; kernels++) {
+        bool prev = ag_set_grad_kernels(kernels);
+        ag_zero_grad(x), ag_zero_grad(W), ag_zero_grad(b);
+        ck_assert_msg(ag_backward(ag_sum(ag_mul(ag_affine(x, W, b), S))), "%s", ag_last_error());
+        ck_assert_values(ag_grad_of(x), 6, H_VALS(-2, 4, -2, 13, -2, 22), rtol, atol);
+        ck_assert_values(ag_grad_of(W), 6, H_VALS(48, 57, 66, 60, 72, 84), rtol, atol);
+        ck_assert_values(ag_grad_of(b), 3, H_VALS(12, 15, 18), rtol, atol);
+        ag_set_grad_kernels(prev);
+        ag_tape_reset(NULL);
+    }
+    /* Shapes that are not a batch, a matrix and a bias. */
+    ck_assert_ptr_null(ag_affine(x, W, h_arr(dt, 1, H_SHAPE(2), NULL)));
+    ck_assert_error(AG_ERR_SHAPE, "affine: x (3,2) @ W (2,3) + b (2)");
+    ag_error_clear();
+    ck_assert_ptr_null(ag_affine(W, W, b));
+    ck_assert_error(AG_ERR_SHAPE, "need x (n,k), W (k,m) and b (m)");
+    ag_error_clear();
+    ck_assert_ptr_null(ag_affine(x, W, NULL));
+    ck_assert_status(AG_ERR_NULL);
+    ag_error_clear();
+    ck_assert(ag_matmul_backend_set(ag_have_blas() ? AG_MATMUL_BLAS : AG_MATMUL_BUILTIN));
+}
+END_TEST
+
 START_TEST(test_transpose2d)
 {
     ag_dtype dt = DTYPES[_i];
@@ -825,6 +869,7 @@ Suite *ops_suite(void)
     tcase_add_test(tc, test_matmul_builtin);
     tcase_add_test(tc, test_matmul_blas);
     tcase_add_test(tc, test_matmul_small_by_hand);
+    tcase_add_loop_test(tc, test_affine, 0, 4);
     tcase_add_loop_test(tc, test_transpose2d, 0, 2);
     tc = h_tcase(s, "reductions", H_TIMEOUT);
     tcase_add_loop_test(tc, test_sum_mean, 0, 2);
