@@ -41,23 +41,26 @@ struct ag_tensor {
     ag_tape *tape;            /* the tape that owns this intermediate; NULL for a leaf */
     uint64_t generation;      /* the tape's generation when this was made */
     const ag_op *op;          /* the op that made it, when recorded */
-    ag_tensor **inputs;       /* n_inputs inputs, in the tape's arena */
-    void *params;             /* op options copied into the arena (axis, flags...) */
-    long index;               /* position in the tape's node list, -1 if not recorded */
+    ag_tensor **inputs;       /* n_inputs inputs, after the shape */
+    void *params;             /* op options copied after the inputs (axis, flags...) */
     size_t numel;             /* product of shape (1 for a scalar) */
-    int64_t shape[AG_MAX_DIMS];
-    int ndim;
-    int n_inputs;
-    ag_dtype dtype;
+    int64_t *shape;           /* ndim dimensions, right after the header */
+    char *label;              /* ag_no_label_ until ag_set_label gives it AG_LABEL_SIZE bytes */
+    const struct ag_site *site; /* anomaly mode: where the op was called, else NULL */
+    int32_t index;            /* position in the tape's node list, -1 if not recorded */
+    int32_t n_inputs;
+    int8_t ndim;
+    uint8_t dtype;            /* an ag_dtype */
     bool requires_grad;       /* leaf: set by the user; intermediate: it was recorded */
     bool leaf;                /* caller-owned (heap) rather than tape-owned */
     bool grad_zero;           /* leaf: grad's buffer is logically zero (ag_zero_grad does not
                                  clear it; the next sweep overwrites it, ag_grad_of clears it) */
     bool grad_owned;          /* intermediate: grad is a buffer of its own, safe to add into in
                                  place (not shared with another tensor's gradient) */
-    char *label;              /* ag_no_label_ until ag_set_label gives it AG_LABEL_SIZE bytes */
-    const struct ag_site *site; /* anomaly mode: where the op was called, else NULL */
 };
+/* The header is small on purpose: a scalar graph makes one per node, and
+ * a node of a scalar op (header, input list and data in one allocation)
+ * fits two cache lines. */
 
 /* --- tapes: laid out here so that the staleness test below is inline --- */
 typedef struct ag_block {

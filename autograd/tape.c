@@ -250,7 +250,7 @@ static ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int ndim, const int6
 {
     size_t bytes = numel * ag_dtype_size(dtype);
     bool inline_data = bytes <= INLINE_DATA_MAX;
-    size_t head = sizeof(ag_tensor) + extra;
+    size_t head = sizeof(ag_tensor) + (size_t)ndim * sizeof(int64_t) + extra;
     ag_tensor *t = arena_alloc_aligned(&tape->headers[tape->generation & 1],
                                        head + (inline_data ? bytes : 0), 8);
     void *data = !t ? NULL : inline_data ? (unsigned char *)t + head : arena_alloc(&tape->data, bytes);
@@ -266,18 +266,19 @@ static ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int ndim, const int6
     t->op = NULL;
     t->inputs = NULL;
     t->params = NULL;
-    t->index = -1;
     t->numel = numel;
-    t->ndim = ndim;
+    t->shape = (int64_t *)(t + 1);
     for (int i = 0; i < ndim; i++)
         t->shape[i] = shape[i];
+    t->label = ag_no_label_;
+    t->site = NULL;
+    t->index = -1;
     t->n_inputs = 0;
-    t->dtype = dtype;
+    t->ndim = (int8_t)ndim;
+    t->dtype = (uint8_t)dtype;
     t->requires_grad = false;
     t->leaf = false;
     t->grad_zero = t->grad_owned = false;
-    t->label = ag_no_label_;
-    t->site = NULL;
     return t;
 }
 
@@ -296,6 +297,10 @@ ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
 
 static bool push_node(ag_tape *tape, ag_tensor *t)
 {
+    if (tape->n_nodes >= INT32_MAX) {
+        ag_error_set(AG_ERR_NOMEM, "tape: more than %d nodes; reset the tape", INT32_MAX);
+        return false;
+    }
     if (tape->n_nodes == tape->cap_nodes) {
         size_t cap = tape->cap_nodes ? tape->cap_nodes * 2 : 1024;
         ag_tensor **nodes = ag_realloc(tape->nodes, cap * sizeof *nodes);
@@ -306,7 +311,7 @@ static bool push_node(ag_tape *tape, ag_tensor *t)
         tape->nodes = nodes;
         tape->cap_nodes = cap;
     }
-    t->index = (long)tape->n_nodes;
+    t->index = (int32_t)tape->n_nodes;
     tape->nodes[tape->n_nodes++] = t;
     return true;
 }
@@ -374,11 +379,11 @@ ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const
     ag_tensor *t = new_tensor(tape, dtype, ndim, shape, numel, n_in + n_par);
     if (!t || !record)
         return t;
-    t->inputs = (ag_tensor **)(t + 1);
+    t->inputs = (ag_tensor **)(t->shape + ndim);
     for (int i = 0; i < n_inputs; i++)
         t->inputs[i] = inputs[i];
     if (n_params) {
-        t->params = (unsigned char *)(t + 1) + n_in;
+        t->params = (unsigned char *)t->inputs + n_in;
         if (params)
             memcpy(t->params, params, n_params);
     }

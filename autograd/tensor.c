@@ -97,8 +97,10 @@ ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape)
     size_t numel;
     if (!dtype_ok("tensor", dtype) || !ag_shape_check("tensor", ndim, shape, &numel))
         return NULL;
-    /* The data follows the header in the same block, aligned for any dtype. */
-    size_t head = (sizeof(ag_tensor) + AG_LABEL_SIZE + 63) & ~(size_t)63;
+    /* One block: the header, the label buffer, the shape, then the data,
+     * 64-aligned. */
+    size_t head = (sizeof(ag_tensor) + AG_LABEL_SIZE + (size_t)ndim * sizeof(int64_t) + 63) &
+                  ~(size_t)63;
     size_t bytes = numel * ag_dtype_size(dtype);
     if (bytes > SIZE_MAX - head) {
         ag_error_set(AG_ERR_SHAPE, "tensor: too large");
@@ -112,8 +114,9 @@ ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape)
     memset(t, 0, sizeof *t);
     t->label = ag_no_label_;
     t->data = (unsigned char *)t + head;
-    t->dtype = dtype;
-    t->ndim = ndim;
+    t->shape = (int64_t *)((char *)(t + 1) + AG_LABEL_SIZE);
+    t->dtype = (uint8_t)dtype;
+    t->ndim = (int8_t)ndim;
     for (int i = 0; i < ndim; i++)
         t->shape[i] = shape[i];
     t->numel = numel;

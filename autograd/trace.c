@@ -18,7 +18,7 @@ char *ag_tensor_name(const ag_tensor *t, char *buf, size_t size)
     else if (t->leaf)
         snprintf(buf, size, "%s", t->requires_grad ? "param" : "const");
     else if (t->op)
-        snprintf(buf, size, "#%ld %s", t->index, t->op->def.name);
+        snprintf(buf, size, "#%ld %s", (long)t->index, t->op->def.name);
     else
         snprintf(buf, size, "tmp");
     return buf;
@@ -57,7 +57,7 @@ void ag_trace_hook(void *ctx, const ag_tensor *node, const ag_tensor *grad_out, 
 {
     FILE *f = ctx ? ctx : stdout;
     char name[64], shape[96], vals[512], in_name[64];
-    fprintf(f, "[%ld] %s = %s(", node->index, ag_tensor_name(node, name, sizeof name),
+    fprintf(f, "[%ld] %s = %s(", (long)node->index, ag_tensor_name(node, name, sizeof name),
             node->op->def.name);
     for (int j = 0; j < n_inputs; j++)
         fprintf(f, "%s%s", j ? ", " : "", ag_tensor_name(inputs[j], in_name, sizeof in_name));
