@@ -184,7 +184,14 @@ ag_tape *ag_tape_current(void)
         return current_tape;
     if (!default_tape)
         default_tape = ag_tape_new();
-    return default_tape;
+    /* Remembered as current, so that tape_now's test hits from now on. */
+    return current_tape = default_tape;
+}
+
+/* The current tape, with the common case inline: every op asks. */
+static inline ag_tape *tape_now(void)
+{
+    return current_tape ? current_tape : ag_tape_current();
 }
 
 ag_tape *ag_tape_use(ag_tape *tape)
@@ -233,7 +240,7 @@ uint64_t ag_tape_generation(const ag_tape *tape)
 
 void *ag_tape_alloc(size_t size)
 {
-    ag_tape *tape = ag_tape_current();
+    ag_tape *tape = tape_now();
     void *p = tape ? arena_alloc(&tape->data, size) : NULL;
     if (!p)
         ag_error_set(AG_ERR_NOMEM, "tape: out of memory for %zu bytes", size);
@@ -287,7 +294,7 @@ ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
     size_t numel;
     if (!ag_shape_check("tensor", ndim, shape, &numel))
         return NULL;
-    ag_tape *tape = ag_tape_current();
+    ag_tape *tape = tape_now();
     if (!tape) {
         ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
         return NULL;
@@ -368,7 +375,7 @@ ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const
             record = inputs[i]->requires_grad;
     if (record && ag_anomaly_on_ && !ag_anomaly_check_inputs(op->def.name, n_inputs, inputs))
         return NULL;
-    ag_tape *tape = ag_tape_current();
+    ag_tape *tape = tape_now();
     if (!tape) {
         ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
         return NULL;
