@@ -115,6 +115,22 @@ static size_t suffix_rows(const ag_tensor *a, const ag_tensor *b, const ag_tenso
     return 0;
 }
 
+/* The general broadcast, row by row: an odometer over y's rows keeping
+ * the offsets of a and b, their strides along a row in *ia and *ib, and
+ * the row length as the result. */
+static size_t rows_of(const ag_tensor *a, const ag_tensor *b, const ag_tensor *y,
+                      ag_odometer *it, ptrdiff_t *ia, ptrdiff_t *ib)
+{
+    int nd = y->ndim;
+    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
+    ag_broadcast_strides(a, nd, y->shape, sa);
+    ag_broadcast_strides(b, nd, y->shape, sb);
+    *ia = nd ? sa[nd - 1] : 0;
+    *ib = nd ? sb[nd - 1] : 0;
+    ag_odometer_init(it, nd, y->shape, sa, sb);
+    return nd ? (size_t)y->shape[nd - 1] : 1;
+}
+
 /* The shared builder: checks, broadcasts, allocates (recording the node)
  * and runs the kernel row by row. */
 ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b)
@@ -147,13 +163,9 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
             k64(y->numel / n, n, a->data, 1, ra, b->data, 1, rb, y->data);
         return y;
     }
-    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
-    ag_broadcast_strides(a, nd, y->shape, sa);
-    ag_broadcast_strides(b, nd, y->shape, sb);
-    size_t inner = nd ? (size_t)y->shape[nd - 1] : 1;
-    ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
     ag_odometer it;
-    ag_odometer_init(&it, nd, y->shape, sa, sb);
+    ptrdiff_t ia, ib;
+    size_t inner = rows_of(a, b, y, &it, &ia, &ib);
     for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
         if (a->dtype == AG_F32)
             k32(1, inner, (const float *)a->data + it.off[0], ia, 0,
@@ -208,14 +220,9 @@ bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_
                 k->f64[j](m, n, g->data, a->data, 1, ra, b->data, 1, rb, y->data, d, 1, rd, acc);
             continue;
         }
-        int nd = y->ndim;
-        int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
-        ag_broadcast_strides(a, nd, y->shape, sa);
-        ag_broadcast_strides(b, nd, y->shape, sb);
-        size_t inner = nd ? (size_t)y->shape[nd - 1] : 1;
-        ptrdiff_t ia = nd ? sa[nd - 1] : 0, ib = nd ? sb[nd - 1] : 0;
         ag_odometer it;
-        ag_odometer_init(&it, nd, y->shape, sa, sb);
+        ptrdiff_t ia, ib;
+        size_t inner = rows_of(a, b, y, &it, &ia, &ib);
         for (size_t o = 0; o < y->numel / inner; o++, ag_odometer_next_row(&it)) {
             ptrdiff_t od = it.off[j];
             if (y->dtype == AG_F32)
