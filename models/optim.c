@@ -189,10 +189,7 @@ static double sum_squares_float_exact(const float *restrict g, size_t n)
 static double grad_sum_squares(const ag_optim *o, bool exact)
 {
     double s = 0;
-    /* Last parameter first: the update then starts with the gradients this
-     * pass read last, still in cache (the first layer's weights are the
-     * largest, and a GEMM on another core may have just written them). */
-    for (size_t i = o->n; i-- > 0;) {
+    for (size_t i = 0; i < o->n; i++) {
         const ag_tensor *p = ag_params_at(o->params, i, NULL);
         if (p->dtype == AG_I64)
             continue;
