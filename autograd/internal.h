@@ -39,7 +39,6 @@ struct ag_tensor {
     void *data;               /* numel elements of dtype, row-major */
     ag_tensor *grad;          /* leaf: heap, owned by the leaf; intermediate: tape-owned */
     ag_tape *tape;            /* the tape that owns this intermediate; NULL for a leaf */
-    uint64_t generation;      /* the tape's generation when this was made */
     const ag_op *op;          /* the op that made it, when recorded */
     ag_tensor **inputs;       /* n_inputs inputs, after the shape */
     void *params;             /* op options copied after the inputs (axis, flags...) */
@@ -47,8 +46,10 @@ struct ag_tensor {
     int64_t *shape;           /* ndim dimensions, right after the header */
     char *label;              /* ag_no_label_ until ag_set_label gives it AG_LABEL_SIZE bytes */
     const struct ag_site *site; /* anomaly mode: where the op was called, else NULL */
+    uint32_t generation;      /* the tape's generation when this was made (its low 32 bits:
+                                 a pointer kept for 2^32 resets could pass for live) */
     int32_t index;            /* position in the tape's node list, -1 if not recorded */
-    int32_t n_inputs;
+    int16_t n_inputs;         /* at most AG_MAX_INPUTS */
     int8_t ndim;
     uint8_t dtype;            /* an ag_dtype */
     bool requires_grad;       /* leaf: set by the user; intermediate: it was recorded */
@@ -58,6 +59,7 @@ struct ag_tensor {
     bool grad_owned;          /* intermediate: grad is a buffer of its own, safe to add into in
                                  place (not shared with another tensor's gradient) */
 };
+enum { AG_MAX_INPUTS = INT16_MAX };
 /* The header is small on purpose: a scalar graph makes one per node, and
  * a node of a scalar op (header, input list and data in one allocation)
  * fits two cache lines. */
@@ -102,7 +104,7 @@ typedef struct ag_site {
  * Every op asks this of every input, so it is a load and a compare. */
 static inline bool ag_is_stale(const ag_tensor *t)
 {
-    return t->tape != NULL && t->generation != t->tape->generation;
+    return t->tape != NULL && t->generation != (uint32_t)t->tape->generation;
 }
 
 /* Validates a shape (rank, non-negative dims, no overflow) and returns its
@@ -126,7 +128,7 @@ static inline bool ag_inputs_ok(const char *op_name, int n, ag_tensor *const *in
     for (int i = 0; i < n; i++) {
         const ag_tensor *t = inputs[i];
         if (!t || t->dtype == AG_I64 || t->dtype != inputs[0]->dtype ||
-            (t->tape && t->generation != t->tape->generation))
+            (t->tape && t->generation != (uint32_t)t->tape->generation))
             return ag_check_inputs(op_name, n, inputs);
     }
     return true;

@@ -269,7 +269,7 @@ static ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int ndim, const int6
     t->data = data;
     t->grad = NULL;
     t->tape = tape;
-    t->generation = tape->generation;
+    t->generation = (uint32_t)tape->generation;
     t->op = NULL;
     t->inputs = NULL;
     t->params = NULL;
@@ -344,8 +344,9 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
         ag_error_set(AG_ERR_STATE, "%s: a composite op records no node of its own", name);
         return NULL;
     }
-    if (n_inputs < 0 || (n_inputs > 0 && !inputs)) {
-        ag_error_set(AG_ERR_VALUE, "%s: bad input list (%d inputs)", name, n_inputs);
+    if (n_inputs < 0 || n_inputs > AG_MAX_INPUTS || (n_inputs > 0 && !inputs)) {
+        ag_error_set(AG_ERR_VALUE, "%s: bad input list (%d inputs; at most %d)", name, n_inputs,
+                     AG_MAX_INPUTS);
         return NULL;
     }
     for (int i = 0; i < n_inputs; i++) {
@@ -394,7 +395,7 @@ ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const
         if (params)
             memcpy(t->params, params, n_params);
     }
-    t->n_inputs = n_inputs;
+    t->n_inputs = (int16_t)n_inputs;
     t->op = op;
     t->requires_grad = true;
     if (ag_anomaly_on_)
