@@ -184,6 +184,28 @@ ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a,
 bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
     ag_tensor *a = y->inputs[0], *b = y->inputs[1];
+    if (y->numel == 1 && a->numel == 1 && b->numel == 1 && a->ndim == b->ndim &&
+        g->ndim == a->ndim) {
+        /* One element each (a scalar graph): no rows, strides or broadcast. */
+        for (int j = 0; j < 2; j++) {
+            if (!dst[j].x)
+                continue;
+            if (k->alias[j] && !dst[j].data) {
+                dst[j].alias = g;
+                continue;
+            }
+            void *d = dst[j].data ? dst[j].data : ag_grad_dst_data(&dst[j]);
+            if (!d)
+                return false;
+            if (y->dtype == AG_F32)
+                k->f32[j](1, 1, g->data, a->data, 1, 0, b->data, 1, 0, y->data, d, 1, 0,
+                          dst[j].accumulate);
+            else
+                k->f64[j](1, 1, g->data, a->data, 1, 0, b->data, 1, 0, y->data, d, 1, 0,
+                          dst[j].accumulate);
+        }
+        return true;
+    }
     /* Same shapes are one row; a bias against a batch is a block of rows. */
     size_t n = 0;
     if (y->numel)
