@@ -20,6 +20,13 @@ extern _Thread_local bool ag_hash_oom_;
 #define uthash_nonfatal_oom(obj) ((void)(obj), ag_hash_oom_ = true)
 #include <uthash.h>
 
+/* For the few helpers on every op's path that must not cost a call. */
+#if defined(__GNUC__)
+#define AG_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define AG_ALWAYS_INLINE inline
+#endif
+
 /* --- allocation: every heap byte goes through these (counted, failable) --- */
 void *ag_malloc(size_t size);
 void *ag_calloc(size_t n, size_t size);

@@ -252,7 +252,7 @@ enum { INLINE_DATA_MAX = 64 };
 
 /* A header (with `extra` bytes after it, 8-aligned) and the data of a new
  * unrecorded intermediate on `tape`; the shape is already checked. */
-static ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int ndim, const int64_t *shape,
+static AG_ALWAYS_INLINE ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int ndim, const int64_t *shape,
                              size_t numel, size_t extra)
 {
     size_t bytes = numel * ag_dtype_size(dtype);

@@ -7,16 +7,6 @@
 
 #include <string.h>
 
-bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_t *sb)
-{
-    if (na != nb)
-        return false;
-    for (int i = 0; i < na; i++)
-        if (sa[i] != sb[i])
-            return false;
-    return true;
-}
-
 bool ag_broadcast_shapes(const char *op, int na, const int64_t *sa, int nb, const int64_t *sb,
                          int *ndim, int64_t *shape)
 {

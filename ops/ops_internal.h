@@ -30,7 +30,15 @@ void ag_odometer_init(ag_odometer *it, int ndim, const int64_t *shape, const int
 void ag_odometer_next_row(ag_odometer *it);
 
 /* Whether two shapes are equal. */
-bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_t *sb);
+static inline bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_t *sb)
+{
+    if (na != nb)
+        return false;
+    for (int i = 0; i < na; i++)
+        if (sa[i] != sb[i])
+            return false;
+    return true;
+}
 
 /* ---- elementwise builders shared by the op families ---- */
 
