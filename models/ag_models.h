@@ -148,7 +148,9 @@ bool ag_optim_step(ag_optim *o);
 /* Zeroes the gradients of the optimizer's parameters. */
 void ag_optim_zero_grad(ag_optim *o);
 double ag_optim_lr(const ag_optim *o);
-void ag_optim_set_lr(ag_optim *o, double lr);
+/* Sets the learning rate; a negative or NaN rate is refused (false,
+ * AG_ERR_VALUE) and the rate is kept. */
+bool ag_optim_set_lr(ag_optim *o, double lr);
 /* Steps taken so far (Adam's bias correction uses it). */
 uint64_t ag_optim_steps(const ag_optim *o);
 void ag_optim_set_steps(ag_optim *o, uint64_t steps);

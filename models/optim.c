@@ -403,10 +403,19 @@ double ag_optim_lr(const ag_optim *o)
     return o ? o->cfg.lr : NAN;
 }
 
-void ag_optim_set_lr(ag_optim *o, double lr)
+bool ag_optim_set_lr(ag_optim *o, double lr)
 {
-    if (o && lr >= 0)
-        o->cfg.lr = lr;
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_set_lr: optimizer is NULL");
+        return false;
+    }
+    if (!(lr >= 0)) {
+        ag_error_set(AG_ERR_VALUE, "optim_set_lr: learning rate %g; it must be >= 0 (kept %g)", lr,
+                     o->cfg.lr);
+        return false;
+    }
+    o->cfg.lr = lr;
+    return true;
 }
 
 uint64_t ag_optim_steps(const ag_optim *o)

@@ -143,6 +143,10 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
                      cfg->epochs, (long long)cfg->batch_size);
         return false;
     }
+    /* An error already pending is the caller's: a failed step then cannot
+     * record its own (the first error wins), and its message is not ours
+     * to re-word. */
+    bool clean = ag_last_status() == AG_OK;
     FILE *out = cfg->progress ? cfg->progress : stderr;
     bool tty = !cfg->quiet && isatty(fileno(out));
     char plot_csv[1024] = "";
@@ -174,8 +178,11 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
         int64_t step = 0, seen = 0;
         ag_tensor *X, *y, *t;
         while (ok && ag_batches_next(it, &X, &y, &t)) {
-            if (cfg->schedule)
-                ag_optim_set_lr(opt, ag_schedule_lr(cfg->schedule, ag_optim_steps(opt)));
+            if (cfg->schedule &&
+                !ag_optim_set_lr(opt, ag_schedule_lr(cfg->schedule, ag_optim_steps(opt)))) {
+                ok = false; /* a schedule that gives no valid rate */
+                break;
+            }
             ag_optim_zero_grad(opt);
             ag_tensor *l = loss(model, X, y, t);
             double v = l ? ag_item(l) : NAN;
@@ -200,7 +207,7 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
                               (double)seen / el, el / (double)step * (double)(steps - step));
         }
         if (!ok) {
-            if (ag_last_status() != AG_OK && !strstr(ag_last_error(), "epoch")) {
+            if (clean && ag_last_status() != AG_OK && !strstr(ag_last_error(), "epoch")) {
                 char msg[512];
                 snprintf(msg, sizeof msg, "%s", ag_last_error());
                 ag_status s = ag_last_status();

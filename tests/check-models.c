@@ -1195,7 +1195,7 @@ START_TEST(test_optim_steps_and_lr)
     ag_optim_set_steps(o, 9);
     ck_assert_uint_eq(ag_optim_steps(o), 9);
     s.t = 9;
-    ag_optim_set_lr(o, 0.02);
+    ck_assert(ag_optim_set_lr(o, 0.02));
     c.lr = 0.02;
     ck_assert_f64(ag_optim_lr(o), 0.02);
     ck_assert(quad_step(&q, o));
@@ -1205,8 +1205,17 @@ START_TEST(test_optim_steps_and_lr)
         double got = i < NW ? ag_get_flat(q.w, (size_t)i) : ag_get_flat(q.b, (size_t)(i - NW));
         ck_assert_f64(got, s.th[i]);
     }
-    ag_optim_set_lr(o, -1.0); /* ignored */
+    /* A bad rate is refused with a message, and the rate kept. */
+    ck_assert(!ag_optim_set_lr(o, -1.0));
+    ck_assert_error(AG_ERR_VALUE, "optim_set_lr: learning rate -1");
+    ag_error_clear();
+    ck_assert(!ag_optim_set_lr(o, NAN));
+    ck_assert_error(AG_ERR_VALUE, "must be >= 0 (kept 0.02)");
+    ag_error_clear();
     ck_assert_f64(ag_optim_lr(o), 0.02);
+    ck_assert(!ag_optim_set_lr(NULL, 0.1));
+    ck_assert_status(AG_ERR_NULL);
+    ag_error_clear();
     ck_assert_uint_eq(ag_optim_steps(NULL), 0);
     ck_assert(isnan(ag_optim_lr(NULL)));
     ck_assert_ptr_null(ag_optim_state(NULL));
@@ -2174,6 +2183,57 @@ START_TEST(test_train_stop_on_nan)
 }
 END_TEST
 
+/* A step whose loss fails (here an expression of mismatched shapes at the
+ * second training call) stops training, and the error names the epoch and
+ * step before the op's own message. An error the caller left pending is
+ * left as it was: it is not this call's to re-word. */
+static ag_tensor *failing_loss_fn(void *m, ag_tensor *X, ag_tensor *y, ag_tensor *targets)
+{
+    logreg_model *mod = m;
+    ag_tensor *l = logreg_loss_fn(m, X, y, targets);
+    if (mod->train_calls == 2)
+        return ag_add(l, ag_matmul(X, X)); /* (B,d) @ (B,d): inner dimensions differ */
+    return l;
+}
+
+START_TEST(test_train_step_error_names_the_step)
+{
+    split s = load_split("wdbc.csv", "benign", AG_F64, 3);
+    for (int pending = 0; pending < 2; pending++) {
+        logreg_model m = {.p = own_params(ag_logreg_new(s.train->d, AG_F64))};
+        ag_optim *o = own_optim(ag_optim_new(m.p, &(ag_optim_config){.kind = AG_SGD, .lr = 0.1}));
+        ag_train_config cfg = {.epochs = 2, .batch_size = 64, .seed = 5, .quiet = true};
+        ag_error_clear();
+        if (pending) {
+            ck_assert_ptr_null(ag_add(NULL, NULL));
+            ck_assert_error(AG_ERR_NULL, "add: input 0 is NULL");
+        }
+        ag_epoch_stats st;
+        ck_assert(!ag_train(&m, failing_loss_fn, logreg_logits_fn, o, s.train, NULL, &cfg, &st));
+        ck_assert_int_eq(m.train_calls, 2);
+        ck_assert_uint_eq(ag_optim_steps(o), 1);
+        if (pending) {
+            ck_assert_status(AG_ERR_NULL);
+            ck_assert_str_eq(ag_last_error(), "add: input 0 is NULL");
+        } else {
+            ck_assert_error(AG_ERR_SHAPE, "train: epoch 1, step 2: matmul:");
+        }
+        ag_error_clear();
+        ag_tape_reset(NULL);
+    }
+    /* A schedule that gives a negative rate stops training at its first step. */
+    logreg_model m = {.p = own_params(ag_logreg_new(s.train->d, AG_F64))};
+    ag_optim *o = own_optim(ag_optim_new(m.p, &(ag_optim_config){.kind = AG_SGD, .lr = 0.1}));
+    ag_schedule_config bad = {.kind = AG_SCHEDULE_CONSTANT, .base_lr = -0.1};
+    ag_train_config cfg = {.epochs = 1, .batch_size = 64, .quiet = true, .schedule = &bad};
+    ck_assert(!ag_train(&m, logreg_loss_fn, logreg_logits_fn, o, s.train, NULL, &cfg, NULL));
+    ck_assert_error(AG_ERR_VALUE, "train: epoch 1, step 1: optim_set_lr: learning rate -0.1");
+    ag_error_clear();
+    ck_assert_int_eq(m.train_calls, 0);
+    ck_assert_f64(ag_optim_lr(o), 0.1);
+}
+END_TEST
+
 /* ---- no allocation in the steady state ---- */
 
 /* What is counted: ag_alloc_count() is the number of calls to the
@@ -2325,6 +2385,7 @@ static Suite *models_suite(void)
     tcase_add_test(tc, test_train_log_frozen);
     tcase_add_test(tc, test_train_log_and_schedule);
     tcase_add_test(tc, test_train_stop_on_nan);
+    tcase_add_test(tc, test_train_step_error_names_the_step);
     tcase_add_loop_test(tc, test_no_alloc_steady_state, 0, (int)H_COUNT(step_cases));
 
     return s;
