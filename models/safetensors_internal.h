@@ -12,6 +12,18 @@
 
 #include "../autograd/internal.h"
 
+/* The reference implementation's limit: a longer header is broken or hostile. */
+#define MAX_HEADER ((uint64_t)100 * 1000 * 1000)
+/* json-c's parser flags: strict JSON (no trailing commas or garbage) and
+ * valid UTF-8, as the specification requires (the reader parses headers,
+ * the writer re-parses its own before writing it). */
+#define TOKENER_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8)
+/* Names in messages are cut to this many bytes, so a hostile name cannot
+ * crowd the problem out of the 512-byte message. */
+#define SHOWN 120
+
+typedef unsigned long long ull;
+
 /* The reserved header key of the optional string-to-string metadata. */
 #define AG_ST_METADATA_KEY "__metadata__"
 
@@ -37,6 +49,13 @@ typedef struct ag_st_file {
     uint64_t data_start;       /* 8 + header length */
     uint64_t data_len;         /* bytes after the header; tensors cover them exactly */
 } ag_st_file;
+
+/* The dtype's name in the format ("F32", "F64", "I64"). */
+const char *ag_st_dtype_name(ag_dtype d);
+/* Whether this host stores integers little-endian, as the format does. */
+bool ag_st_host_is_little_endian(void);
+/* Reverses the bytes of each `width`-byte element: little <-> big endian. */
+void ag_st_swap_elements(unsigned char *p, size_t nbytes, size_t width);
 
 /* Opens `path` and validates its header: length (>= 2, within the file, at
  * most 100 MB), JSON syntax (UTF-8, an object), every entry's dtype, shape
