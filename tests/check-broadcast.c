@@ -41,8 +41,6 @@ static double dref_b(int op, double a, double b)
     }
 }
 
-static const ag_dtype DTYPES[2] = {AG_F64, AG_F32};
-
 /* Whether the message is "<op>: shapes <a> and <b> do not broadcast...",
  * where a and b are given without their closing parenthesis and a 1-D shape
  * may be written "(4)" or, numpy-style, "(4,)". */
@@ -69,15 +67,6 @@ static bool shapes_message(const char *msg, const char *op, const char *a, const
                       ag_last_error(), (op), (a), (b));                                         \
     } while (0)
 
-static double rtol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_RTOL_F64 : H_RTOL_F32;
-}
-static double atol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_ATOL_F64 : H_ATOL_F32;
-}
-
 START_TEST(test_column_plus_row)
 {
     /* (3,1) op (1,4) -> (3,4): y[i][j] = a[i] op b[j]; for L = Σ y,
@@ -86,7 +75,7 @@ START_TEST(test_column_plus_row)
     const double bv[4] = {0.5, 2, -4, 1.25};
     for (int d = 0; d < 2; d++)
         for (int op = 0; op < 4; op++) {
-            ag_dtype dt = DTYPES[d];
+            ag_dtype dt = H_DTYPES[d];
             ag_tensor *a = h_param(dt, 2, H_SHAPE(3, 1), av);
             ag_tensor *b = h_param(dt, 2, H_SHAPE(1, 4), bv);
             ag_tensor *y = FNS[op](a, b);
@@ -98,12 +87,12 @@ START_TEST(test_column_plus_row)
                     da[i] += dref_a(op, av[i], bv[j]);
                     db[j] += dref_b(op, av[i], bv[j]);
                 }
-            ck_assert_values(y, 12, want, rtol_of(dt), atol_of(dt));
+            ck_assert_values(y, 12, want, h_rtol(dt), h_atol(dt));
             ck_assert(ag_backward(ag_sum(y)));
             ck_assert_shape(ag_grad_of(a), 2, H_SHAPE(3, 1));
             ck_assert_shape(ag_grad_of(b), 2, H_SHAPE(1, 4));
-            ck_assert_values(ag_grad_of(a), 3, da, rtol_of(dt), atol_of(dt));
-            ck_assert_values(ag_grad_of(b), 4, db, rtol_of(dt), atol_of(dt));
+            ck_assert_values(ag_grad_of(a), 3, da, h_rtol(dt), h_atol(dt));
+            ck_assert_values(ag_grad_of(b), 4, db, h_rtol(dt), h_atol(dt));
             ag_tape_reset(NULL);
         }
 }
@@ -119,7 +108,7 @@ START_TEST(test_3d_times_vector)
     const double bv[4] = {2, -1, 0.5, 3};
     for (int d = 0; d < 2; d++)
         for (int swap = 0; swap < 2; swap++) {
-            ag_dtype dt = DTYPES[d];
+            ag_dtype dt = H_DTYPES[d];
             ag_tensor *a = h_param(dt, 3, H_SHAPE(2, 3, 4), av);
             ag_tensor *b = h_param(dt, 1, H_SHAPE(4), bv);
             ag_tensor *w = h_arr(dt, 3, H_SHAPE(2, 3, 4), wv);
@@ -133,10 +122,10 @@ START_TEST(test_3d_times_vector)
                 da[i] = wv[i] * bv[i % 4];
                 db[i % 4] += wv[i] * ai;
             }
-            ck_assert_values(y, 24, want, rtol_of(dt), atol_of(dt));
+            ck_assert_values(y, 24, want, h_rtol(dt), h_atol(dt));
             ck_assert(ag_backward(ag_sum(ag_mul(y, w))));
-            ck_assert_values(ag_grad_of(a), 24, da, rtol_of(dt), atol_of(dt));
-            ck_assert_values(ag_grad_of(b), 4, db, rtol_of(dt), atol_of(dt));
+            ck_assert_values(ag_grad_of(a), 24, da, h_rtol(dt), h_atol(dt));
+            ck_assert_values(ag_grad_of(b), 4, db, h_rtol(dt), h_atol(dt));
             ag_tape_reset(NULL);
         }
 }

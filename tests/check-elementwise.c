@@ -16,16 +16,6 @@
 #include <float.h>
 #include <stdio.h>
 
-static const ag_dtype DTYPES[2] = {AG_F64, AG_F32};
-
-static double rtol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_RTOL_F64 : H_RTOL_F32;
-}
-static double atol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_ATOL_F64 : H_ATOL_F32;
-}
 /* Broadcast gradients are sums of up to 9 terms of magnitude up to ~8
  * (pow's a^b ln a and b a^(b-1) on the test's domains) that may cancel:
  * the rounding of such a sum is at most 9 · 8 · u, i.e. 1.6e-14 in f64
@@ -37,11 +27,6 @@ static double grad_atol_of(ag_dtype dt)
 
 /* The gradient of x after a backward sweep, or zeros when none arrived
  * (no path carries a gradient): either way, what the test compares. */
-static double grad_at(const ag_tensor *x, size_t i)
-{
-    ag_tensor *g = ag_grad_of(x);
-    return g ? ag_get_flat(g, i) : 0.0;
-}
 
 /* ---- broadcasting, by hand ---- */
 
@@ -174,7 +159,7 @@ START_TEST(test_binary_broadcast_values_and_grads)
     ag_rng rng;
     ag_rng_seed(&rng, 100 + (uint64_t)_i);
     for (int d = 0; d < 2; d++) {
-        ag_dtype dt = DTYPES[d];
+        ag_dtype dt = H_DTYPES[d];
         for (int trial = 0; trial < 8; trial++) {
             int na, nb;
             int64_t sa[3] = {0}, sb[3] = {0}, so[3] = {0};
@@ -214,13 +199,13 @@ START_TEST(test_binary_broadcast_values_and_grads)
                     gb[ob] += w * c->db(a, b);
                 }
             }
-            ck_assert_values(y, n, want, rtol_of(dt), atol_of(dt));
+            ck_assert_values(y, n, want, h_rtol(dt), h_atol(dt));
             ck_assert(ag_backward(ag_sum(ag_mul(y, W))));
             /* A mask passes nothing back: the gradients stay zero. */
             for (size_t i = 0; i < ag_numel(A); i++)
-                ck_assert_near(grad_at(A, i), ga[i], rtol_of(dt), grad_atol_of(dt));
+                ck_assert_near(h_grad_at(A, i), ga[i], h_rtol(dt), grad_atol_of(dt));
             for (size_t i = 0; i < ag_numel(B); i++)
-                ck_assert_near(grad_at(B, i), gb[i], rtol_of(dt), grad_atol_of(dt));
+                ck_assert_near(h_grad_at(B, i), gb[i], h_rtol(dt), grad_atol_of(dt));
             ag_tape_reset(NULL);
         }
     }
@@ -230,23 +215,23 @@ END_TEST
 /* The same ops by hand, on one small case each, to pin the conventions. */
 START_TEST(test_pow_known_values)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *a = h_param(dt, 1, H_SHAPE(4), H_VALS(4, 0.25, 2, 9));
     ag_tensor *b = h_param(dt, 1, H_SHAPE(4), H_VALS(0.5, -1, 3, 0));
     ag_tensor *y = ag_pow(a, b);
     /* 4^0.5 = 2, 0.25^-1 = 4, 2^3 = 8, 9^0 = 1 */
-    ck_assert_values(y, 4, H_VALS(2, 4, 8, 1), rtol_of(dt), atol_of(dt));
+    ck_assert_values(y, 4, H_VALS(2, 4, 8, 1), h_rtol(dt), h_atol(dt));
     ck_assert(ag_backward(ag_sum(y)));
     /* da = b a^(b-1): 0.5/2, -1/0.0625, 3·4, 0;  db = a^b ln a */
-    ck_assert_values(ag_grad_of(a), 4, H_VALS(0.25, -16, 12, 0), rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(a), 4, H_VALS(0.25, -16, 12, 0), h_rtol(dt), h_atol(dt));
     const double db[4] = {2 * log(4.0), 4 * log(0.25), 8 * log(2.0), 1 * log(9.0)};
-    ck_assert_values(ag_grad_of(b), 4, db, rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(b), 4, db, h_rtol(dt), h_atol(dt));
 }
 END_TEST
 
 START_TEST(test_pow_scalar)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     const double xs[4] = {0.5, 1.5, 2, 3};
     const double ps[5] = {2.5, -1, 0.5, 3, 0};
     for (int k = 0; k < 5; k++) {
@@ -260,17 +245,17 @@ START_TEST(test_pow_scalar)
             want[i] = pow(xs[i], p);
             dwant[i] = p == 0 ? 0 : p * pow(xs[i], p - 1);
         }
-        ck_assert_values(y, 4, want, rtol_of(dt), atol_of(dt));
+        ck_assert_values(y, 4, want, h_rtol(dt), h_atol(dt));
         ck_assert(ag_backward(ag_sum(y)));
-        ck_assert_values(ag_grad_of(x), 4, dwant, rtol_of(dt), atol_of(dt));
+        ck_assert_values(ag_grad_of(x), 4, dwant, h_rtol(dt), h_atol(dt));
         ag_tape_reset(NULL);
     }
     /* An integer exponent takes negative bases: (-2)^3 = -8, d = 3·4. */
     ag_tensor *n = h_param(dt, 1, H_SHAPE(2), H_VALS(-2, -0.5));
     ag_tensor *y = ag_pow_scalar(n, 3);
-    ck_assert_values(y, 2, H_VALS(-8, -0.125), rtol_of(dt), atol_of(dt));
+    ck_assert_values(y, 2, H_VALS(-8, -0.125), h_rtol(dt), h_atol(dt));
     ck_assert(ag_backward(ag_sum(y)));
-    ck_assert_values(ag_grad_of(n), 2, H_VALS(12, 0.75), rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(n), 2, H_VALS(12, 0.75), h_rtol(dt), h_atol(dt));
 }
 END_TEST
 
@@ -278,7 +263,7 @@ START_TEST(test_maximum_minimum_ties)
 {
     /* a = [1, 2, 3], b = [3, 2, 1]: the middle element ties, and the
      * documented choice sends its whole gradient to a. */
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *a = h_param(dt, 1, H_SHAPE(3), H_VALS(1, 2, 3));
     ag_tensor *b = h_param(dt, 1, H_SHAPE(3), H_VALS(3, 2, 1));
     ag_tensor *mx = ag_maximum(a, b);
@@ -309,7 +294,7 @@ START_TEST(test_pow_zero_exponent_gradient)
     /* a^0 = 1 for every a, so d(a^0)/da = 0 — at a = 0 too, where the rule
      * b·a^(b−1) reads 0·0^−1 = 0·inf and must not turn into NaN. The same
      * through pow_scalar. */
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *a = h_param(dt, 1, H_SHAPE(3), H_VALS(0, 0, 3));
     ag_tensor *b = h_arr(dt, 1, H_SHAPE(3), H_VALS(0, 0, 0));
     ag_tensor *y = ag_pow(a, b);
@@ -328,7 +313,7 @@ START_TEST(test_maximum_minimum_nan)
     /* A NaN is never hidden (as max and argmax document, and as numpy and
      * PyTorch do): maximum and minimum return NaN whichever argument holds
      * it, so the op stays symmetric. */
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *a = h_arr(dt, 1, H_SHAPE(2), H_VALS(NAN, 1));
     ag_tensor *b = h_arr(dt, 1, H_SHAPE(2), H_VALS(1, NAN));
     ag_tensor *mx = ag_maximum(a, b), *mn = ag_minimum(a, b);
@@ -388,7 +373,7 @@ START_TEST(test_unary_values_and_grads)
 {
     const unary_case *c = &UNARY[_i];
     for (int d = 0; d < 2; d++) {
-        ag_dtype dt = DTYPES[d];
+        ag_dtype dt = H_DTYPES[d];
         ag_tensor *x = h_param(dt, 2, H_SHAPE(2, 4), c->x);
         ag_tensor *y = c->fn(x);
         ck_assert_tensor(y);
@@ -400,14 +385,14 @@ START_TEST(test_unary_values_and_grads)
             want[i] = c->f(c->x[i]);
             dwant[i] = c->df ? c->df(c->x[i]) : 0;
         }
-        ck_assert_values(y, 8, want, rtol_of(dt), atol_of(dt));
+        ck_assert_values(y, 8, want, h_rtol(dt), h_atol(dt));
         /* Weighted, so that each element's own derivative is seen: the
          * weights are distinct powers of two (exact in f32). */
         ag_tensor *w = h_arr(dt, 2, H_SHAPE(2, 4), H_VALS(1, 2, 4, 8, 0.5, 0.25, 16, 32));
         ck_assert(ag_backward(ag_sum(ag_mul(y, w))));
         for (int i = 0; i < 8; i++)
-            ck_assert_near(grad_at(x, (size_t)i), dwant[i] * ag_get_flat(w, (size_t)i),
-                           rtol_of(dt), atol_of(dt));
+            ck_assert_near(h_grad_at(x, (size_t)i), dwant[i] * ag_get_flat(w, (size_t)i),
+                           h_rtol(dt), h_atol(dt));
         ag_tape_reset(NULL);
     }
 }
@@ -415,7 +400,7 @@ END_TEST
 
 START_TEST(test_abs_sign_at_zero)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* abs'(0) = 0 (documented), for +0 and -0 alike. */
     ag_tensor *x = h_param(dt, 1, H_SHAPE(4), H_VALS(-0.0, 0.0, -2, 3));
     ck_assert(ag_backward(ag_sum(ag_abs(x))));
@@ -433,7 +418,7 @@ END_TEST
 /* softplus and log_sigmoid where the naive formulas overflow. */
 START_TEST(test_softplus_log_sigmoid_extremes)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     const double xs[4] = {1000, -1000, 100, -100};
     ag_tensor *x = h_param(dt, 1, H_SHAPE(4), xs);
     ag_tensor *sp = ag_softplus(x);
@@ -474,10 +459,10 @@ START_TEST(test_softplus_log_sigmoid_extremes)
     ck_assert_tensor(g);
     /* d = σ(x) + 2σ(-x):  x=1000 -> 1, x=-1000 -> 2, x=100 -> 1 + 2e^-100,
      * x=-100 -> e^-100 + 2(1 - e^-100) = 2 to rounding. */
-    ck_assert_near(ag_get_flat(g, 0), 1, rtol_of(dt), 0);
-    ck_assert_near(ag_get_flat(g, 1), 2, rtol_of(dt), 0);
-    ck_assert_near(ag_get_flat(g, 2), 1, rtol_of(dt), 0);
-    ck_assert_near(ag_get_flat(g, 3), 2, rtol_of(dt), 0);
+    ck_assert_near(ag_get_flat(g, 0), 1, h_rtol(dt), 0);
+    ck_assert_near(ag_get_flat(g, 1), 2, h_rtol(dt), 0);
+    ck_assert_near(ag_get_flat(g, 2), 1, h_rtol(dt), 0);
+    ck_assert_near(ag_get_flat(g, 3), 2, h_rtol(dt), 0);
     ag_tape_reset(NULL);
 
     /* Each gradient alone, where the tiny side must not be lost or NaN. */
@@ -507,7 +492,7 @@ END_TEST
 
 START_TEST(test_clamp)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* lo = -1, hi = 1.5: below, at lo, inside, at hi, above. */
     const double xs[7] = {-3, -1, -0.5, 0, 1.25, 1.5, 4};
     ag_tensor *x = h_param(dt, 1, H_SHAPE(7), xs);
@@ -523,7 +508,7 @@ START_TEST(test_clamp)
     ck_assert_values(c, 7, H_VALS(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5), 0, 0);
     ck_assert(ag_backward(ag_sum(c)));
     for (size_t i = 0; i < 7; i++)
-        ck_assert(grad_at(x, i) == 0);
+        ck_assert(h_grad_at(x, i) == 0);
 }
 END_TEST
 
@@ -531,7 +516,7 @@ END_TEST
 
 START_TEST(test_where)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* cond (2,1), a (2,3), b a scalar: the three broadcast to (2,3). */
     ag_tensor *cond = h_arr(dt, 2, H_SHAPE(2, 1), H_VALS(1, 0));
     ag_tensor *a = h_param(dt, 2, H_SHAPE(2, 3), H_VALS(1, 2, 3, 4, 5, 6));
@@ -560,7 +545,7 @@ START_TEST(test_where)
     ck_assert_values(ag_grad_of(a2), 6, H_VALS(1, 1, 2, 1, 1, 2), 0, 0);
     ck_assert_values(ag_grad_of(b2), 6, H_VALS(1, 1, 0, 1, 1, 0), 0, 0);
     for (size_t i = 0; i < 3; i++)
-        ck_assert(grad_at(cf, i) == 0);
+        ck_assert(h_grad_at(cf, i) == 0);
 }
 END_TEST
 
@@ -568,7 +553,7 @@ END_TEST
 
 START_TEST(test_masks_carry_no_gradient)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     binary_fn masks[6] = {ag_gt, ag_ge, ag_lt, ag_le, ag_eq, ag_ne};
     for (int k = 0; k < 6; k++) {
         ag_tensor *a = h_param(dt, 1, H_SHAPE(3), H_VALS(1, 2, 3));
@@ -580,8 +565,8 @@ START_TEST(test_masks_carry_no_gradient)
          * nothing through the mask (which would add to a and reach b). */
         ck_assert(ag_backward(ag_sum(ag_mul(m, a))));
         for (size_t i = 0; i < 3; i++) {
-            ck_assert_near(grad_at(a, i), ag_get_flat(m, i), 0, 0);
-            ck_assert(grad_at(b, i) == 0);
+            ck_assert_near(h_grad_at(a, i), ag_get_flat(m, i), 0, 0);
+            ck_assert(h_grad_at(b, i) == 0);
         }
         ag_tape_reset(NULL);
     }

@@ -13,23 +13,6 @@
 #include <float.h>
 #include <stdio.h>
 
-static const ag_dtype DTYPES[2] = {AG_F64, AG_F32};
-
-static double rtol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_RTOL_F64 : H_RTOL_F32;
-}
-static double atol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_ATOL_F64 : H_ATOL_F32;
-}
-
-static double grad_at(const ag_tensor *x, size_t i)
-{
-    ag_tensor *g = ag_grad_of(x);
-    return g ? ag_get_flat(g, i) : 0.0;
-}
-
 /* An i64 index tensor, kept by the fixture. */
 static ag_tensor *idx(int ndim, const int64_t *shape, const int64_t *values)
 {
@@ -43,7 +26,7 @@ static ag_tensor *idx(int ndim, const int64_t *shape, const int64_t *values)
 
 START_TEST(test_gather_known_values)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* x = [[1,2,3],[4,5,6]] */
     ag_tensor *x = h_param(dt, 2, H_SHAPE(2, 3), H_VALS(1, 2, 3, 4, 5, 6));
     /* Along axis 1, index [[2,0],[1,1]]: y[i][j] = x[i][index[i][j]]
@@ -76,7 +59,7 @@ END_TEST
 
 START_TEST(test_scatter_add_known_values)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* src [[1,2],[3,4]], index [[0,0],[2,1]] along axis 1 into (2,3):
      * row 0: position 0 gets 1 + 2 (repeated indices add up) -> [3,0,0];
      * row 1: position 2 gets 3, position 1 gets 4 -> [0,4,3]. */
@@ -102,7 +85,7 @@ END_TEST
 
 START_TEST(test_index_select)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* x = [[1,2],[3,4],[5,6]] */
     ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 2), H_VALS(1, 2, 3, 4, 5, 6));
     ag_tensor *y = ag_index_select(x, 0, idx(1, H_SHAPE(3), H_IDX(2, 0, 2)));
@@ -125,7 +108,7 @@ END_TEST
 
 START_TEST(test_argmax_argmin)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* [[1,3,3,2],[5,-1,5,-1]]: ties pick the first. */
     ag_tensor *x = h_arr(dt, 2, H_SHAPE(2, 4), H_VALS(1, 3, 3, 2, 5, -1, 5, -1));
     ag_tensor *am = ag_argmax(x, 1, false);
@@ -158,7 +141,7 @@ END_TEST
 
 START_TEST(test_max_min_ties_go_to_first)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* x = [[1,5,5],[7,2,7]]: the maximum 7 at flat 3 and 5, the minimum 1. */
     ag_tensor *x = h_param(dt, 2, H_SHAPE(2, 3), H_VALS(1, 5, 5, 7, 2, 7));
     ag_tensor *m = ag_max(x);
@@ -221,7 +204,7 @@ END_TEST
 
 START_TEST(test_logsumexp_moderate)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_rng rng;
     ag_rng_seed(&rng, 5);
     /* x (3,4) in [-5, 5]: the naive formula is exact enough there. */
@@ -236,11 +219,11 @@ START_TEST(test_logsumexp_moderate)
         all += exp(v[i]);
     ag_tensor *l = ag_logsumexp(x);
     ck_assert_shape(l, 0, NULL);
-    ck_assert_near(ag_item(l), log(all), rtol_of(dt), atol_of(dt));
+    ck_assert_near(ag_item(l), log(all), h_rtol(dt), h_atol(dt));
     /* d lse / dx_i = e^x_i / Σ e^x. */
     ck_assert(ag_backward(l));
     for (int i = 0; i < 12; i++)
-        ck_assert_near(grad_at(x, (size_t)i), exp(v[i]) / all, rtol_of(dt), atol_of(dt));
+        ck_assert_near(h_grad_at(x, (size_t)i), exp(v[i]) / all, h_rtol(dt), h_atol(dt));
     ag_zero_grad(x);
     ag_tape_reset(NULL);
 
@@ -253,11 +236,11 @@ START_TEST(test_logsumexp_moderate)
         for (int j = 0; j < 4; j++)
             s += exp(v[i * 4 + j]);
         rows[i] = s;
-        ck_assert_near(ag_get_flat(r, (size_t)i), log(s), rtol_of(dt), atol_of(dt));
+        ck_assert_near(ag_get_flat(r, (size_t)i), log(s), h_rtol(dt), h_atol(dt));
     }
     ck_assert(ag_backward(ag_sum(r)));
     for (int i = 0; i < 12; i++)
-        ck_assert_near(grad_at(x, (size_t)i), exp(v[i]) / rows[i / 4], rtol_of(dt), atol_of(dt));
+        ck_assert_near(h_grad_at(x, (size_t)i), exp(v[i]) / rows[i / 4], h_rtol(dt), h_atol(dt));
     ag_tape_reset(NULL);
     ag_tensor *c = ag_logsumexp_axis(x, 0, true);
     ck_assert_shape(c, 2, H_SHAPE(1, 4));
@@ -265,14 +248,14 @@ START_TEST(test_logsumexp_moderate)
         double s = 0;
         for (int i = 0; i < 3; i++)
             s += exp(v[i * 4 + j]);
-        ck_assert_near(ag_get_flat(c, (size_t)j), log(s), rtol_of(dt), atol_of(dt));
+        ck_assert_near(ag_get_flat(c, (size_t)j), log(s), h_rtol(dt), h_atol(dt));
     }
 }
 END_TEST
 
 START_TEST(test_logsumexp_extremes)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* Rows: [1000,1000] -> 1000 + ln 2;  [-1000,-1000] -> -1000 + ln 2;
      * [1000,-1000] -> 1000 + ln(1 + e^-2000) = 1000;  [-1000, 0] -> ln(1 +
      * e^-1000) = 0 (e^-1000 underflows). Naively e^1000 overflows. */
@@ -282,14 +265,14 @@ START_TEST(test_logsumexp_extremes)
     const double want[4] = {1000 + log(2.0), -1000 + log(2.0), 1000, 0};
     /* In f32 the ulp of 1000 is 6.1e-5, i.e. 6e-8 relative: rtol 1e-5 is
      * ample; the 0 of the last row must come out exactly 0 up to e^-1000. */
-    ck_assert_values(l, 4, want, rtol_of(dt), dt == AG_F64 ? H_ATOL_F64 : FLT_MIN);
+    ck_assert_values(l, 4, want, h_rtol(dt), dt == AG_F64 ? H_ATOL_F64 : FLT_MIN);
     ck_assert(ag_backward(ag_sum(l)));
     /* Gradient: the softmax of each row: [.5,.5], [.5,.5], [1,0], [0,1]. */
-    ck_assert_values(ag_grad_of(x), 8, H_VALS(0.5, 0.5, 0.5, 0.5, 1, 0, 0, 1), rtol_of(dt),
+    ck_assert_values(ag_grad_of(x), 8, H_VALS(0.5, 0.5, 0.5, 0.5, 1, 0, 0, 1), h_rtol(dt),
                      DBL_MIN);
     ag_tape_reset(NULL);
     ag_tensor *two = h_arr(dt, 1, H_SHAPE(2), H_VALS(1000, 1000));
-    ck_assert_near(ag_item(ag_logsumexp(two)), 1000 + log(2.0), rtol_of(dt), 0);
+    ck_assert_near(ag_item(ag_logsumexp(two)), 1000 + log(2.0), h_rtol(dt), 0);
 }
 END_TEST
 
@@ -297,7 +280,7 @@ END_TEST
 
 START_TEST(test_one_hot)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *l = idx(1, H_SHAPE(3), H_IDX(2, 0, 1));
     ag_tensor *o = ag_one_hot(l, 4, dt);
     ck_assert_shape(o, 2, H_SHAPE(3, 4));
@@ -314,7 +297,7 @@ END_TEST
 
 START_TEST(test_detach_cuts_the_graph)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 1, H_SHAPE(3), H_VALS(1, -2, 3));
     ag_tensor *sq = ag_mul(x, x);
     ag_tensor *d = ag_detach(sq);

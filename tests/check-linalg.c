@@ -14,8 +14,6 @@
 #include <float.h>
 #include <stdio.h>
 
-static const ag_dtype DTYPES[2] = {AG_F64, AG_F32};
-
 /* Selects backend b (0 builtin, 1 BLAS); false when BLAS is not built in
  * (the caller then has nothing to do for it). */
 static bool use_backend(int b)
@@ -212,7 +210,6 @@ static void check_matmul(const mm_shapes *s, ag_dtype dt, ag_rng *rng)
     ag_tape_reset(NULL);
 }
 
-
 static const mm_shapes CASES[] = {
     /* vector @ matrix, matrix @ vector, vector @ vector */
     {1, 2, {4}, {4, 3}},
@@ -234,7 +231,7 @@ static const mm_shapes CASES[] = {
 
 START_TEST(test_matmul_against_loops)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     for (int backend = 0; backend < 2; backend++) {
         if (!use_backend(backend))
             continue;
@@ -266,7 +263,7 @@ END_TEST
 
 START_TEST(test_matmul_by_hand)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     for (int backend = 0; backend < 2; backend++) {
         if (!use_backend(backend))
             continue;
@@ -301,7 +298,7 @@ END_TEST
 
 START_TEST(test_matmul_t_transposes)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_rng rng;
     ag_rng_seed(&rng, 4);
     for (int backend = 0; backend < 2; backend++) {
@@ -346,7 +343,7 @@ END_TEST
 
 START_TEST(test_dot_outer)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *a = h_param(dt, 1, H_SHAPE(3), H_VALS(1, -2, 0.5));
     ag_tensor *b = h_param(dt, 1, H_SHAPE(3), H_VALS(4, 0.25, -6));
     ag_tensor *d = ag_dot(a, b);
@@ -376,7 +373,7 @@ END_TEST
 
 START_TEST(test_zero_size)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     for (int backend = 0; backend < 2; backend++) {
         if (!use_backend(backend))
             continue;

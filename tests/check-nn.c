@@ -20,23 +20,6 @@
 #include <float.h>
 #include <stdio.h>
 
-static const ag_dtype DTYPES[2] = {AG_F64, AG_F32};
-
-static double rtol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_RTOL_F64 : H_RTOL_F32;
-}
-static double atol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_ATOL_F64 : H_ATOL_F32;
-}
-
-static double grad_at(const ag_tensor *x, size_t i)
-{
-    ag_tensor *g = ag_grad_of(x);
-    return g ? ag_get_flat(g, i) : 0.0;
-}
-
 static ag_tensor *labels(int n, const int64_t *values)
 {
     ag_tensor *t = h_keep(ag_from_array(AG_I64, 1, H_SHAPE(n), values));
@@ -57,7 +40,7 @@ static const double Z34[12] = {0.5, -1.25, 2, 0.75, -0.5, 1.5, -2, 0.25, 3, -3, 
 
 START_TEST(test_softmax_rows)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 4), Z34);
     ag_tensor *s = ag_softmax(x, 1);
     ck_assert_shape(s, 2, H_SHAPE(3, 4));
@@ -72,9 +55,9 @@ START_TEST(test_softmax_rows)
         }
         /* Four terms in [0, 1] added in double: 1 to rounding of the
          * dtype's values. */
-        ck_assert_near(rowsum, 1, rtol_of(dt), 0);
+        ck_assert_near(rowsum, 1, h_rtol(dt), 0);
     }
-    ck_assert_values(s, 12, p, rtol_of(dt), atol_of(dt));
+    ck_assert_values(s, 12, p, h_rtol(dt), h_atol(dt));
     /* d Σ w ⊙ softmax / dx = p ⊙ (w − Σ_j p_j w_j) per row. */
     const double w[12] = {1, 2, 3, 4, -1, 0.5, 2, 0, 1, 1, -2, 3};
     ag_tensor *W = h_arr(dt, 2, H_SHAPE(3, 4), w);
@@ -85,7 +68,7 @@ START_TEST(test_softmax_rows)
             pw += p[i * 4 + j] * w[i * 4 + j];
         for (int j = 0; j < 4; j++) {
             size_t k = (size_t)(i * 4 + j);
-            ck_assert_near(grad_at(x, k), p[k] * (w[k] - pw), rtol_of(dt), atol_of(dt));
+            ck_assert_near(h_grad_at(x, k), p[k] * (w[k] - pw), h_rtol(dt), h_atol(dt));
         }
     }
     ag_tape_reset(NULL);
@@ -97,14 +80,14 @@ START_TEST(test_softmax_rows)
             sum += exp(Z34[i * 4 + j]);
         for (int i = 0; i < 3; i++)
             ck_assert_near(ag_get_flat(c, (size_t)(i * 4 + j)), exp(Z34[i * 4 + j]) / sum,
-                           rtol_of(dt), atol_of(dt));
+                           h_rtol(dt), h_atol(dt));
     }
 }
 END_TEST
 
 START_TEST(test_log_softmax)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 4), Z34);
     ag_tensor *l = ag_log_softmax(x, -1);
     ck_assert_shape(l, 2, H_SHAPE(3, 4));
@@ -118,7 +101,7 @@ START_TEST(test_log_softmax)
             want[i * 4 + j] = log(p[i * 4 + j]);
         }
     }
-    ck_assert_values(l, 12, want, rtol_of(dt), atol_of(dt));
+    ck_assert_values(l, 12, want, h_rtol(dt), h_atol(dt));
     /* d Σ w ⊙ log_softmax / dx = w − p Σ_j w_j per row. */
     const double w[12] = {1, 2, 3, 4, -1, 0.5, 2, 0, 1, 1, -2, 3};
     ag_tensor *W = h_arr(dt, 2, H_SHAPE(3, 4), w);
@@ -129,7 +112,7 @@ START_TEST(test_log_softmax)
             sw += w[i * 4 + j];
         for (int j = 0; j < 4; j++) {
             size_t k = (size_t)(i * 4 + j);
-            ck_assert_near(grad_at(x, k), w[k] - p[k] * sw, rtol_of(dt), atol_of(dt));
+            ck_assert_near(h_grad_at(x, k), w[k] - p[k] * sw, h_rtol(dt), h_atol(dt));
         }
     }
 }
@@ -137,21 +120,21 @@ END_TEST
 
 START_TEST(test_softmax_extremes)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* Rows [1000,-1000], [1000,1000], [-1000,-1000], [-1000, 0]:
      * softmax   [1, e^-2000 = 0], [.5,.5], [.5,.5], [0, 1];
      * log_sm    [0, -2000],       [-ln2, -ln2] twice, [-1000, 0]. */
     ag_tensor *x = h_param(dt, 2, H_SHAPE(4, 2), H_VALS(1000, -1000, 1000, 1000, -1000, -1000, -1000, 0));
     ag_tensor *s = ag_softmax(x, 1);
     ag_tensor *l = ag_log_softmax(x, 1);
-    ck_assert_values(s, 8, H_VALS(1, 0, 0.5, 0.5, 0.5, 0.5, 0, 1), rtol_of(dt), 0);
+    ck_assert_values(s, 8, H_VALS(1, 0, 0.5, 0.5, 0.5, 0.5, 0, 1), h_rtol(dt), 0);
     const double want[8] = {0, -2000, -log(2.0), -log(2.0), -log(2.0), -log(2.0), -1000, 0};
     /* Exactly representable (0, -2000, -1000) or ln 2 to the dtype. */
-    ck_assert_values(l, 8, want, rtol_of(dt), 0);
+    ck_assert_values(l, 8, want, h_rtol(dt), 0);
     /* d Σ log_softmax ⊙ w / dx with w = e_0 in each row: one_hot − softmax. */
     ag_tensor *w = h_arr(dt, 2, H_SHAPE(4, 2), H_VALS(1, 0, 1, 0, 1, 0, 1, 0));
     ck_assert(ag_backward(ag_sum(ag_mul(l, w))));
-    ck_assert_values(ag_grad_of(x), 8, H_VALS(0, 0, 0.5, -0.5, 0.5, -0.5, 1, -1), rtol_of(dt), 0);
+    ck_assert_values(ag_grad_of(x), 8, H_VALS(0, 0, 0.5, -0.5, 0.5, -0.5, 1, -1), h_rtol(dt), 0);
 }
 END_TEST
 
@@ -159,7 +142,7 @@ END_TEST
 
 START_TEST(test_bce_with_logits)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     const double z[6] = {-2, -0.5, 0, 0.25, 1.5, 3};
     const double y[6] = {0, 1, 0.5, 1, 0, 0.75};
     double want[6], dz[6], dy[6], sum = 0;
@@ -179,17 +162,17 @@ START_TEST(test_bce_with_logits)
         double scale = 1;
         if (red[r] == AG_REDUCE_NONE) {
             ck_assert_shape(L, 2, H_SHAPE(2, 3));
-            ck_assert_values(L, 6, want, rtol_of(dt), atol_of(dt));
+            ck_assert_values(L, 6, want, h_rtol(dt), h_atol(dt));
             L = ag_sum(L);
         } else {
             ck_assert_shape(L, 0, NULL);
             scale = red[r] == AG_REDUCE_MEAN ? 1.0 / 6 : 1;
-            ck_assert_near(ag_item(L), sum * scale, rtol_of(dt), atol_of(dt));
+            ck_assert_near(ag_item(L), sum * scale, h_rtol(dt), h_atol(dt));
         }
         ck_assert(ag_backward(L));
         for (size_t i = 0; i < 6; i++) {
-            ck_assert_near(grad_at(Z, i), dz[i] * scale, rtol_of(dt), atol_of(dt));
-            ck_assert_near(grad_at(Y, i), dy[i] * scale, rtol_of(dt), atol_of(dt));
+            ck_assert_near(h_grad_at(Z, i), dz[i] * scale, h_rtol(dt), h_atol(dt));
+            ck_assert_near(h_grad_at(Y, i), dy[i] * scale, h_rtol(dt), h_atol(dt));
         }
         ag_tape_reset(NULL);
     }
@@ -198,7 +181,7 @@ END_TEST
 
 START_TEST(test_bce_with_logits_extremes)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* ℓ = softplus(z) − z y:
      *   z =  1000, y = 0   -> 1000        z =  1000, y = 1   -> 0
      *   z = -1000, y = 1   -> 1000        z = -1000, y = 0   -> 0
@@ -211,7 +194,7 @@ START_TEST(test_bce_with_logits_extremes)
     ag_tensor *S = ag_bce_with_logits(Z, Y, AG_REDUCE_SUM);
     ck_assert_near(ag_item(S), 3000, 0, 0);
     ag_tensor *M = ag_bce_with_logits(Z, Y, AG_REDUCE_MEAN);
-    ck_assert_near(ag_item(M), 500, rtol_of(dt), 0);
+    ck_assert_near(ag_item(M), 500, h_rtol(dt), 0);
     /* σ(z) − y: σ(1000) = 1 and σ(-1000) = 0 exactly in both dtypes. */
     ck_assert(ag_backward(S));
     ck_assert_values(ag_grad_of(Z), 6, H_VALS(1, 0, -1, 0, 0.5, -0.5), 0, 0);
@@ -222,7 +205,7 @@ END_TEST
 
 START_TEST(test_cross_entropy)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     const int64_t lab[3] = {2, 0, 3};
     double loss[3], sm[12], total = 0;
     for (int i = 0; i < 3; i++) {
@@ -242,12 +225,12 @@ START_TEST(test_cross_entropy)
         double scale = 1;
         if (red[r] == AG_REDUCE_NONE) {
             ck_assert_shape(L, 1, H_SHAPE(3));
-            ck_assert_values(L, 3, loss, rtol_of(dt), atol_of(dt));
+            ck_assert_values(L, 3, loss, h_rtol(dt), h_atol(dt));
             L = ag_sum(L);
         } else {
             ck_assert_shape(L, 0, NULL);
             scale = red[r] == AG_REDUCE_MEAN ? 1.0 / 3 : 1; /* mean over the N rows */
-            ck_assert_near(ag_item(L), total * scale, rtol_of(dt), atol_of(dt));
+            ck_assert_near(ag_item(L), total * scale, h_rtol(dt), h_atol(dt));
         }
         /* (softmax − one_hot) · scale */
         ck_assert(ag_backward(L));
@@ -255,7 +238,7 @@ START_TEST(test_cross_entropy)
             for (int j = 0; j < 4; j++) {
                 size_t k = (size_t)(i * 4 + j);
                 double want = (sm[k] - (j == lab[i] ? 1 : 0)) * scale;
-                ck_assert_near(grad_at(x, k), want, rtol_of(dt), atol_of(dt));
+                ck_assert_near(h_grad_at(x, k), want, h_rtol(dt), h_atol(dt));
             }
         ag_tape_reset(NULL);
     }
@@ -264,7 +247,7 @@ END_TEST
 
 START_TEST(test_cross_entropy_extremes)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* Rows [1000,-1000] label 1 -> logsumexp − z_1 = 1000 + 1000 = 2000;
      * [1000,-1000] label 0 -> 0; [-1000,1000] label 1 -> 0;
      * [1000,1000] label 0 -> ln 2; [-1000,-1000] label 1 -> ln 2. */
@@ -273,23 +256,23 @@ START_TEST(test_cross_entropy_extremes)
     ag_tensor *lab = labels(5, H_IDX(1, 0, 1, 0, 1));
     ag_tensor *L = ag_cross_entropy(x, lab, AG_REDUCE_NONE);
     const double want[5] = {2000, 0, 0, log(2.0), log(2.0)};
-    ck_assert_values(L, 5, want, rtol_of(dt), 0);
+    ck_assert_values(L, 5, want, h_rtol(dt), 0);
     ck_assert(ag_backward(ag_sum(L)));
     /* softmax − one_hot: [1,-1], [0,0], [0,0], [-.5,.5], [.5,-.5]. */
     ck_assert_values(ag_grad_of(x), 10, H_VALS(1, -1, 0, 0, 0, 0, -0.5, 0.5, 0.5, -0.5),
-                     rtol_of(dt), 0);
+                     h_rtol(dt), 0);
     ag_tape_reset(NULL);
     ag_zero_grad(x);
     ag_tensor *M = ag_cross_entropy(x, lab, AG_REDUCE_MEAN);
-    ck_assert_near(ag_item(M), (2000 + 2 * log(2.0)) / 5, rtol_of(dt), 0);
+    ck_assert_near(ag_item(M), (2000 + 2 * log(2.0)) / 5, h_rtol(dt), 0);
     ag_tensor *N = ag_nll(ag_log_softmax(x, 1), lab, AG_REDUCE_SUM);
-    ck_assert_near(ag_item(N), 2000 + 2 * log(2.0), rtol_of(dt), 0);
+    ck_assert_near(ag_item(N), 2000 + 2 * log(2.0), h_rtol(dt), 0);
 }
 END_TEST
 
 START_TEST(test_nll)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* Any scores: ℓ_i = −logp[i, label_i]. logp = [[-1,-2,-3],[-0.5,-4,-0.25]]. */
     ag_tensor *lp = h_param(dt, 2, H_SHAPE(2, 3), H_VALS(-1, -2, -3, -0.5, -4, -0.25));
     ag_tensor *lab = labels(2, H_IDX(1, 2));
@@ -314,7 +297,7 @@ END_TEST
 
 START_TEST(test_mse)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* pred (2,3), target (3) broadcast over the rows. */
     const double p[6] = {1, 2, 3, -1, 0.5, 4};
     const double t[3] = {0.5, 2, -1};
@@ -332,21 +315,21 @@ START_TEST(test_mse)
         double scale = 1;
         if (red[r] == AG_REDUCE_NONE) {
             ck_assert_shape(L, 2, H_SHAPE(2, 3));
-            ck_assert_values(L, 6, want, rtol_of(dt), atol_of(dt));
+            ck_assert_values(L, 6, want, h_rtol(dt), h_atol(dt));
             L = ag_sum(L);
         } else {
             scale = red[r] == AG_REDUCE_MEAN ? 1.0 / 6 : 1;
-            ck_assert_near(ag_item(L), total * scale, rtol_of(dt), atol_of(dt));
+            ck_assert_near(ag_item(L), total * scale, h_rtol(dt), h_atol(dt));
         }
         ck_assert(ag_backward(L));
         /* dP = 2(p − t)·scale; dT = −Σ_rows 2(p − t)·scale. */
         for (int i = 0; i < 6; i++)
-            ck_assert_near(grad_at(P, (size_t)i), 2 * (p[i] - t[i % 3]) * scale, rtol_of(dt),
-                           atol_of(dt));
+            ck_assert_near(h_grad_at(P, (size_t)i), 2 * (p[i] - t[i % 3]) * scale, h_rtol(dt),
+                           h_atol(dt));
         for (int j = 0; j < 3; j++)
-            ck_assert_near(grad_at(T, (size_t)j),
-                           -2 * ((p[j] - t[j]) + (p[3 + j] - t[j])) * scale, rtol_of(dt),
-                           atol_of(dt));
+            ck_assert_near(h_grad_at(T, (size_t)j),
+                           -2 * ((p[j] - t[j]) + (p[3 + j] - t[j])) * scale, h_rtol(dt),
+                           h_atol(dt));
         ag_tape_reset(NULL);
     }
 }
@@ -427,7 +410,7 @@ static void grad_into(const ag_tensor *x, double *out)
 
 START_TEST(test_losses_are_one_node)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* z = [[1, 2, 0.5], [-1, 0, 3]], labels [1, 2]:
      *   ℓ_0 = ln(e + e² + e^0.5) − 2,  ℓ_1 = ln(e^-1 + 1 + e³) − 3,
      * and d mean / dz = (softmax − one_hot) / 2. */
@@ -446,9 +429,9 @@ START_TEST(test_losses_are_one_node)
     ck_assert_str_eq(ag_op_info(ag_node_op(L))->name, "cross_entropy");
     ck_assert_int_eq(ag_node_n_inputs(L), 2); /* the logits, then the labels */
     ck_assert_ptr_eq(ag_node_input(L, 1), lab);
-    ck_assert_near(ag_item(L), (l0 + l1) / 2, rtol_of(dt), atol_of(dt));
+    ck_assert_near(ag_item(L), (l0 + l1) / 2, h_rtol(dt), h_atol(dt));
     ck_assert(ag_backward(L));
-    ck_assert_values(ag_grad_of(x), 6, dz, rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(x), 6, dz, h_rtol(dt), h_atol(dt));
     ck_assert(!ag_requires_grad(lab));
     ag_tape_reset(NULL);
 
@@ -457,7 +440,7 @@ START_TEST(test_losses_are_one_node)
     ag_tensor *N = ag_cross_entropy(x, lab, AG_REDUCE_NONE);
     ag_grad_mode_set(mode);
     ck_assert_uint_eq(ag_tape_size(NULL), 0);
-    ck_assert_values(N, 2, H_VALS(l0, l1), rtol_of(dt), atol_of(dt));
+    ck_assert_values(N, 2, H_VALS(l0, l1), h_rtol(dt), h_atol(dt));
     ag_tape_reset(NULL);
 
     /* bce_with_logits: one node with both inputs. */
@@ -472,7 +455,7 @@ START_TEST(test_losses_are_one_node)
     double sum = 0;
     for (int i = 0; i < 6; i++)
         sum += log(1 + exp(z[i])) - z[i] * y[i];
-    ck_assert_near(ag_item(B), sum, rtol_of(dt), atol_of(dt));
+    ck_assert_near(ag_item(B), sum, h_rtol(dt), h_atol(dt));
     ag_tape_reset(NULL);
 
     /* The same tensor as logits and targets: ℓ = softplus(x) − x², whose
@@ -480,13 +463,13 @@ START_TEST(test_losses_are_one_node)
     ag_zero_grad(x);
     ck_assert(ag_backward(ag_bce_with_logits(x, x, AG_REDUCE_SUM)));
     for (size_t i = 0; i < 6; i++)
-        ck_assert_near(grad_at(x, i), sigma(z[i]) - 2 * z[i], rtol_of(dt), atol_of(dt));
+        ck_assert_near(h_grad_at(x, i), sigma(z[i]) - 2 * z[i], h_rtol(dt), h_atol(dt));
 }
 END_TEST
 
 START_TEST(test_cross_entropy_large_logits)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* With S = 1 + e^-1 + e^-2 (every shift z − max is an exact integer):
      *   [1000, 999, 998] label 1:     ℓ = ln S + 1, softmax [1, e^-1, e^-2]/S
      *   [-1000, -999, -1001] label 0: ℓ = ln S + 1, softmax [e^-1, 1, e^-2]/S
@@ -508,21 +491,21 @@ START_TEST(test_cross_entropy_large_logits)
         ck_assert_tensor(L);
         double scale[3] = {1, 1, 1};
         if (red[r] == AG_REDUCE_NONE) {
-            ck_assert_values(L, 3, loss, rtol_of(dt), 0);
+            ck_assert_values(L, 3, loss, h_rtol(dt), 0);
             /* Row weights through the seed: row i's gradient is w_i times its own. */
             ck_assert(ag_backward_seed(L, h_arr(dt, 1, H_SHAPE(3), w)));
             memcpy(scale, w, sizeof scale);
         } else {
             double total = loss[0] + loss[1] + loss[2];
             double k = red[r] == AG_REDUCE_MEAN ? 1.0 / 3 : 1;
-            ck_assert_near(ag_item(L), total * k, rtol_of(dt), 0);
+            ck_assert_near(ag_item(L), total * k, h_rtol(dt), 0);
             scale[0] = scale[1] = scale[2] = k;
             ck_assert(ag_backward(L));
         }
         for (size_t k = 0; k < 9; k++) {
-            double g = grad_at(x, k);
+            double g = h_grad_at(x, k);
             ck_assert_msg(isfinite(g), "gradient %zu is %g", k, g);
-            ck_assert_near(g, (p[k] - oh[k]) * scale[k / 3], rtol_of(dt), atol_of(dt));
+            ck_assert_near(g, (p[k] - oh[k]) * scale[k / 3], h_rtol(dt), h_atol(dt));
         }
         ag_tape_reset(NULL);
     }
@@ -531,7 +514,7 @@ END_TEST
 
 START_TEST(test_bce_large_logits_seeded)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* ℓ = softplus(z) − z y, dz = w (σ(z) − y), dy = −w z for seed w:
      *   z = 1000,  y = 0.25: ℓ = 750,  σ = 1
      *   z = -1000, y = 0.75: ℓ = 750,  σ = 0
@@ -544,18 +527,18 @@ START_TEST(test_bce_large_logits_seeded)
     ag_tensor *Z = h_param(dt, 1, H_SHAPE(4), z);
     ag_tensor *Y = h_param(dt, 1, H_SHAPE(4), y);
     ag_tensor *L = ag_bce_with_logits(Z, Y, AG_REDUCE_NONE);
-    ck_assert_values(L, 4, loss, rtol_of(dt), 0);
+    ck_assert_values(L, 4, loss, h_rtol(dt), 0);
     ck_assert(ag_backward_seed(L, h_arr(dt, 1, H_SHAPE(4), w)));
     for (size_t i = 0; i < 4; i++) {
-        ck_assert_near(grad_at(Z, i), w[i] * (sg[i] - y[i]), rtol_of(dt), atol_of(dt));
-        ck_assert_near(grad_at(Y, i), -w[i] * z[i], rtol_of(dt), 0);
+        ck_assert_near(h_grad_at(Z, i), w[i] * (sg[i] - y[i]), h_rtol(dt), h_atol(dt));
+        ck_assert_near(h_grad_at(Y, i), -w[i] * z[i], h_rtol(dt), 0);
     }
 }
 END_TEST
 
 START_TEST(test_losses_empty_batch)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     /* No rows: the sum is 0, the mean 0/0 = NaN (as numpy's), the per-row
      * losses an empty (0); the backward sweep gives empty gradients. */
     ag_tensor *x = h_param(dt, 2, H_SHAPE(0, 3), NULL);
@@ -751,7 +734,7 @@ static bool loss_grads(bool ce, int variant, bool kernels, ag_tensor *x, ag_tens
 
 START_TEST(test_kernels_match_rules)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_rng rng;
     ag_rng_seed(&rng, 7);
     /* Logits of moderate size, one row shifted far out (the softmax of a
@@ -779,8 +762,8 @@ START_TEST(test_kernels_match_rules)
                 for (int k = 0; k < 20; k++) {
                     ck_assert_msg(isfinite(kx[k]) && isfinite(kt[k]), "%s r %d variant %d: %g %g",
                                   ce ? "ce" : "bce", r, variant, kx[k], kt[k]);
-                    ck_assert_near(kx[k], rx[k], rtol_of(dt), atol_of(dt));
-                    ck_assert_near(kt[k], rt[k], rtol_of(dt), atol_of(dt));
+                    ck_assert_near(kx[k], rx[k], h_rtol(dt), h_atol(dt));
+                    ck_assert_near(kt[k], rt[k], h_rtol(dt), h_atol(dt));
                 }
                 /* Cross-entropy's labels give the targets no gradient but
                  * the variant-2 term; bce's rule reaches them. */

@@ -15,17 +15,6 @@ static const double B6[6] = {0.5, -2.0, 1.25, 4.0, -0.75, 1.5};
 /* Positive, for log. */
 static const double P6[6] = {0.125, 0.5, 1.0, 2.0, 3.5, 10.0};
 
-static const ag_dtype DTYPES[2] = {AG_F64, AG_F32};
-
-static double rtol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_RTOL_F64 : H_RTOL_F32;
-}
-static double atol_of(ag_dtype dt)
-{
-    return dt == AG_F64 ? H_ATOL_F64 : H_ATOL_F32;
-}
-
 /* ---- elementwise binary ---- */
 
 typedef ag_tensor *(*binary_fn)(ag_tensor *, ag_tensor *);
@@ -55,7 +44,7 @@ START_TEST(test_binary_values_and_grads)
 {
     const binary_fn fns[4] = {ag_add, ag_sub, ag_mul, ag_div};
     const char *names[4] = {"add", "sub", "mul", "div"};
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     for (int op = 0; op < 4; op++) {
         ag_tensor *a = h_param(dt, 2, H_SHAPE(2, 3), A6);
         ag_tensor *b = h_param(dt, 2, H_SHAPE(2, 3), B6);
@@ -69,10 +58,10 @@ START_TEST(test_binary_values_and_grads)
             want[i] = ref_binary(op, A6[i], B6[i]);
             ref_binary_grad(op, A6[i], B6[i], &wa[i], &wb[i]);
         }
-        ck_assert_values(y, 6, want, rtol_of(dt), atol_of(dt));
+        ck_assert_values(y, 6, want, h_rtol(dt), h_atol(dt));
         ck_assert(ag_backward(ag_sum(y)));
-        ck_assert_values(ag_grad_of(a), 6, wa, rtol_of(dt), atol_of(dt));
-        ck_assert_values(ag_grad_of(b), 6, wb, rtol_of(dt), atol_of(dt));
+        ck_assert_values(ag_grad_of(a), 6, wa, h_rtol(dt), h_atol(dt));
+        ck_assert_values(ag_grad_of(b), 6, wb, h_rtol(dt), h_atol(dt));
         ag_tape_reset(NULL);
     }
 }
@@ -80,19 +69,19 @@ END_TEST
 
 START_TEST(test_scalar_constant_ops)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 1, H_SHAPE(6), A6);
     ag_tensor *p = ag_add_scalar(x, 2.5);
     ag_tensor *q = ag_mul_scalar(x, -3);
     double wp[6], wq[6];
     for (int i = 0; i < 6; i++)
         wp[i] = A6[i] + 2.5, wq[i] = A6[i] * -3;
-    ck_assert_values(p, 6, wp, rtol_of(dt), atol_of(dt));
-    ck_assert_values(q, 6, wq, rtol_of(dt), atol_of(dt));
+    ck_assert_values(p, 6, wp, h_rtol(dt), h_atol(dt));
+    ck_assert_values(q, 6, wq, h_rtol(dt), h_atol(dt));
     /* d/dx Σ (x + 2.5) + Σ (-3x) = 1 - 3 */
     ck_assert(ag_backward(ag_add(ag_sum(p), ag_sum(q))));
     const double g[6] = {-2, -2, -2, -2, -2, -2};
-    ck_assert_values(ag_grad_of(x), 6, g, rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(x), 6, g, h_rtol(dt), h_atol(dt));
 }
 END_TEST
 
@@ -133,7 +122,7 @@ static const unary_case UNARY[] = {
 START_TEST(test_unary_values_and_grads)
 {
     for (int d = 0; d < 2; d++) {
-        ag_dtype dt = DTYPES[d];
+        ag_dtype dt = H_DTYPES[d];
         const unary_case *c = &UNARY[_i];
         ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 2), c->x);
         ag_tensor *y = c->fn(x);
@@ -143,13 +132,13 @@ START_TEST(test_unary_values_and_grads)
         double want[6], dwant[6];
         for (int i = 0; i < 6; i++)
             want[i] = c->f(c->x[i]), dwant[i] = c->df(c->x[i]);
-        ck_assert_values(y, 6, want, rtol_of(dt), atol_of(dt));
+        ck_assert_values(y, 6, want, h_rtol(dt), h_atol(dt));
         /* d/dx Σ f(x) = f'(x), elementwise (relu and step take 0 at 0). */
         ck_assert(ag_backward(ag_sum(y)));
         ag_tensor *g = ag_grad_of(x);
         if (c->fn == ag_step && !g)
             continue; /* no gradient flows through step: none or zeros */
-        ck_assert_values(g, 6, dwant, rtol_of(dt), atol_of(dt));
+        ck_assert_values(g, 6, dwant, h_rtol(dt), h_atol(dt));
     }
 }
 END_TEST
@@ -175,7 +164,7 @@ START_TEST(test_sigmoid_extremes)
     const double xs[] = {-1000, -745, -710, -100, -89, -40, -20, 0, 20, 40, 89, 100, 710, 1000};
     enum { N = sizeof xs / sizeof xs[0] };
     for (int d = 0; d < 2; d++) {
-        ag_dtype dt = DTYPES[d];
+        ag_dtype dt = H_DTYPES[d];
         ag_tensor *x = h_param(dt, 1, H_SHAPE(N), xs);
         ag_tensor *y = ag_sigmoid(x);
         ck_assert_tensor(y);
@@ -400,7 +389,7 @@ END_TEST
 
 START_TEST(test_transpose2d)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 2, H_SHAPE(2, 3), A6);
     ag_tensor *y = ag_transpose2d(x);
     ck_assert_shape(y, 2, H_SHAPE(3, 2));
@@ -427,7 +416,7 @@ static void fill_234(double *v)
 
 START_TEST(test_sum_mean)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     double v[24], total = 0;
     fill_234(v);
     ag_tensor *x = h_param(dt, 3, H_SHAPE(2, 3, 4), v);
@@ -437,20 +426,20 @@ START_TEST(test_sum_mean)
     ag_tensor *m = ag_mean(x);
     ck_assert_shape(s, 0, NULL);
     ck_assert_shape(m, 0, NULL);
-    ck_assert_near(ag_item(s), total, rtol_of(dt), atol_of(dt));
-    ck_assert_near(ag_item(m), total / 24, rtol_of(dt), atol_of(dt));
+    ck_assert_near(ag_item(s), total, h_rtol(dt), h_atol(dt));
+    ck_assert_near(ag_item(m), total / 24, h_rtol(dt), h_atol(dt));
     /* d(sum + 2 mean)/dx = 1 + 2/24 everywhere. */
     ck_assert(ag_backward(ag_add(s, ag_mul_scalar(m, 2))));
     double g[24];
     for (int i = 0; i < 24; i++)
         g[i] = 1 + 2.0 / 24;
-    ck_assert_values(ag_grad_of(x), 24, g, rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(x), 24, g, h_rtol(dt), h_atol(dt));
 }
 END_TEST
 
 START_TEST(test_sum_mean_axis)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     double v[24];
     fill_234(v);
     ag_tensor *x = h_param(dt, 3, H_SHAPE(2, 3, 4), v);
@@ -482,7 +471,7 @@ START_TEST(test_sum_mean_axis)
                                 s += ag_get(x, j);
                             if (mean)
                                 s /= (double)dims[a];
-                            ck_assert_near(ag_get_flat(y, out), s, rtol_of(dt), atol_of(dt));
+                            ck_assert_near(ag_get_flat(y, out), s, h_rtol(dt), h_atol(dt));
                             out++;
                         }
                 /* d Σ(y ⊙ w)/dx[i,j,k] = w at (i,j,k) with the axis removed,
@@ -502,7 +491,7 @@ START_TEST(test_sum_mean_axis)
                         if (e != a)
                             wi = wi * (size_t)dims[e] + (size_t)c[e];
                     double want = ag_get_flat(w, wi) / (mean ? (double)dims[a] : 1.0);
-                    ck_assert_near(ag_get_flat(gx, (size_t)i), want, rtol_of(dt), atol_of(dt));
+                    ck_assert_near(ag_get_flat(gx, (size_t)i), want, h_rtol(dt), h_atol(dt));
                 }
                 ag_tape_reset(NULL);
             }
@@ -541,7 +530,7 @@ END_TEST
 
 START_TEST(test_reshape)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 2, H_SHAPE(2, 3), A6);
     ag_tensor *y = ag_reshape(x, 3, H_SHAPE(3, 1, 2));
     ck_assert_shape(y, 3, H_SHAPE(3, 1, 2));
@@ -564,7 +553,7 @@ END_TEST
 
 START_TEST(test_broadcast_to_and_sum_to)
 {
-    ag_dtype dt = DTYPES[_i];
+    ag_dtype dt = H_DTYPES[_i];
     ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 1), H_VALS(1, 2, 3));
     ag_tensor *y = ag_broadcast_to(x, 3, H_SHAPE(2, 3, 4));
     ck_assert_shape(y, 3, H_SHAPE(2, 3, 4));
@@ -582,25 +571,25 @@ START_TEST(test_broadcast_to_and_sum_to)
     double want[3];
     for (int j = 0; j < 3; j++)
         want[j] = 8.0 * 10 * j + 2.0 * 600 + 4.0 * 1;
-    ck_assert_values(ag_grad_of(x), 3, want, rtol_of(dt), atol_of(dt));
+    ck_assert_values(ag_grad_of(x), 3, want, h_rtol(dt), h_atol(dt));
 
     /* sum_to: (2,3,4) down to (3,1), (4,), () and (1,3,1). */
     ag_tensor *wp = h_param(dt, 3, H_SHAPE(2, 3, 4), wv);
     ag_tensor *s31 = ag_sum_to(wp, 2, H_SHAPE(3, 1));
     ck_assert_shape(s31, 2, H_SHAPE(3, 1));
-    ck_assert_values(s31, 3, want, rtol_of(dt), atol_of(dt));
+    ck_assert_values(s31, 3, want, h_rtol(dt), h_atol(dt));
     ag_tensor *s4 = ag_sum_to(wp, 1, H_SHAPE(4));
     double w4[4];
     for (int k = 0; k < 4; k++)
         w4[k] = 6.0 * 100 * k + 3.0 * 1 + 2.0 * 30; /* Σ_ij (i + 10j + 100k) */
-    ck_assert_values(s4, 4, w4, rtol_of(dt), atol_of(dt));
+    ck_assert_values(s4, 4, w4, h_rtol(dt), h_atol(dt));
     double total = 0;
     for (int i = 0; i < 24; i++)
         total += wv[i];
-    ck_assert_near(ag_item(ag_sum_to(wp, 0, NULL)), total, rtol_of(dt), atol_of(dt));
+    ck_assert_near(ag_item(ag_sum_to(wp, 0, NULL)), total, h_rtol(dt), h_atol(dt));
     ag_tensor *s131 = ag_sum_to(wp, 3, H_SHAPE(1, 3, 1));
     ck_assert_shape(s131, 3, H_SHAPE(1, 3, 1));
-    ck_assert_values(s131, 3, want, rtol_of(dt), atol_of(dt));
+    ck_assert_values(s131, 3, want, h_rtol(dt), h_atol(dt));
     /* sum_to's gradient broadcasts back: Σ (s4 ⊙ [1,2,3,4]) gives k+1 everywhere. */
     ag_tensor *c = h_arr(dt, 1, H_SHAPE(4), H_VALS(1, 2, 3, 4));
     ck_assert(ag_backward(ag_sum(ag_mul(s4, c))));

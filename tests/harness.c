@@ -11,6 +11,24 @@ static size_t n_kept;
 static ag_tape *tapes[MAX_TAPES];
 static size_t n_tapes;
 
+const ag_dtype H_DTYPES[2] = {AG_F64, AG_F32};
+
+double h_rtol(ag_dtype dt)
+{
+    return dt == AG_F64 ? H_RTOL_F64 : H_RTOL_F32;
+}
+
+double h_atol(ag_dtype dt)
+{
+    return dt == AG_F64 ? H_ATOL_F64 : H_ATOL_F32;
+}
+
+double h_grad_at(const ag_tensor *x, size_t i)
+{
+    ag_tensor *g = ag_grad_of(x);
+    return g ? ag_get_flat(g, i) : 0.0;
+}
+
 bool h_near(double got, double want, double rtol, double atol)
 {
     if (isnan(got) || isnan(want))

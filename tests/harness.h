@@ -38,6 +38,14 @@
 #define H_GRAD_RTOL 1e-6
 #define H_GRAD_ATOL 1e-7
 
+/* The float dtypes, for tests that run in both. */
+extern const ag_dtype H_DTYPES[2]; /* {AG_F64, AG_F32} */
+/* The tolerances above for a dtype. */
+double h_rtol(ag_dtype dt);
+double h_atol(ag_dtype dt);
+/* Element i of x's gradient, 0 when no gradient reached x. */
+double h_grad_at(const ag_tensor *x, size_t i);
+
 /* Literal shapes and values: H_SHAPE(3, 4), H_VALS(1, 2, 3). */
 #define H_SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 #define H_VALS(...) ((const double[]){__VA_ARGS__})
