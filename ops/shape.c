@@ -9,6 +9,15 @@ typedef struct shape_params {
     int64_t shape[AG_MAX_DIMS];
 } shape_params;
 
+/* A target shape as an op's options. */
+static shape_params params_of(int ndim, const int64_t *shape)
+{
+    shape_params p = {.ndim = ndim};
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    return p;
+}
+
 static ag_op OP_RESHAPE, OP_BROADCAST_TO, OP_SUM_TO;
 
 /* y = reshape(x);  dx += reshape(g, shape of x) */
@@ -26,9 +35,7 @@ ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
                      ag_format_shape(ndim, shape, b, sizeof b), numel);
         return NULL;
     }
-    shape_params p = {.ndim = ndim};
-    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
-        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    shape_params p = params_of(ndim, shape);
     ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (y)
         memcpy(y->data, x->data, numel * ag_dtype_size(x->dtype));
@@ -47,6 +54,16 @@ static bool reshape_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return ag_grad_pass(dst, g);
 }
 
+/* Whether shape `small` broadcasts to exactly `big` (numpy's rule: aligned
+ * from the right, each dimension equal or 1 in small, none added to big). */
+static bool broadcasts_to(int n_small, const int64_t *small, int n_big, const int64_t *big)
+{
+    int nd;
+    int64_t out[AG_MAX_DIMS];
+    return n_small <= n_big && ag_broadcast_shapes(NULL, n_small, small, n_big, big, &nd, out) &&
+           ag_same_shape(nd, out, n_big, big);
+}
+
 /* y = broadcast_to(x, shape);  dx += sum_to(g, shape of x) */
 ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
 {
@@ -55,11 +72,7 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
     size_t numel;
     if (!ag_shape_check("broadcast_to", ndim, shape, &numel))
         return NULL;
-    int nd;
-    int64_t out[AG_MAX_DIMS];
-    if (ndim < x->ndim ||
-        !ag_broadcast_shapes(NULL, x->ndim, x->shape, ndim, shape, &nd, out) ||
-        !ag_same_shape(nd, out, ndim, shape)) {
+    if (!broadcasts_to(x->ndim, x->shape, ndim, shape)) {
         char a[160], b[160];
         ag_error_set(AG_ERR_SHAPE, "broadcast_to: %s cannot be broadcast to %s",
                      ag_format_shape(x->ndim, x->shape, a, sizeof a),
@@ -68,9 +81,7 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
     }
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
-    shape_params p = {.ndim = ndim};
-    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
-        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    shape_params p = params_of(ndim, shape);
     ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (!y || y->numel == 0)
         return y;
@@ -114,11 +125,7 @@ ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
     size_t numel;
     if (!ag_shape_check("sum_to", ndim, shape, &numel))
         return NULL;
-    int nd;
-    int64_t out[AG_MAX_DIMS];
-    if (ndim > x->ndim ||
-        !ag_broadcast_shapes(NULL, ndim, shape, x->ndim, x->shape, &nd, out) ||
-        !ag_same_shape(nd, out, x->ndim, x->shape)) {
+    if (!broadcasts_to(ndim, shape, x->ndim, x->shape)) {
         char a[160], b[160];
         ag_error_set(AG_ERR_SHAPE, "sum_to: %s cannot be summed to %s (it does not broadcast from it)",
                      ag_format_shape(x->ndim, x->shape, a, sizeof a),
@@ -127,9 +134,7 @@ ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
     }
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
-    shape_params p = {.ndim = ndim};
-    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
-        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    shape_params p = params_of(ndim, shape);
     ag_tensor *y = ag_op_result(&OP_SUM_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
     if (!y)
         return NULL;
