@@ -9,9 +9,9 @@
  *   no-grad    the same chain under no-grad (same kernels and result
  *              tensors, nothing recorded): record − no-grad is what
  *              recording adds
- *   backward   ag_backward over the chain, per node (this includes the
- *              tensors each rule creates: mul's rule makes two products,
- *              tanh's four ops)
+ *   backward   ag_backward over the chain, per node: each node's
+ *              first-order kernel writing into the inputs' gradient
+ *              buffers (an intermediate's buffer is made on first use)
  *   reset      zero_grad of the leaves + ag_tape_reset, per node
  *
  * Options: --results FILE, --quick. */

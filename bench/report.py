@@ -192,8 +192,8 @@ def tape_table(rows, out):
     if not find(rows, bench="tape"):
         return
     out.append("Tape overhead: chains of one op on tiny f64 tensors, ns per node (median). "
-               "record − no-grad is what recording adds; backward includes the ops each rule "
-               "creates.\n")
+               "record − no-grad is what recording adds; backward runs each node's "
+               "first-order kernel into the gradient buffers.\n")
     out.append("| op | numel | engine record | engine no-grad | engine backward | engine reset | "
                "torch record | torch no-grad | torch backward |")
     out.append("|---|---|---|---|---|---|---|---|---|")
