@@ -59,9 +59,11 @@ static double f32_agreement(const ag_op *op, int n, ag_tensor *const *in64)
     return worst;
 }
 
-/* The gradients of <op(in), r> for a fixed pseudo-random r, from one
- * sweep with the kernels on or off, into grads[i] (numel of input i). */
-static bool kernel_sweep(const ag_op *op, int n, ag_tensor *const *in, bool kernels,
+/* The gradients of <op(in), r> for a fixed pseudo-random r, summed over
+ * `sweeps` backward sweeps of one expression (the leaves' buffers
+ * overwritten by the first, added to by the others), with the kernels on
+ * or off, into grads[i] (numel of input i). */
+static bool kernel_sweep(const ag_op *op, int n, ag_tensor *const *in, bool kernels, int sweeps,
                          double **grads)
 {
     bool prev = ag_set_grad_kernels(kernels);
@@ -74,7 +76,8 @@ static bool kernel_sweep(const ag_op *op, int n, ag_tensor *const *in, bool kern
         ok = r != NULL;
         for (size_t e = 0; ok && e < y->numel; e++)
             ag_store(r, e, sin(1.0 + 0.7 * (double)e));
-        ok = ok && ag_backward_seed(y, r);
+        for (int k = 0; ok && k < sweeps; k++)
+            ok = ag_backward_seed(y, r);
     }
     for (int i = 0; ok && i < n; i++) {
         const ag_tensor *g = ag_grad_of(in[i]);
@@ -87,7 +90,8 @@ static bool kernel_sweep(const ag_op *op, int n, ag_tensor *const *in, bool kern
 
 /* The largest difference between the gradients from the kernels and from
  * the rules, relative to max(1, |rule|), in `dtype` (the f64 inputs are
- * rounded for f32); -1 when the op failed. */
+ * rounded for f32), after one sweep (buffers overwritten) and after two
+ * (added to); -1 when the op failed. */
 static double kernel_agreement(const ag_op *op, int n, ag_tensor *const *in64, ag_dtype dtype)
 {
     ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
@@ -109,10 +113,11 @@ static double kernel_agreement(const ag_op *op, int n, ag_tensor *const *in64, a
         for (size_t e = 0; ok && e < in64[i]->numel; e++)
             ag_store(in[i], e, ag_load(in64[i], e));
     }
-    ok = ok && kernel_sweep(op, n, in, false, without) && kernel_sweep(op, n, in, true, with);
-    if (ok) {
-        worst = 0;
-        for (int i = 0; i < n; i++)
+    for (int sweeps = 1; ok && sweeps <= 2; sweeps++) {
+        ok = kernel_sweep(op, n, in, false, sweeps, without) &&
+             kernel_sweep(op, n, in, true, sweeps, with);
+        worst = ok ? fmax(worst, 0) : -1;
+        for (int i = 0; ok && i < n; i++)
             for (size_t e = 0; e < in[i]->numel; e++) {
                 double a = without[i][e], b = with[i][e];
                 double d = a == b ? 0 : fabs(a - b) / fmax(1.0, fabs(a));
