@@ -619,7 +619,9 @@ size_t ag_op_count(void);
  * dtype and shape with uninitialised data, recorded as a node of `op` with
  * `inputs` when grad mode is on and any input requires grad. Fill its data
  * through ag_data before returning it. `params` (n_params bytes, may be 0)
- * are copied into the node for the vjp rule (ag_node_params). */
+ * are copied into the node for the vjp rule (ag_node_params). At most
+ * 32767 inputs (AG_ERR_VALUE beyond). A custom op's node always runs its
+ * rule in the backward sweep (kernels are for built-in ops). */
 ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
                         int n_inputs, ag_tensor *const *inputs, const void *params, size_t n_params);
 /* Validates an op's inputs before its shape rule runs: none NULL
