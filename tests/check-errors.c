@@ -422,6 +422,15 @@ START_TEST(test_registry_register_errors)
     ag_error_clear();
     ck_assert_ptr_null(ag_op_result(NULL, AG_F64, 1, H_SHAPE(2), 1, &x, NULL, 0));
     ck_assert_status(AG_ERR_NULL);
+    /* A node holds at most 32767 inputs; more is refused, not truncated. */
+    ag_error_clear();
+    enum { MANY = 32768 };
+    static ag_tensor *many[MANY];
+    for (int i = 0; i < MANY; i++)
+        many[i] = x;
+    ck_assert_ptr_null(ag_op_result(op, AG_F64, 1, H_SHAPE(2), MANY, many, NULL, 0));
+    ck_assert_error(AG_ERR_VALUE, "test_negate: bad input list (32768 inputs; at most 32767)");
+    ag_error_clear();
 }
 END_TEST
 
