@@ -187,7 +187,7 @@ void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
         return;
     }
     int nd = (int)(ag_rng_next(rng) % 4);
-    int64_t base[AG_MAX_DIMS];
+    int64_t base[AG_MAX_DIMS] = {0};
     for (int d = 0; d < nd; d++)
         base[d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
     for (int i = 0; i < def->n_inputs; i++) {
