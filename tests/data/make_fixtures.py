@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the IDX and CSV fixtures of tests/check-data.c into this folder.
+"""Writes the IDX and CSV fixtures of tests/check-csv.c and tests/check-idx.c
+into this folder.
 
 Run it from anywhere: python3 tests/data/make_fixtures.py. Its outputs are
 committed, so the tests do not need Python; the script documents how each
@@ -52,7 +53,7 @@ def main():
     write("tiny-images-idx3-ubyte.gz", gz(good_images))
     write("tiny-labels-idx1-ubyte.gz", gz(good_labels))
 
-    # Malformed files; the expected offsets are in check-data.c.
+    # Malformed files; the expected offsets are in check-idx.c.
     write("bad-magic-idx3-ubyte", images(magic=0x12340803))
     write("float-images-idx3-ubyte", images(magic=0x00000D03))
     write("zero-images-idx3-ubyte", images(n=0, data=b""))
