@@ -38,8 +38,7 @@ static bool same_shape(const ag_tensor *a, const ag_tensor *b)
     return true;
 }
 
-/* dst += src over n elements of a float dtype. */
-static void add_into(ag_dtype dtype, size_t n, void *dst, const void *src)
+void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src)
 {
     if (dtype == AG_F32) {
         float *restrict d = dst;
@@ -110,7 +109,7 @@ static bool accumulate_leaf(ag_tensor *leaf, ag_tensor *g, bool create_graph)
         leaf->grad_zero = false;
         return true;
     }
-    add_into(leaf->dtype, leaf->numel, leaf->grad->data, g->data);
+    ag_add_into(leaf->dtype, leaf->numel, leaf->grad->data, g->data);
     return true;
 }
 
@@ -146,7 +145,7 @@ static bool accumulate(const ag_tensor *node, int input, ag_tensor *t, ag_tensor
         return true;
     }
     if (t->grad_owned && !create_graph) {
-        add_into(t->dtype, t->numel, t->grad->data, g->data);
+        ag_add_into(t->dtype, t->numel, t->grad->data, g->data);
         return true;
     }
     ag_tensor *sum = ag_add(t->grad, g);

@@ -232,6 +232,9 @@ typedef struct ag_grad_dst {
 /* Fills dst[j] for every j with dst[j].x set; false with an error set. */
 typedef bool (*ag_grad_kernel)(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst);
 
+/* dst += src over n elements of a float dtype (gradient accumulation). */
+void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src);
+
 /* d's buffer, made (uninitialised, so d->accumulate is false) on first use. */
 void *ag_grad_dst_data(ag_grad_dst *d);
 

@@ -262,20 +262,10 @@ bool ag_grad_pass(ag_grad_dst *dst, ag_tensor *g)
         dst->alias = same ? g : ag_reshape(g, x->ndim, x->shape);
         return dst->alias != NULL;
     }
-    size_t n = x->numel;
-    if (!dst->accumulate) {
-        memcpy(dst->data, g->data, n * ag_dtype_size(x->dtype));
-    } else if (x->dtype == AG_F32) {
-        float *restrict d = dst->data;
-        const float *restrict s = g->data;
-        for (size_t i = 0; i < n; i++)
-            d[i] += s[i];
-    } else {
-        double *restrict d = dst->data;
-        const double *restrict s = g->data;
-        for (size_t i = 0; i < n; i++)
-            d[i] += s[i];
-    }
+    if (dst->accumulate)
+        ag_add_into(x->dtype, x->numel, dst->data, g->data);
+    else
+        memcpy(dst->data, g->data, x->numel * ag_dtype_size(x->dtype));
     return true;
 }
 

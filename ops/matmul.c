@@ -236,6 +236,44 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
     return ag_reshape(y3, nd, shape);
 }
 
+/* The gradients of C = op(A) op(B) (batch products of (m,k) by (k,n)), as
+ * GEMM calls straight into the buffers of dst[0] (A) and dst[1] (B) where
+ * set: a weight's gradient is written (beta 0, after ag_zero_grad) or added
+ * (beta 1) by the one call that computes it, with no temporary.
+ *   dA = g op(B)ᵀ (A not transposed)    dA = op(B) gᵀ (A transposed)
+ *   dB = op(A)ᵀ g (B not transposed)    dB = gᵀ op(A) (B transposed) */
+static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t k, const void *a,
+                          bool ta, const void *b, bool tb, const void *g, ag_grad_dst *dst)
+{
+    size_t es = ag_dtype_size(dt), sa = m * k * es, sb = k * n * es, sy = m * n * es;
+    const char *A = a, *B = b, *G = g;
+    if (dst[0].x) {
+        char *D = ag_grad_dst_data(&dst[0]);
+        if (!D)
+            return false;
+        for (size_t i = 0; i < batch; i++) {
+            if (ta)
+                gemm(dt, k, m, n, B + i * sb, tb, G + i * sy, true, D + i * sa, dst[0].accumulate);
+            else
+                gemm(dt, m, k, n, G + i * sy, false, B + i * sb, !tb, D + i * sa,
+                     dst[0].accumulate);
+        }
+    }
+    if (dst[1].x) {
+        char *D = ag_grad_dst_data(&dst[1]);
+        if (!D)
+            return false;
+        for (size_t i = 0; i < batch; i++) {
+            if (tb)
+                gemm(dt, n, k, m, G + i * sy, true, A + i * sa, ta, D + i * sb, dst[1].accumulate);
+            else
+                gemm(dt, k, n, m, A + i * sa, !ta, G + i * sy, false, D + i * sb,
+                     dst[1].accumulate);
+        }
+    }
+    return true;
+}
+
 /* ---- affine: x @ W + b in one node ---- */
 
 static ag_op OP_AFFINE;
@@ -300,18 +338,8 @@ static bool affine_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
     ag_tensor *x = y->inputs[0], *W = y->inputs[1];
     size_t n = (size_t)x->shape[0], k = (size_t)x->shape[1], m = (size_t)W->shape[1];
-    if (dst[0].x) {
-        void *d = ag_grad_dst_data(&dst[0]);
-        if (!d)
-            return false;
-        gemm(y->dtype, n, k, m, g->data, false, W->data, true, d, dst[0].accumulate);
-    }
-    if (dst[1].x) {
-        void *d = ag_grad_dst_data(&dst[1]);
-        if (!d)
-            return false;
-        gemm(y->dtype, k, m, n, x->data, true, g->data, false, d, dst[1].accumulate);
-    }
+    if (!product_grads(y->dtype, 1, n, m, k, x->data, false, W->data, false, g->data, dst))
+        return false;
     if (dst[2].x) {
         void *d = ag_grad_dst_data(&dst[2]);
         if (!d)
@@ -399,10 +427,8 @@ static bool matmul_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-/* The rule above as GEMM calls straight into the gradient buffers: a
- * weight's gradient is written (beta 0, after ag_zero_grad) or added
- * (beta 1) by the one call that computes it, with no temporary. The
- * shapes were checked when y was made. */
+/* The rule above as GEMM calls into the buffers; the shapes were checked
+ * when y was made. */
 static bool matmul_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
     const matmul_params *p = y->params;
@@ -411,35 +437,7 @@ static bool matmul_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     size_t batch = a->ndim == 3 ? (size_t)a->shape[0] : 1;
     size_t m = (size_t)y->shape[r], n = (size_t)y->shape[r + 1];
     size_t k = (size_t)(p->ta ? a->shape[r] : a->shape[r + 1]);
-    size_t es = ag_dtype_size(y->dtype), sa = m * k * es, sb = k * n * es, sy = m * n * es;
-    const char *A = a->data, *B = b->data, *G = g->data;
-    if (dst[0].x) {
-        char *D = ag_grad_dst_data(&dst[0]);
-        if (!D)
-            return false;
-        for (size_t i = 0; i < batch; i++) {
-            if (p->ta) /* dA (k,m) = op(B) gᵀ */
-                gemm(y->dtype, k, m, n, B + i * sb, p->tb, G + i * sy, true, D + i * sa,
-                     dst[0].accumulate);
-            else /* dA (m,k) = g op(B)ᵀ */
-                gemm(y->dtype, m, k, n, G + i * sy, false, B + i * sb, !p->tb, D + i * sa,
-                     dst[0].accumulate);
-        }
-    }
-    if (dst[1].x) {
-        char *D = ag_grad_dst_data(&dst[1]);
-        if (!D)
-            return false;
-        for (size_t i = 0; i < batch; i++) {
-            if (p->tb) /* dB (n,k) = gᵀ op(A) */
-                gemm(y->dtype, n, k, m, G + i * sy, true, A + i * sa, p->ta, D + i * sb,
-                     dst[1].accumulate);
-            else /* dB (k,n) = op(A)ᵀ g */
-                gemm(y->dtype, k, n, m, A + i * sa, !p->ta, G + i * sy, false, D + i * sb,
-                     dst[1].accumulate);
-        }
-    }
-    return true;
+    return product_grads(y->dtype, batch, m, n, k, a->data, p->ta, b->data, p->tb, g->data, dst);
 }
 
 static ag_tensor *apply_matmul(ag_tensor *const *in, const void *params)
