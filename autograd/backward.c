@@ -351,24 +351,25 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
     if (ok && output->leaf && to_leaves) {
         ok = accumulate_leaf(output, seed, create_graph);
     } else if (ok && !output->leaf) {
-        size_t n;
-        ag_tensor **nodes = ag_tape_nodes(output->tape, &n);
+        ag_tape *tape = output->tape;
         long top = output->index;
         /* Gradients of intermediates from an earlier sweep are forgotten, so
          * that a second backward before a reset adds only to the leaves. The
          * first sweep after a reset finds none (results are made without). */
-        if (output->tape->swept)
+        if (tape->swept)
             for (long i = 0; i <= top; i++)
-                nodes[i]->grad = NULL;
-        output->tape->swept = true;
+                ag_tape_node(tape, i)->grad = NULL;
+        tape->swept = true;
         output->grad = seed;
         output->grad_owned = false; /* the caller's seed */
         /* Kernels write first-order gradients only, and skip what a hook,
          * anomaly mode or ag_grad's capture would see. */
         bool kernels = !kernels_off && !create_graph && to_leaves && !captured && !ts->hook &&
                        !ag_anomaly_on_;
+        /* A node is looked up by index on every step: a sweep that records
+         * itself appends to the node list, which may move it. */
         for (long i = top; i >= 0 && ok; i--) {
-            ag_tensor *node = nodes[i];
+            ag_tensor *node = ag_tape_node(tape, i);
             if (node->grad)
                 ok = run_rule(node, create_graph, to_leaves, kernels);
         }
@@ -394,6 +395,54 @@ bool ag_backward_seed(ag_tensor *output, ag_tensor *seed)
         return false;
     }
     return ag_backward_ex(output, seed, false);
+}
+
+/* The grad fields of a tape's nodes 0..top and the tape's swept flag. */
+typedef struct saved_grads {
+    ag_tape *tape;
+    long top;
+    bool swept;
+    ag_tensor **grad;
+    bool *owned;
+} saved_grads;
+
+static bool save_grads(const ag_tensor *out, saved_grads *s)
+{
+    ag_tape *tape = out->tape;
+    size_t n = (size_t)out->index + 1;
+    s->grad = ag_malloc(n * sizeof *s->grad);
+    s->owned = ag_malloc(n);
+    if (!s->grad || !s->owned) {
+        ag_free(s->grad);
+        ag_free(s->owned);
+        s->grad = NULL;
+        s->owned = NULL;
+        ag_error_set(AG_ERR_NOMEM, "grad: out of memory saving the gradients of %zu nodes", n);
+        return false;
+    }
+    s->tape = tape;
+    s->top = out->index;
+    s->swept = tape->swept;
+    for (size_t i = 0; i < n; i++) {
+        ag_tensor *node = ag_tape_node(tape, i);
+        s->grad[i] = node->grad;
+        s->owned[i] = node->grad_owned;
+    }
+    return true;
+}
+
+static void restore_grads(saved_grads *s)
+{
+    if (!s->tape)
+        return;
+    for (long i = 0; i <= s->top; i++) {
+        ag_tensor *node = ag_tape_node(s->tape, (size_t)i);
+        node->grad = s->grad[i];
+        node->grad_owned = s->owned[i];
+    }
+    s->tape->swept = s->swept;
+    ag_free(s->grad);
+    ag_free(s->owned);
 }
 
 /* The functional form: one sweep from <outputs, seeds> (a sum of scalars
@@ -427,6 +476,12 @@ bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int 
         if (!out)
             return false;
     }
+    /* The sweep keeps its partial gradients in the intermediates' grad
+     * fields. ag_grad promises to leave every ag_grad_of as it was, so the
+     * fields of the nodes it may visit are saved here and put back after. */
+    saved_grads saved = {0};
+    if (!out->leaf && out->requires_grad && !save_grads(out, &saved))
+        return false;
     for (int i = 0; i < n_in; i++)
         if (!inputs[i]->leaf)
             inputs[i]->grad = NULL;
@@ -436,16 +491,21 @@ bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int 
     if (out->requires_grad)
         ok = ag_backward_sweep(out, seed, create, false);
     captured = NULL;
-    if (!ok)
+    for (int i = 0; ok && i < n_in; i++)
+        if (!inputs[i]->leaf && inputs[i] != out)
+            grads[i] = inputs[i]->grad;
+    restore_grads(&saved);
+    if (!ok) {
+        for (int i = 0; i < n_in; i++)
+            grads[i] = NULL;
         return false;
+    }
     for (int i = 0; i < n_in; i++) {
         ag_tensor *in = inputs[i];
         if (in == out) {
             grads[i] = seed ? seed : ag_const_scalar(out->dtype, 1.0);
             if (grads[i] && out->ndim > 0)
                 grads[i] = ag_reshape(grads[i], out->ndim, out->shape);
-        } else if (!in->leaf) {
-            grads[i] = in->grad;
         }
         if (grads[i])
             continue;

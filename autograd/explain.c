@@ -15,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_VERTS = 20000 };
+/* The unfolded graph grows with the elements involved, not the nodes: a
+ * scalar chain of 10⁵ nodes is 10⁵ vertices, a matmul a dense block of
+ * edges. The caps keep a mistaken call on a large model to a few hundred
+ * MB and a clear error. */
+enum { MAX_VERTS = 1 << 20, MAX_EDGES = 1 << 24 };
 
 typedef struct vkey {
     const ag_tensor *t;
@@ -104,6 +108,13 @@ static size_t find_or_add(graph *g, const ag_tensor *t, size_t e, bool *added)
 
 static bool add_edge(graph *g, size_t to, double w)
 {
+    if (g->ne >= MAX_EDGES) {
+        ag_error_set(AG_ERR_VALUE,
+                     "explain: more than %d element-level derivatives lead to the loss; too "
+                     "many to unfold (use the backward trace)",
+                     MAX_EDGES);
+        return false;
+    }
     if (g->ne == g->cape) {
         size_t cap = g->cape ? 2 * g->cape : 256;
         edge *e = ag_realloc(g->e, cap * sizeof *e);

@@ -168,8 +168,14 @@ bool ag_anomaly_check_output(const ag_tensor *t);
 bool ag_anomaly_check_grads(const ag_tensor *node, const ag_tensor *g, int n,
                             ag_tensor *const *gin);
 
-/* The current node list of a tape (for the backward sweep). */
-ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n);
+/* Node i of a tape (i < tape->n_nodes). There is no way to borrow the node
+ * list itself: recording appends to it and may move it, so a walker that
+ * records (a create_graph sweep, a checker re-running ops) must index the
+ * tape anew at each step. */
+static inline ag_tensor *ag_tape_node(const ag_tape *tape, size_t i)
+{
+    return tape->nodes[i];
+}
 
 /* Like ag_check_inputs (NULL, stale) but any dtype, i64 included. */
 bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inputs);

@@ -432,9 +432,3 @@ long ag_node_index(const ag_tensor *t)
     return t && !ag_is_stale(t) ? t->index : -1;
 }
 
-/* Internal: the node list, for the backward sweep. */
-ag_tensor **ag_tape_nodes(ag_tape *tape, size_t *n)
-{
-    *n = tape->n_nodes;
-    return tape->nodes;
-}

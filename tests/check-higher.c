@@ -92,6 +92,37 @@ START_TEST(test_grad_of_intermediate)
 }
 END_TEST
 
+/* ag_grad's contract: no tensor's ag_grad_of changes, intermediates' included
+ * (the probe: h = x², y = 5h; after backward h's gradient is 5, and an
+ * ag_grad(h, x) in between must not leave 1 there). */
+START_TEST(test_grad_leaves_intermediate_grads_alone)
+{
+    for (int create = 0; create < 2; create++) {
+        ag_tensor *x = h_pscalar(AG_F64, 3.0);
+        ag_tensor *h = ag_mul(x, x), *y = ag_mul_scalar(h, 5.0);
+        ck_assert(ag_backward(y));
+        ck_assert_f64(ag_item(ag_grad_of(h)), 5.0);
+        ck_assert_f64(ag_item(ag_grad_of(x)), 30.0);
+        ag_tensor *g;
+        ck_assert(ag_grad(1, &h, NULL, 1, &x, create ? AG_GRAD_CREATE_GRAPH : 0, &g));
+        ck_assert_f64(ag_item(g), 6.0);
+        ck_assert_f64(ag_item(ag_grad_of(h)), 5.0);
+        ck_assert_f64(ag_item(ag_grad_of(y)), 1.0);
+        ck_assert_f64(ag_item(ag_grad_of(x)), 30.0);
+        /* ... and a gradient with respect to the intermediate itself */
+        ck_assert(ag_grad(1, &y, NULL, 1, &h, 0, &g));
+        ck_assert_f64(ag_item(g), 5.0);
+        ck_assert_f64(ag_item(ag_grad_of(h)), 5.0);
+        /* a later backward still starts afresh from the intermediates */
+        ag_zero_grad(x);
+        ck_assert(ag_backward(y));
+        ck_assert_f64(ag_item(ag_grad_of(h)), 5.0);
+        ck_assert_f64(ag_item(ag_grad_of(x)), 30.0);
+        ag_tape_reset(NULL);
+    }
+}
+END_TEST
+
 START_TEST(test_hessian_sum_of_squares)
 {
     ag_tensor *v = h_param(AG_F64, 1, H_SHAPE(4), H_VALS(1, -2, 0.5, 3));
@@ -296,6 +327,7 @@ static Suite *higher_suite(void)
     tcase_add_test(tc, test_grad_unused_input);
     tcase_add_test(tc, test_grad_several_outputs);
     tcase_add_test(tc, test_grad_of_intermediate);
+    tcase_add_test(tc, test_grad_leaves_intermediate_grads_alone);
     tc = h_tcase(s, "hessians", H_TIMEOUT);
     tcase_add_test(tc, test_hessian_sum_of_squares);
     tcase_add_test(tc, test_hessian_logistic_regression);
