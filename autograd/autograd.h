@@ -165,7 +165,10 @@ size_t ag_numel(const ag_tensor *t);
 
 /* The raw element storage, row-major: float*, double* or int64_t* by dtype.
  * Borrowed: valid while the tensor is. NULL (and an error) for NULL or stale
- * tensors. Writing through it is allowed for leaves only. */
+ * tensors. Writing through it is allowed for leaves, and for an op's own
+ * result inside its forward. Such writes are not seen by the version check
+ * below (ag_set_flat's are): after changing a leaf that a recorded graph
+ * used, compute the forward pass again before backward. */
 void *ag_data(ag_tensor *t);
 const void *ag_data_const(const ag_tensor *t);
 
@@ -178,7 +181,12 @@ double ag_get_flat(const ag_tensor *t, size_t i);
 /* Element at a multi-index (ag_ndim(t) entries), as a double. */
 double ag_get(const ag_tensor *t, const int64_t *index);
 /* Sets one element of a leaf. Returns false and records an error for an
- * intermediate or an index out of range. */
+ * intermediate or an index out of range. It counts as an in-place change,
+ * as optimizer updates do: every recorded node keeps the version of each
+ * input it used, and a backward sweep that reaches a node one of whose
+ * inputs was changed since fails with AG_ERR_STATE naming the tensor and
+ * the op, instead of computing a gradient from the new values (PyTorch's
+ * "modified by an inplace operation"). */
 bool ag_set_flat(ag_tensor *t, size_t i, double value);
 
 /* The gradient accumulated by ag_backward: for a leaf, a tensor of the
@@ -210,8 +218,26 @@ ag_tape *ag_tape_use(ag_tape *tape);
 /* Frees every intermediate of `tape` (NULL: the current tape) at once and
  * keeps the memory for the next step: after the first step, a training loop
  * allocates nothing. An intermediate used after this is reported as
- * AG_ERR_STALE. */
+ * AG_ERR_STALE. Exactly so after one reset; after two or more, the memory
+ * of the kept pointer may have been given to a tensor of the current step.
+ * The library never reads freed memory for it (header memory is only freed
+ * with the tape) and checks a tag, so such a use is either AG_ERR_STALE or
+ * — only when a newer tensor's header starts at that very address — reads
+ * that newer tensor. ag_debug_lifetimes catches every such use. */
 void ag_tape_reset(ag_tape *tape);
+/* Lifetime debug mode, process-wide: while on, tensor header memory is
+ * never reused (it is kept until its tape is freed, so memory grows with
+ * every step), and every use of an intermediate after any number of resets
+ * is AG_ERR_STALE, as AddressSanitizer's quarantine catches a use after
+ * free. The environment variable AG_DEBUG_LIFETIMES=1 turns it on from the
+ * start. Takes effect at the next reset; returns the previous setting. */
+bool ag_debug_lifetimes(bool on);
+/* Refuse to record more than max_nodes nodes on `tape` (NULL: the current
+ * tape) between resets: an op that would record one more fails with
+ * AG_ERR_STATE and a message asking whether ag_tape_reset was forgotten. 0
+ * (the default) means no limit. false with AG_ERR_NOMEM only when the
+ * default tape cannot be made. */
+bool ag_tape_set_max_nodes(ag_tape *tape, size_t max_nodes);
 /* The number of nodes recorded since the last reset. */
 size_t ag_tape_size(const ag_tape *tape);
 /* Bytes the tape holds in reserve (its arena capacity). */

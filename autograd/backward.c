@@ -9,6 +9,7 @@
  * differentiated again. Nothing in this file knows an op by name. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static _Thread_local bool in_sweep;
@@ -247,6 +248,49 @@ static int run_kernel(ag_tensor *node)
     return true;
 }
 
+/* A node's rule reads the values its inputs had when it was recorded; one
+ * changed in place since (ag_set_flat on a weight between forward and
+ * backward) would give a wrong gradient, so it is an error, as in PyTorch.
+ * Every input of a node the sweep will reach counts, not only those a rule
+ * reads. (A node's own result is written after it is recorded — a user
+ * op's forward fills it through ag_data — so it is checked where it is an
+ * input: at its consumers.) Checked before the sweep changes anything, and
+ * only when something was changed in place since the tape's first node. */
+static bool versions_ok(ag_tape *tape, const ag_tensor *output)
+{
+    if (tape->changes_at_first == ag_changes_)
+        return true;
+    size_t top = (size_t)output->index;
+    unsigned char *reached = ag_tape_alloc(top + 1);
+    if (!reached)
+        return false;
+    memset(reached, 0, top + 1);
+    reached[top] = 1;
+    for (size_t i = top + 1; i-- > 0;) {
+        if (!reached[i])
+            continue;
+        const ag_tensor *node = ag_tape_node(tape, i);
+        const uint32_t *recorded = ag_node_versions(node);
+        for (int j = 0; j < node->n_inputs; j++) {
+            const ag_tensor *t = node->inputs[j];
+            if (t->version != recorded[j]) {
+                char name[96];
+                ag_tensor_name(t, name, sizeof name);
+                ag_error_set(AG_ERR_STATE,
+                             "backward: tensor '%s' (input %d of op '%s', node #%d) was changed in "
+                             "place after the forward pass used it (version %u, recorded %u); "
+                             "compute the forward pass again after changing it",
+                             name, j, node->op->def.name, node->index, (unsigned)t->version,
+                             (unsigned)recorded[j]);
+                return false;
+            }
+            if (t->tape == tape && t->index >= 0 && t->requires_grad)
+                reached[t->index] = 1;
+        }
+    }
+    return true;
+}
+
 /* One node: its kernel when `kernels` allows and it has one, else its
  * rule, the hook and anomaly checks, and the accumulation. */
 static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves, bool kernels)
@@ -350,6 +394,8 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
     }
     if (ok && output->leaf && to_leaves) {
         ok = accumulate_leaf(output, seed, create_graph);
+    } else if (ok && !output->leaf && !versions_ok(output->tape, output)) {
+        ok = false;
     } else if (ok && !output->leaf) {
         ag_tape *tape = output->tape;
         long top = output->index;

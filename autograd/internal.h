@@ -53,6 +53,9 @@ struct ag_tensor {
     int64_t *shape;           /* ndim dimensions, right after the header */
     char *label;              /* ag_no_label_ until ag_set_label gives it AG_LABEL_SIZE bytes */
     const struct ag_site *site; /* anomaly mode: where the op was called, else NULL */
+    uint64_t tag;             /* ag_tensor_tag of this header: see ag_is_live */
+    uint32_t version;         /* bumped by every in-place change of the data (ag_set_flat,
+                                 ag_data, optimizer updates); a node records its inputs' */
     uint32_t generation;      /* the tape's generation when this was made (its low 32 bits:
                                  a pointer kept for 2^32 resets could pass for live) */
     int32_t index;            /* position in the tape's node list, -1 if not recorded */
@@ -86,7 +89,11 @@ typedef struct ag_arena {
 
 struct ag_tape {
     ag_arena data;        /* tensor data, index arrays, params */
-    ag_arena headers[2];  /* tensor headers, by generation parity */
+    ag_arena headers[2];  /* tensor headers and labels, by generation parity; their blocks
+                             are only freed with the tape (see ag_is_live) */
+    ag_block *retired;    /* header blocks kept, never reused, in lifetime debug mode */
+    size_t max_nodes;     /* ag_tape_set_max_nodes; 0 for no limit */
+    uint64_t changes_at_first; /* ag_changes_ when the first node since the reset was recorded */
     ag_tensor **nodes;    /* recorded results in creation order (a topological order) */
     size_t n_nodes;
     size_t cap_nodes;
@@ -107,11 +114,58 @@ typedef struct ag_site {
     int line;
 } ag_site;
 
-/* Whether t is an intermediate whose tape was reset since it was made.
- * Every op asks this of every input, so it is a load and a compare. */
+/* A header's tag: a mix of its own address, its tape and its generation.
+ *
+ * A pointer kept across two or more resets may point into header memory
+ * that newer tensors now use, possibly into the middle of one, where the
+ * bytes read as `tape` are anything. Header blocks are never freed while
+ * the tape lives, so reading the pointer's fields is defined; the tag then
+ * tells a header written for this very address, tape and generation from
+ * whatever else is there, before `tape` is followed. */
+static inline uint64_t ag_tensor_tag(const ag_tensor *t, const ag_tape *tape, uint32_t generation)
+{
+    uint64_t h = (uint64_t)(uintptr_t)t ^ ((uint64_t)(uintptr_t)tape << 1) ^
+                 ((uint64_t)generation << 32 | generation);
+    return (h * 0x9E3779B97F4A7C15ULL) | 1;
+}
+
+/* Whether t is a tensor one may use: a leaf, or an intermediate of its
+ * tape's current generation. Every op asks this of every input, so it is a
+ * few loads, a multiply and two compares. */
+static inline bool ag_is_live(const ag_tensor *t)
+{
+    const ag_tape *tape = t->tape;
+    return t->tag == ag_tensor_tag(t, tape, t->generation) &&
+           (!tape || t->generation == (uint32_t)tape->generation);
+}
+
 static inline bool ag_is_stale(const ag_tensor *t)
 {
-    return t->tape != NULL && t->generation != (uint32_t)t->tape->generation;
+    return !ag_is_live(t);
+}
+
+/* In-place changes made by this thread, so that a backward sweep can skip
+ * the version check when there were none since its tape's first node. */
+extern _Thread_local uint64_t ag_changes_;
+
+/* Marks t's data as changed in place (see ag_tensor.version). */
+static inline void ag_tensor_modified(ag_tensor *t)
+{
+    t->version++;
+    ag_changes_++;
+}
+
+/* Lifetime debug mode (ag_debug_lifetimes, AG_DEBUG_LIFETIMES=1). */
+bool ag_debug_lifetimes_on(void);
+
+/* Bytes from the current generation's header arena of `tape` (8-aligned),
+ * which outlive a stale header's readers: labels of intermediates. */
+void *ag_tape_header_alloc(ag_tape *tape, size_t size);
+
+/* The versions an op node recorded of its inputs, after its input list. */
+static inline uint32_t *ag_node_versions(const ag_tensor *node)
+{
+    return (uint32_t *)(node->inputs + node->n_inputs);
 }
 
 /* Validates a shape (rank, non-negative dims, no overflow) and returns its
@@ -134,8 +188,7 @@ static inline bool ag_inputs_ok(const char *op_name, int n, ag_tensor *const *in
 {
     for (int i = 0; i < n; i++) {
         const ag_tensor *t = inputs[i];
-        if (!t || t->dtype == AG_I64 || t->dtype != inputs[0]->dtype ||
-            (t->tape && t->generation != (uint32_t)t->tape->generation))
+        if (!t || !ag_is_live(t) || t->dtype == AG_I64 || t->dtype != inputs[0]->dtype)
             return ag_check_inputs(op_name, n, inputs);
     }
     return true;

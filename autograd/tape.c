@@ -13,6 +13,8 @@
  * as AG_ERR_STALE instead of reading a header that a new tensor now uses. */
 #include "internal.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef ag_block block;
@@ -95,10 +97,12 @@ static void arena_free_blocks(block *b)
 
 /* Rewinds the arena. When the last generation spilled over into more than
  * one block, the blocks are replaced by one that holds them all, so the
- * next generation of the same size fits without allocating. */
-static void arena_reset(arena *a)
+ * next generation of the same size fits without allocating; `coalesce`
+ * false keeps them as they are (header arenas: a kept pointer may point
+ * into any of their blocks). */
+static void arena_reset(arena *a, bool coalesce)
 {
-    if (a->head && a->head->next && a->cur != a->head) {
+    if (coalesce && a->head && a->head->next && a->cur != a->head) {
         size_t total = 0;
         for (block *b = a->head; b; b = b->next)
             total += b->cap;
@@ -171,6 +175,7 @@ void ag_tape_free(ag_tape *tape)
     }
     if (current_tape == tape)
         current_tape = NULL;
+    arena_free_blocks(tape->retired);
     arena_free_blocks(tape->data.head);
     arena_free_blocks(tape->headers[0].head);
     arena_free_blocks(tape->headers[1].head);
@@ -209,9 +214,66 @@ void ag_tape_reset(ag_tape *tape)
         return;
     tape->generation++;
     tape->swept = false;
-    arena_reset(&tape->data);
-    arena_reset(&tape->headers[tape->generation & 1]);
+    arena_reset(&tape->data, true);
+    arena *h = &tape->headers[tape->generation & 1];
+    if (ag_debug_lifetimes_on() && h->head) {
+        /* Headers of two generations ago stay as they were, so that any
+         * later use of one is seen as stale, whatever the resets since. */
+        block *last = h->head;
+        while (last->next)
+            last = last->next;
+        last->next = tape->retired;
+        tape->retired = h->head;
+        h->head = h->cur = NULL;
+    }
+    arena_reset(h, false);
     tape->n_nodes = 0;
+}
+
+_Thread_local uint64_t ag_changes_;
+
+/* ---- lifetime debug mode ---- */
+
+/* -1 until first asked: then the environment's AG_DEBUG_LIFETIMES. */
+static atomic_int debug_lifetimes = -1;
+
+bool ag_debug_lifetimes_on(void)
+{
+    int v = atomic_load_explicit(&debug_lifetimes, memory_order_relaxed);
+    if (v < 0) {
+        const char *env = getenv("AG_DEBUG_LIFETIMES");
+        int want = env && env[0] && strcmp(env, "0") != 0;
+        atomic_compare_exchange_strong(&debug_lifetimes, &v, want);
+        v = atomic_load_explicit(&debug_lifetimes, memory_order_relaxed);
+    }
+    return v > 0;
+}
+
+bool ag_debug_lifetimes(bool on)
+{
+    bool prev = ag_debug_lifetimes_on();
+    atomic_store(&debug_lifetimes, on ? 1 : 0);
+    return prev;
+}
+
+bool ag_tape_set_max_nodes(ag_tape *tape, size_t max_nodes)
+{
+    if (!tape)
+        tape = ag_tape_current();
+    if (!tape) {
+        ag_error_set(AG_ERR_NOMEM, "tape_set_max_nodes: out of memory for the default tape");
+        return false;
+    }
+    tape->max_nodes = max_nodes;
+    return true;
+}
+
+void *ag_tape_header_alloc(ag_tape *tape, size_t size)
+{
+    void *p = arena_alloc_aligned(&tape->headers[tape->generation & 1], size, 8);
+    if (!p)
+        ag_error_set(AG_ERR_NOMEM, "tape: out of memory for %zu bytes", size);
+    return p;
 }
 
 size_t ag_tape_size(const ag_tape *tape)
@@ -270,6 +332,8 @@ static AG_ALWAYS_INLINE ag_tensor *new_tensor(ag_tape *tape, ag_dtype dtype, int
     t->grad = NULL;
     t->tape = tape;
     t->generation = (uint32_t)tape->generation;
+    t->tag = ag_tensor_tag(t, tape, t->generation);
+    t->version = 0;
     t->op = NULL;
     t->inputs = NULL;
     t->params = NULL;
@@ -304,6 +368,13 @@ ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
 
 static bool push_node(ag_tape *tape, ag_tensor *t)
 {
+    if (tape->max_nodes && tape->n_nodes >= tape->max_nodes) {
+        ag_error_set(AG_ERR_STATE,
+                     "tape: %zu nodes recorded since the last reset, the limit set with "
+                     "ag_tape_set_max_nodes; was ag_tape_reset forgotten at the end of a step?",
+                     tape->n_nodes);
+        return false;
+    }
     if (tape->n_nodes >= INT32_MAX) {
         ag_error_set(AG_ERR_NOMEM, "tape: more than %d nodes; reset the tape", INT32_MAX);
         return false;
@@ -318,6 +389,8 @@ static bool push_node(ag_tape *tape, ag_tensor *t)
         tape->nodes = nodes;
         tape->cap_nodes = cap;
     }
+    if (tape->n_nodes == 0)
+        tape->changes_at_first = ag_changes_;
     t->index = (int32_t)tape->n_nodes;
     tape->nodes[tape->n_nodes++] = t;
     return true;
@@ -381,21 +454,27 @@ ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const
         ag_error_set(AG_ERR_NOMEM, "tape: out of memory");
         return NULL;
     }
-    /* A node's input list and params follow its header in one allocation. */
-    size_t n_in = record ? (size_t)n_inputs * sizeof(ag_tensor *) : 0;
+    /* A node's input list, its inputs' versions and its params follow its
+     * header in one allocation. */
+    size_t n_in = record ? (size_t)n_inputs * sizeof(ag_tensor *) +
+                               (((size_t)n_inputs * sizeof(uint32_t) + 7) & ~(size_t)7)
+                         : 0;
     size_t n_par = record ? (n_params + 7) & ~(size_t)7 : 0;
     ag_tensor *t = new_tensor(tape, dtype, ndim, shape, numel, n_in + n_par);
     if (!t || !record)
         return t;
     t->inputs = (ag_tensor **)(t->shape + ndim);
-    for (int i = 0; i < n_inputs; i++)
+    t->n_inputs = (int16_t)n_inputs;
+    uint32_t *versions = ag_node_versions(t);
+    for (int i = 0; i < n_inputs; i++) {
         t->inputs[i] = inputs[i];
+        versions[i] = inputs[i]->version;
+    }
     if (n_params) {
         t->params = (unsigned char *)t->inputs + n_in;
         if (params)
             memcpy(t->params, params, n_params);
     }
-    t->n_inputs = (int16_t)n_inputs;
     t->op = op;
     t->requires_grad = true;
     if (ag_anomaly_on_)

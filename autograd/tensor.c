@@ -122,6 +122,7 @@ ag_tensor *ag_leaf_new(ag_dtype dtype, int ndim, const int64_t *shape)
     t->numel = numel;
     t->index = -1;
     t->leaf = true;
+    t->tag = ag_tensor_tag(t, NULL, 0);
     return t;
 }
 
@@ -166,13 +167,6 @@ ag_tensor *ag_from_array(ag_dtype dtype, int ndim, const int64_t *shape, const v
 }
 
 /* Accessors share one guard: NULL and stale tensors are errors. */
-static char *arena_label(ag_tensor *t)
-{
-    ag_tape *prev = ag_tape_use(t->tape);
-    char *buf = ag_tape_alloc(AG_LABEL_SIZE);
-    ag_tape_use(prev);
-    return buf;
-}
 
 static bool readable(const ag_tensor *t, const char *what)
 {
@@ -180,9 +174,20 @@ static bool readable(const ag_tensor *t, const char *what)
         ag_error_set(AG_ERR_NULL, "%s: tensor is NULL", what);
         return false;
     }
-    if (ag_is_stale(t)) {
+    if (t->tag != ag_tensor_tag(t, t->tape, t->generation)) {
+        /* Not a header made for this address: nothing in it can be trusted. */
         ag_error_set(AG_ERR_STALE,
-                     "%s: tensor%s%s%s is an intermediate from tape generation %llu, but the "
+                     "%s: not a live tensor: an intermediate kept across two or more tape "
+                     "resets (its memory now holds newer tensors), or a freed tensor; "
+                     "intermediates die at ag_tape_reset",
+                     what);
+        return false;
+    }
+    if (ag_is_stale(t)) {
+        /* A true header of an earlier generation; its label lives in the
+         * header arena, so it is readable, if perhaps overwritten. */
+        ag_error_set(AG_ERR_STALE,
+                     "%s: tensor%s%.31s%s is an intermediate from tape generation %llu, but the "
                      "tape was reset (now at %llu); intermediates die at ag_tape_reset",
                      what, t->label[0] ? " '" : "", t->label, t->label[0] ? "'" : "",
                      (unsigned long long)t->generation,
@@ -204,8 +209,11 @@ ag_tensor *ag_clone(const ag_tensor *t)
 
 void ag_tensor_free(ag_tensor *t)
 {
-    if (!t || !t->leaf)
+    /* Freeing an intermediate is a no-op (the tape owns it), and so is
+     * "freeing" a pointer that is no tensor header any more. */
+    if (!t || t->tag != ag_tensor_tag(t, t->tape, t->generation) || !t->leaf)
         return;
+    t->tag = 0;
     if (t->grad && t->grad->leaf)
         ag_free(t->grad);
     ag_free(t);
@@ -252,7 +260,7 @@ void ag_set_label(ag_tensor *t, const char *label)
             return;
         /* A leaf's buffer sits in its own block (see ag_leaf_new); an
          * intermediate's comes from its tape and lives as long. */
-        char *buf = t->leaf ? (char *)t + sizeof *t : arena_label(t);
+        char *buf = t->leaf ? (char *)t + sizeof *t : ag_tape_header_alloc(t->tape, AG_LABEL_SIZE);
         if (!buf)
             return;
         t->label = buf;
@@ -303,6 +311,8 @@ size_t ag_numel(const ag_tensor *t)
 
 void *ag_data(ag_tensor *t)
 {
+    /* Not counted as a change (see the header): op authors read their
+     * inputs through it. */
     return readable(t, "data") ? t->data : NULL;
 }
 
@@ -370,6 +380,7 @@ bool ag_set_flat(ag_tensor *t, size_t i, double value)
         return false;
     }
     ag_store(t, i, value);
+    ag_tensor_modified(t);
     return true;
 }
 

@@ -124,6 +124,8 @@ START_TEST(test_reset_reuses_memory)
     ck_assert_uint_gt(cap, 64 * 1024);
     for (int step = 0; step < 20; step++) {
         last = train_step(&m);
+        if (h_debug_lifetimes())
+            continue; /* a new header block every step, by design */
         ck_assert_msg(ag_tape_capacity(NULL) == cap, "step %d: capacity %zu, was %zu", step,
                       ag_tape_capacity(NULL), cap);
         ck_assert_msg(ag_alloc_count() == allocs, "step %d: %zu heap allocations in the loop",
@@ -151,7 +153,8 @@ START_TEST(test_capacity_grows_with_demand)
         y = ag_add_scalar(x, 2);
         ck_assert_tensor(y);
         ck_assert(ag_get_flat(y, 99999) == 2.0);
-        ck_assert_uint_eq(ag_tape_capacity(NULL), cap1);
+        if (!h_debug_lifetimes())
+            ck_assert_uint_eq(ag_tape_capacity(NULL), cap1);
         ag_tape_reset(NULL);
     }
 }

@@ -162,6 +162,12 @@ bool h_valgrind(void)
     return v && *v && strcmp(v, "0") != 0;
 }
 
+bool h_debug_lifetimes(void)
+{
+    const char *v = getenv("AG_DEBUG_LIFETIMES");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 static void setup(void)
 {
     ag_error_clear();

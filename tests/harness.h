@@ -156,6 +156,10 @@ bool h_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs, char *msg,
 /* Whether the suite runs under valgrind (AG_TEST_VALGRIND=1): slow tests
  * shrink their sizes. */
 bool h_valgrind(void);
+/* Whether the suite runs in lifetime debug mode (AG_DEBUG_LIFETIMES=1):
+ * header memory is never reused there, so tests of the steady state's
+ * allocations and capacity do not apply. */
+bool h_debug_lifetimes(void);
 
 /* A test case with the harness's fixture (a clean error slot, grad mode on,
  * the default tape current and empty; kept leaves and tapes freed, the
