@@ -14,8 +14,10 @@ static uint64_t splitmix64(uint64_t *x)
 
 void ag_rng_seed(ag_rng *rng, uint64_t seed)
 {
-    if (!rng)
+    if (!rng) {
+        ag_error_set(AG_ERR_NULL, "rng_seed: rng is NULL");
         return;
+    }
     for (int i = 0; i < 4; i++)
         rng->s[i] = splitmix64(&seed);
 }
@@ -27,6 +29,10 @@ static uint64_t rotl(uint64_t x, int k)
 
 uint64_t ag_rng_next(ag_rng *rng)
 {
+    if (!rng) {
+        ag_error_set(AG_ERR_NULL, "rng_next: rng is NULL");
+        return 0;
+    }
     uint64_t *s = rng->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -41,12 +47,20 @@ uint64_t ag_rng_next(ag_rng *rng)
 
 double ag_rng_uniform(ag_rng *rng)
 {
+    if (!rng) {
+        ag_error_set(AG_ERR_NULL, "rng_uniform: rng is NULL");
+        return NAN;
+    }
     /* The top 53 bits: every double in [0,1) on the 2^-53 grid, equally likely. */
     return (double)(ag_rng_next(rng) >> 11) * 0x1.0p-53;
 }
 
 double ag_rng_normal(ag_rng *rng)
 {
+    if (!rng) {
+        ag_error_set(AG_ERR_NULL, "rng_normal: rng is NULL");
+        return NAN;
+    }
     /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1]. */
     double u = 1.0 - ag_rng_uniform(rng), v = ag_rng_uniform(rng);
     return sqrt(-2.0 * log(u)) * cos(2.0 * 3.14159265358979323846 * v);
