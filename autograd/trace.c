@@ -55,6 +55,19 @@ char *ag_format_values(const ag_tensor *t, char *buf, size_t size)
 void ag_trace_hook(void *ctx, const ag_tensor *node, const ag_tensor *grad_out, int n_inputs,
                    ag_tensor *const *inputs, ag_tensor *const *grad_in)
 {
+    const char *missing = !node ? "node" : !grad_out ? "grad_out" : n_inputs > 0 && !inputs ? "inputs"
+                          : n_inputs > 0 && !grad_in ? "grad_in" : NULL;
+    for (int j = 0; !missing && j < n_inputs; j++)
+        if (!inputs[j])
+            missing = "an input";
+    if (missing) {
+        ag_error_set(AG_ERR_NULL, "trace_hook: %s is NULL", missing);
+        return;
+    }
+    if (!node->op) {
+        ag_error_set(AG_ERR_VALUE, "trace_hook: the node is a leaf, not a recorded op");
+        return;
+    }
     FILE *f = ctx ? ctx : stdout;
     char name[64], shape[96], vals[512], in_name[64];
     fprintf(f, "[%ld] %s = %s(", (long)node->index, ag_tensor_name(node, name, sizeof name),
