@@ -53,6 +53,10 @@ static char *copy_string(const char *s)
 const ag_op *ag_op_register(const ag_op_def *def)
 {
     ensure_builtins();
+    if (!def) {
+        ag_error_set(AG_ERR_NULL, "op_register: def is NULL");
+        return NULL;
+    }
     if (!def || !def->name || !def->name[0] || !def->apply ||
         (!def->vjp && !(def->flags & AG_OP_COMPOSITE)) || def->n_inputs < 1 ||
         def->n_inputs > AG_GRADCHECK_MAX_INPUTS) {
@@ -121,7 +125,11 @@ const ag_op *ag_op_find(const char *name)
 
 const ag_op_def *ag_op_info(const ag_op *op)
 {
-    return op ? &op->def : NULL;
+    if (!op) {
+        ag_error_set(AG_ERR_NULL, "op_info: op is NULL");
+        return NULL;
+    }
+    return &op->def;
 }
 
 static int by_order(const void *a, const void *b)
@@ -133,8 +141,10 @@ static int by_order(const void *a, const void *b)
 void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx)
 {
     ensure_builtins();
-    if (!f)
+    if (!f) {
+        ag_error_set(AG_ERR_NULL, "op_foreach: f is NULL");
         return;
+    }
     /* A snapshot sorted by registration order: the hash's own order depends
      * on deletions, and f may register ops itself. */
     pthread_mutex_lock(&registry_lock);

@@ -392,7 +392,7 @@ START_TEST(test_registry_register_errors)
     ck_assert_error(AG_ERR_VALUE, "domain");
     ag_error_clear();
     ck_assert_ptr_null(ag_op_register(NULL));
-    ck_assert_status(AG_ERR_VALUE);
+    ck_assert_status(AG_ERR_NULL);
     ag_error_clear();
     ck_assert_uint_eq(ag_op_count(), count);
 
