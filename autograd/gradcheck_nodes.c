@@ -144,8 +144,10 @@ char *ag_format_culprit(const ag_gradcheck_nodes_report *r, char *buf, size_t si
 
 void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *r)
 {
-    if (!f || !r)
+    if (!f || !r) {
+        ag_error_set(AG_ERR_NULL, "gradcheck_nodes_fprint: %s is NULL", f ? "report" : "f");
         return;
+    }
     char buf[512];
     fprintf(f, "gradcheck by node: %s\n", ag_format_culprit(r, buf, sizeof buf));
 }

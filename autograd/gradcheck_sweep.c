@@ -271,8 +271,10 @@ bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *op
 
 void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *rep)
 {
-    if (!f || !rep)
+    if (!f || !rep) {
+        ag_error_set(AG_ERR_NULL, "gradcheck_fprint: %s is NULL", f ? "report" : "f");
         return;
+    }
     fprintf(f, "gradcheck %s: %s\n", rep->name, rep->pass ? "PASS" : "FAIL");
     fprintf(f, "  %-5s %-14s %18s %18s %10s %10s\n", "input", "worst element", "analytic",
             "numeric", "abs err", "rel err");

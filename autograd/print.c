@@ -48,8 +48,10 @@ static void print_dim(FILE *f, const ag_tensor *t, int d, size_t offset, int ind
 
 void ag_fprint(FILE *f, const ag_tensor *t)
 {
-    if (!f)
+    if (!f) {
+        ag_error_set(AG_ERR_NULL, "fprint: f is NULL");
         return;
+    }
     if (!t) {
         fputs("tensor(NULL)\n", f);
         return;

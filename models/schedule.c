@@ -5,8 +5,10 @@
 
 double ag_schedule_lr(const ag_schedule_config *s, uint64_t t)
 {
-    if (!s)
+    if (!s) {
+        ag_error_set(AG_ERR_NULL, "schedule_lr: s is NULL");
         return NAN;
+    }
     switch (s->kind) {
     case AG_SCHEDULE_CONSTANT:
         return s->base_lr;
