@@ -413,6 +413,10 @@ ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t
         ag_error_set(AG_ERR_NULL, "op_result: op is NULL");
         return NULL;
     }
+    if ((n_inputs > 0 && !inputs) || (n_params > 0 && !params)) {
+        ag_error_set(AG_ERR_NULL, "op_result: %s is NULL", params || !n_params ? "inputs" : "params");
+        return NULL;
+    }
     if (!op->def.vjp) {
         ag_error_set(AG_ERR_STATE, "%s: a composite op records no node of its own", name);
         return NULL;
@@ -486,16 +490,28 @@ ag_tensor *ag_op_result_checked(const ag_op *op, ag_dtype dtype, int ndim, const
 
 const ag_op *ag_node_op(const ag_tensor *t)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "node_op: t is NULL");
+        return NULL;
+    }
     return t && !ag_is_stale(t) ? t->op : NULL;
 }
 
 int ag_node_n_inputs(const ag_tensor *t)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "node_n_inputs: t is NULL");
+        return 0;
+    }
     return t && !ag_is_stale(t) ? t->n_inputs : 0;
 }
 
 ag_tensor *ag_node_input(const ag_tensor *t, int i)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "node_input: t is NULL");
+        return NULL;
+    }
     if (!t || ag_is_stale(t) || i < 0 || i >= t->n_inputs)
         return NULL;
     return t->inputs[i];
@@ -503,11 +519,19 @@ ag_tensor *ag_node_input(const ag_tensor *t, int i)
 
 const void *ag_node_params(const ag_tensor *t)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "node_params: t is NULL");
+        return NULL;
+    }
     return t && !ag_is_stale(t) ? t->params : NULL;
 }
 
 long ag_node_index(const ag_tensor *t)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "node_index: t is NULL");
+        return -1;
+    }
     return t && !ag_is_stale(t) ? t->index : -1;
 }
 

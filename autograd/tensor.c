@@ -38,6 +38,12 @@ char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size)
 
 char *ag_shape_str(const ag_tensor *t, char *buf, size_t size)
 {
+    if (!buf) {
+        ag_error_set(AG_ERR_NULL, "shape_str: buf is NULL");
+        return NULL;
+    }
+    if (!t)
+        ag_error_set(AG_ERR_NULL, "shape_str: t is NULL");
     if (!t || ag_is_stale(t))
         return ag_format_shape(0, NULL, buf, size);
     return ag_format_shape(t->ndim, t->shape, buf, size);
@@ -239,11 +245,19 @@ bool ag_set_requires_grad(ag_tensor *t, bool requires_grad)
 
 bool ag_requires_grad(const ag_tensor *t)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "requires_grad: t is NULL");
+        return false;
+    }
     return t && !ag_is_stale(t) && t->requires_grad;
 }
 
 bool ag_is_leaf(const ag_tensor *t)
 {
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "is_leaf: t is NULL");
+        return false;
+    }
     return t && t->leaf;
 }
 
@@ -428,6 +442,10 @@ bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inp
 
 bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
 {
+    if (!op_name || (n > 0 && !inputs)) {
+        ag_error_set(AG_ERR_NULL, "check_inputs: %s is NULL", op_name ? "inputs" : "op_name");
+        return false;
+    }
     if (!ag_check_inputs_any_dtype(op_name, n, inputs))
         return false;
     for (int i = 0; i < n; i++) {
