@@ -13,7 +13,14 @@
 
 #if !defined(AG_BUILDING_LIBRARY) && !defined(AG_NO_LOCATIONS)
 
-#define AG_LOC_() (ag_anomaly_on_ ? ag_set_location_(__FILE__, __LINE__, __func__) : (void)0)
+#ifdef __cplusplus
+#define AG_LOC_() (ag_anomaly_mode() ? ag_set_location_(__FILE__, __LINE__, __func__) : (void)0)
+#else
+#define AG_LOC_()                                                                               \
+    (atomic_load_explicit(&ag_anomaly_on_, memory_order_relaxed)                                \
+         ? ag_set_location_(__FILE__, __LINE__, __func__)                                       \
+         : (void)0)
+#endif
 
 #define ag_abs(...) (AG_LOC_(), ag_abs(__VA_ARGS__))
 #define ag_activate(...) (AG_LOC_(), ag_activate(__VA_ARGS__))

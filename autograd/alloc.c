@@ -11,6 +11,10 @@
 
 _Thread_local bool ag_hash_oom_;
 
+/* Both are process-wide and atomic, since any thread may allocate: the
+ * count sums every thread's allocations, and the planned failure hits the
+ * k-th allocation of whichever thread makes it (tests that plan one run it
+ * on a single thread). */
 static atomic_size_t alloc_count;
 /* Allocations left before the injected failure; negative: none planned. */
 static atomic_long fail_countdown = -1;

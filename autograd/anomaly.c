@@ -11,7 +11,8 @@
 
 #include <math.h>
 
-volatile bool ag_anomaly_on_;
+/* Process-wide (see autograd.h): readers on every op's path load it relaxed. */
+atomic_bool ag_anomaly_on_;
 
 static _Thread_local const char *loc_file;
 static _Thread_local const char *loc_func;
@@ -26,12 +27,12 @@ void ag_set_location_(const char *file, int line, const char *func)
 
 void ag_anomaly_mode_set(bool on)
 {
-    ag_anomaly_on_ = on;
+    atomic_store_explicit(&ag_anomaly_on_, on, memory_order_relaxed);
 }
 
 bool ag_anomaly_mode(void)
 {
-    return ag_anomaly_on_;
+    return atomic_load_explicit(&ag_anomaly_on_, memory_order_relaxed);
 }
 
 void ag_anomaly_stamp(ag_tensor *t)
@@ -45,6 +46,12 @@ void ag_anomaly_stamp(ag_tensor *t)
 
 const char *ag_node_location(const ag_tensor *t, char *buf, size_t size)
 {
+    if (!buf) {
+        ag_error_set(AG_ERR_NULL, "node_location: buf is NULL");
+        return "";
+    }
+    if (!t)
+        ag_error_set(AG_ERR_NULL, "node_location: t is NULL");
     if (!t || ag_is_stale(t) || !t->site || !t->site->file)
         snprintf(buf, size, "%s", "");
     else

@@ -137,15 +137,19 @@ void ag_tensor_free(ag_tensor *t);
  * AG_ERR_STATE for an intermediate (only leaves can be made to require grad)
  * and AG_ERR_DTYPE for an integer tensor; returns false then. */
 bool ag_set_requires_grad(ag_tensor *t, bool requires_grad);
-/* Whether gradients flow to t (a marked leaf, or a recorded result). */
+/* Whether gradients flow to t (a marked leaf, or a recorded result).
+ * False with AG_ERR_NULL for NULL. */
 bool ag_requires_grad(const ag_tensor *t);
-/* Whether t is a leaf (caller-owned) rather than a tape intermediate. */
+/* Whether t is a leaf (caller-owned) rather than a tape intermediate.
+ * False with AG_ERR_NULL for NULL. */
 bool ag_is_leaf(const ag_tensor *t);
 
 /* Gives t a name used by every printout (trace, graph, errors). The string
- * is copied (at most 31 bytes kept). */
+ * is copied (at most 31 bytes kept); a NULL label clears it. A NULL t
+ * records AG_ERR_NULL. */
 void ag_set_label(ag_tensor *t, const char *label);
-/* The label, or "" when none was set. Borrowed. */
+/* The label, or "" when none was set. Borrowed. "" for NULL too, without
+ * an error: labels only feed printouts, which show a failed result as such. */
 const char *ag_label(const ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
@@ -178,7 +182,8 @@ double ag_item(const ag_tensor *t);
 /* Element at the flat row-major index i, as a double. NaN and an error when
  * out of range. */
 double ag_get_flat(const ag_tensor *t, size_t i);
-/* Element at a multi-index (ag_ndim(t) entries), as a double. */
+/* Element at a multi-index (ag_ndim(t) entries; may be NULL for a 0-d t),
+ * as a double. NaN and AG_ERR_NULL for a NULL index otherwise. */
 double ag_get(const ag_tensor *t, const int64_t *index);
 /* Sets one element of a leaf. Returns false and records an error for an
  * intermediate or an index out of range. It counts as an in-place change,
@@ -192,7 +197,14 @@ bool ag_set_flat(ag_tensor *t, size_t i, double value);
 /* The gradient accumulated by ag_backward: for a leaf, a tensor of the
  * leaf's shape owned by the leaf (valid until ag_tensor_free or the next
  * ag_zero_grad); for an intermediate, the gradient from the last backward
- * sweep, owned by the tape. NULL when no gradient has reached t. */
+ * sweep, owned by the tape.
+ * NULL when no gradient has reached t, and that is not an error (the status
+ * stays AG_OK, as a PyTorch .grad of None is no exception): t does not
+ * require grad (ag_set_requires_grad(t, true) was forgotten before the
+ * forward pass), no ag_backward has run since it was made, or the loss
+ * does not depend on t (after ag_zero_grad it is zeros, not NULL).
+ * ag_sgd_update and ag_optim_step, which need a gradient, say which of
+ * these it is. NULL with AG_ERR_NULL for a NULL t. */
 ag_tensor *ag_grad_of(const ag_tensor *t);
 /* Sets a leaf's gradient to zero (keeps its memory for reuse). The buffer
  * is cleared lazily: the next backward overwrites it, and ag_grad_of
@@ -238,7 +250,8 @@ bool ag_debug_lifetimes(bool on);
  * (the default) means no limit. false with AG_ERR_NOMEM only when the
  * default tape cannot be made. */
 bool ag_tape_set_max_nodes(ag_tape *tape, size_t max_nodes);
-/* The number of nodes recorded since the last reset. */
+/* The number of nodes recorded since the last reset. Here and in the next
+ * two, NULL means the current tape. */
 size_t ag_tape_size(const ag_tape *tape);
 /* Bytes the tape holds in reserve (its arena capacity). */
 size_t ag_tape_capacity(const ag_tape *tape);
@@ -462,7 +475,8 @@ ag_tensor *ag_squeeze(ag_tensor *x, int axis);
  * Returns false on error. */
 bool ag_backward(ag_tensor *loss);
 /* The same from any output, seeded with `seed` (the output's shape): the
- * vector in the vector-Jacobian product. */
+ * vector in the vector-Jacobian product. A NULL seed is AG_ERR_NULL (use
+ * ag_backward_ex for the implicit seed 1). */
 bool ag_backward_seed(ag_tensor *output, ag_tensor *seed);
 
 /* The general form: seed may be NULL for a one-element output. With
@@ -484,7 +498,9 @@ enum {
  * until ag_tape_reset) without touching any tensor's ag_grad_of. seeds may
  * be NULL (then every output must have one element and is seeded with 1; a
  * NULL entry seeds ones). With AG_GRAD_CREATE_GRAPH the gradients are graph
- * tensors: differentiate them again for Hessians and higher orders. */
+ * tensors: differentiate them again for Hessians and higher orders. NULL
+ * outputs, inputs or grads, or a NULL entry of outputs or inputs, is
+ * AG_ERR_NULL. */
 bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int n_in,
              ag_tensor *const *inputs, unsigned flags, ag_tensor **grads);
 
@@ -528,7 +544,10 @@ typedef struct ag_rng ag_rng;
  * as ctx (stdout when NULL): the node (label or "#index op"), its upstream
  * gradient, the op's rule, and what it adds to each input — values for
  * small tensors, shape and norm for large ones:
- *     ag_set_backward_hook(ag_trace_hook, stdout);  ag_backward(loss); */
+ *     ag_set_backward_hook(ag_trace_hook, stdout);  ag_backward(loss);
+ * Entries of grad_in may be NULL (inputs that take no gradient); a NULL
+ * node, grad_out, inputs (or entry of it) or grad_in prints nothing and
+ * records AG_ERR_NULL, and a leaf as node AG_ERR_VALUE. */
 void ag_trace_hook(void *ctx, const ag_tensor *node, const ag_tensor *grad_out, int n_inputs,
                    ag_tensor *const *inputs, ag_tensor *const *grad_in);
 
@@ -571,7 +590,8 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
 /* Writes the graph that made `outputs` in Graphviz DOT: one box per tensor
  * with op, label, shape and — for tensors of up to 6 elements — value and
  * gradient; parameters (orange, bold), constants (grey) and computed nodes
- * (blue, rounded) drawn apart. */
+ * (blue, rounded) drawn apart. False with AG_ERR_NULL for a NULL f, outputs
+ * or output. */
 bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs);
 /* Renders a DOT file with Graphviz's dot to SVG, PNG or PDF (by out_path's
  * extension). AG_ERR_IO when dot is not installed or fails. */
@@ -630,13 +650,18 @@ typedef struct ag_op ag_op;
 
 /* Registers an op under def->name (the strings are copied). Returns the
  * registered op, or NULL with AG_ERR_VALUE when the name is taken or the
- * definition is incomplete. The registry lives for the whole process. */
+ * definition is incomplete (AG_ERR_NULL for a NULL def). The registry
+ * lives for the whole process and
+ * is behind a lock: any thread may register and look ops up while others
+ * run ops. */
 const ag_op *ag_op_register(const ag_op_def *def);
-/* The op registered under `name`, or NULL (AG_ERR_NOTFOUND). */
+/* The op registered under `name`, or NULL (AG_ERR_NOTFOUND; AG_ERR_NULL
+ * for a NULL name). */
 const ag_op *ag_op_find(const char *name);
-/* The op's definition. Borrowed. */
+/* The op's definition. Borrowed. NULL with AG_ERR_NULL for a NULL op. */
 const ag_op_def *ag_op_info(const ag_op *op);
-/* Calls f on every registered op in registration order. */
+/* Calls f on every registered op in registration order (ctx is handed on
+ * and may be NULL). A NULL f records AG_ERR_NULL. */
 void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx);
 /* The number of registered ops. */
 size_t ag_op_count(void);
@@ -647,13 +672,16 @@ size_t ag_op_count(void);
  * through ag_data before returning it. `params` (n_params bytes, may be 0)
  * are copied into the node for the vjp rule (ag_node_params). At most
  * 32767 inputs (AG_ERR_VALUE beyond). A custom op's node always runs its
- * rule in the backward sweep (kernels are for built-in ops). */
+ * rule in the backward sweep (kernels are for built-in ops). AG_ERR_NULL
+ * for a NULL op, a NULL shape with ndim > 0, NULL inputs (or entry) with
+ * n_inputs > 0, or NULL params with n_params > 0. */
 ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
                         int n_inputs, ag_tensor *const *inputs, const void *params, size_t n_params);
 /* Validates an op's inputs before its shape rule runs: none NULL
  * (AG_ERR_NULL, keeping an earlier error, so a failed sub-expression is
  * reported once), none stale (AG_ERR_STALE), all of one float dtype
- * (AG_ERR_DTYPE). Messages name `op_name`. */
+ * (AG_ERR_DTYPE). Messages name `op_name`. A NULL op_name, or a NULL
+ * `inputs` with n > 0, is AG_ERR_NULL. */
 bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs);
 /* The op that made t, or NULL for a leaf or an unrecorded result. */
 const ag_op *ag_node_op(const ag_tensor *t);
@@ -663,7 +691,8 @@ int ag_node_n_inputs(const ag_tensor *t);
 ag_tensor *ag_node_input(const ag_tensor *t, int i);
 /* The bytes stored with ag_op_result's params. Borrowed. */
 const void *ag_node_params(const ag_tensor *t);
-/* t's position on its tape (0 for the first recorded node), or -1. */
+/* t's position on its tape (0 for the first recorded node), or -1.
+ * For a NULL t each of these five gives NULL, 0 or -1 with AG_ERR_NULL. */
 long ag_node_index(const ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
@@ -681,22 +710,30 @@ uint64_t ag_rng_next(ag_rng *rng);
 double ag_rng_uniform(ag_rng *rng);
 /* Standard normal. */
 double ag_rng_normal(ag_rng *rng);
+/* A NULL rng records AG_ERR_NULL in all four: ag_rng_seed does nothing,
+ * ag_rng_next returns 0, ag_rng_uniform and ag_rng_normal NaN. */
 
-/* Leaves with random elements: uniform in [lo, hi), or normal(mean, std). */
+/* Leaves with random elements: uniform in [lo, hi), or normal(mean, std).
+ * NULL with AG_ERR_NULL for a NULL rng. */
 ag_tensor *ag_rand_uniform(ag_dtype dtype, int ndim, const int64_t *shape, double lo, double hi,
                            ag_rng *rng);
 ag_tensor *ag_rand_normal(ag_dtype dtype, int ndim, const int64_t *shape, double mean, double std,
                           ag_rng *rng);
 
 /* Writes t numpy-style ("tensor([[1.0000, 2.0000], ...], f64)"); large
- * tensors are summarised with "...". */
+ * tensors are summarised with "...". A NULL t prints "tensor(NULL)" (the
+ * result of a failed op); a NULL f records AG_ERR_NULL. */
 void ag_fprint(FILE *f, const ag_tensor *t);
 void ag_print(const ag_tensor *t);
-/* The shape as "(3,4)" into buf; returns buf. */
+/* The shape as "(3,4)" into buf; returns buf. A NULL t writes "()" and
+ * records AG_ERR_NULL; a NULL buf returns NULL with AG_ERR_NULL. */
 char *ag_shape_str(const ag_tensor *t, char *buf, size_t size);
 
-/* One plain gradient-descent step on a leaf: t -= lr * grad. A no-op when
- * t has no gradient yet. */
+/* One plain gradient-descent step on a leaf: t -= lr * grad; it counts as
+ * an in-place change of t (see ag_set_flat). False with AG_ERR_STATE, t
+ * untouched, when t is an intermediate, does not require grad, or has no
+ * gradient yet (the message says which and what to call); AG_ERR_VALUE for
+ * a learning rate that is not finite, AG_ERR_DTYPE for an i64 tensor. */
 bool ag_sgd_update(ag_tensor *t, double lr);
 
 /* Matrix products use OpenBLAS when the library was built with it; the
@@ -788,17 +825,20 @@ bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
  * shapes from its sample rule (broadcasting and size-1 dimensions included).
  * `seed` makes the draw repeatable. Beyond the gradient it checks that the
  * op computes in f32 what it computes in f64 (within f32 precision), and
- * that zero-size inputs give a result or a clear error, never a crash. */
+ * that zero-size inputs give a result or a clear error, never a crash.
+ * opts and report may be NULL, as for ag_gradcheck. */
 bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
                      ag_gradcheck_report *report);
 
 /* Prints the report as a short table: one line per input with the worst
- * element, both values and the errors. */
+ * element, both values and the errors. A NULL f or report records
+ * AG_ERR_NULL. */
 void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
 
 /* Second derivatives: checks the gradient of x ↦ <∇<f(x), r1>, r2> (the
  * first derivative as a recorded expression) against finite differences
- * of that analytic gradient, so each rule's own derivative is tested. */
+ * of that analytic gradient, so each rule's own derivative is tested.
+ * Arguments as for ag_gradcheck (ctx, opts and report may be NULL). */
 bool ag_gradgradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                       const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
 /* The same for a registered op on random inputs from its domain. Ops whose
@@ -824,19 +864,23 @@ typedef struct ag_gradcheck_nodes_report {
  * along the tape, checks each recorded node's own rule at the values it
  * actually saw, stopping at the first node whose rule is wrong. Use it when
  * ag_gradcheck of a model fails, to find the culprit without bisecting by
- * hand. Returns whether every node passed. */
+ * hand. Returns whether every node passed. ctx, opts and report may be
+ * NULL; a NULL f, inputs or input is AG_ERR_NULL. */
 bool ag_gradcheck_nodes(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                         const ag_gradcheck_opts *opts, ag_gradcheck_nodes_report *report);
-/* One line naming the culprit (or "all N nodes pass"). */
+/* One line naming the culprit (or "all N nodes pass"). A NULL f or report
+ * records AG_ERR_NULL. */
 void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *report);
 
-/* The number of heap allocations the library has made so far (all go
- * through one allocator). A training loop's steady state adds none: compare
- * the count before and after a step. */
+/* The number of heap allocations the library has made so far, by every
+ * thread (all go through one allocator). A training loop's steady state
+ * adds none: compare the count before and after a step. */
 size_t ag_alloc_count(void);
 /* For out-of-memory tests: lets k more allocations succeed and fails the
  * next one (then all succeed again); a negative k cancels. Every caller
- * must report AG_ERR_NOMEM (or its own error) and leak nothing. */
+ * must report AG_ERR_NOMEM (or its own error) and leak nothing. The plan is
+ * process-wide: with several threads the failure hits whichever thread
+ * makes that allocation. */
 void ag_alloc_fail_after(long k);
 
 /* Frees this thread's default tape and the op registry (call once at the
@@ -849,21 +893,32 @@ void ag_shutdown(void);
 /* Anomaly mode                                                        */
 /* ------------------------------------------------------------------ */
 
-/* When on (process-wide), every recorded node remembers the file, line and
- * function of the expression that made it, and the first NaN or Inf that a
- * recorded op produces — in the forward pass, when the value is used or
- * backpropagated, or in a gradient during the backward sweep — is reported
- * as AG_ERR_NUMERIC naming the op, its label, its inputs' ranges and that
- * source location; the op that would consume it returns NULL. Off by
- * default: it scans every value, which costs time. */
+/* When on (process-wide; any thread may toggle it while others run ops,
+ * and each op sees the setting of the moment it runs), every recorded node
+ * remembers the file, line and function of the expression that made it,
+ * and the first NaN or Inf that a recorded op produces — in the forward
+ * pass, when the value is used or backpropagated, or in a gradient during
+ * the backward sweep — is reported as AG_ERR_NUMERIC naming the op, its
+ * label, its inputs' ranges and that source location; the op that would
+ * consume it returns NULL. Off by default: it scans every value, which
+ * costs time. */
 void ag_anomaly_mode_set(bool on);
 bool ag_anomaly_mode(void);
 /* Where a recorded tensor was made in anomaly mode ("file.c:42 in main"),
- * or "" when unknown. Borrowed. */
+ * or "" when unknown, written to buf, which it returns. "" with
+ * AG_ERR_NULL for a NULL t or buf. */
 const char *ag_node_location(const ag_tensor *t, char *buf, size_t size);
 
-/* For the wrappers in ag_locations.h; not for direct use. */
-extern volatile bool ag_anomaly_on_;
+/* For the wrappers in ag_locations.h; not for direct use. Atomic because
+ * one thread may toggle the mode while others run ops; a relaxed load is
+ * enough for a mode flag (no other data is published through it) and costs
+ * a plain load. C++ has no _Atomic before C++23, so C++ callers reach the
+ * flag through ag_anomaly_mode() instead. */
+#ifndef __cplusplus
+#include <stdatomic.h>
+extern atomic_bool ag_anomaly_on_;
+#endif
+/* file and func may be NULL (an unknown place). */
 void ag_set_location_(const char *file, int line, const char *func);
 
 #include "ag_locations.h"
