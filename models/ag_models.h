@@ -18,20 +18,27 @@ typedef struct ag_params ag_params;
 ag_params *ag_params_new(void);
 /* Frees the store and every tensor it owns. NULL is a no-op. */
 void ag_params_free(ag_params *p);
-/* Adds leaf t under `name` (copied, at most 127 bytes); the store takes
- * ownership of t (also on failure, when t is freed). Float tensors are
- * marked requires_grad. Returns t, or NULL with AG_ERR_VALUE when the name
- * is taken or t is not a leaf. */
+/* Adds leaf t under `name` (copied, 1 to 127 bytes); the store takes
+ * ownership of t. Float tensors are marked requires_grad. Returns t, or
+ * NULL with an error. On failure t is freed (AG_ERR_NULL, AG_ERR_NOMEM, or
+ * AG_ERR_VALUE for a bad name or a name that is taken by another tensor),
+ * with two exceptions, in which t is left alone: t is not a leaf
+ * (AG_ERR_VALUE; intermediates belong to their tape), and t is already in
+ * this store, under this or any other name (AG_ERR_VALUE naming the name it
+ * has; it stays the store's, unchanged). A store holds a tensor once: to
+ * hold its values twice, add an ag_clone. A tensor must not be in two
+ * stores at once (each would free it); this is not detected. */
 ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t);
 /* The tensor under `name`, or NULL (AG_ERR_NOTFOUND). Borrowed. */
 ag_tensor *ag_params_get(const ag_params *p, const char *name);
 /* The number of tensors, and the i-th in insertion order (with its name;
- * both borrowed). */
+ * both borrowed; `name` may be NULL). For a NULL store: 0 and NULL with
+ * AG_ERR_NULL; an i out of range is AG_ERR_VALUE. */
 size_t ag_params_count(const ag_params *p);
 ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name);
-/* The total number of scalars in all tensors. */
+/* The total number of scalars in all tensors (0 and AG_ERR_NULL for NULL). */
 size_t ag_params_numel(const ag_params *p);
-/* Zeroes every tensor's gradient. */
+/* Zeroes every tensor's gradient. A NULL store records AG_ERR_NULL. */
 void ag_params_zero_grad(ag_params *p);
 /* A deep copy (values only, requires_grad kept). Caller owns. */
 ag_params *ag_params_clone(const ag_params *p);
@@ -94,6 +101,7 @@ typedef struct ag_mlp {
  * Caller owns; free with ag_mlp_free. */
 ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtype dtype,
                    ag_rng *rng);
+/* Frees the model and its store. NULL is a no-op. */
 void ag_mlp_free(ag_mlp *m);
 /* The logits (batch, sizes[n-1]) for x (batch, sizes[0]). */
 ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x);
@@ -136,24 +144,54 @@ typedef struct ag_optim_config {
 typedef struct ag_optim ag_optim;
 
 /* An optimizer over every float tensor of `params` (borrowed: it must
- * outlive the optimizer). Caller owns; free with ag_optim_free. */
+ * outlive the optimizer). Every setting must be finite and in its range
+ * (lr, eps, weight_decay, clip_norm >= 0, eps > 0, momentum and the betas in
+ * [0, 1), Nesterov only with momentum): otherwise NULL with AG_ERR_VALUE
+ * naming the setting and its value. Caller owns; free with ag_optim_free. */
 ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg);
+/* Frees the optimizer and its state (not the parameters). NULL is a no-op. */
 void ag_optim_free(ag_optim *o);
 /* One update from the current gradients, run without recording, in each
  * parameter's precision (f32 parameters are updated in f32 arithmetic, as
- * PyTorch does). Parameters without a gradient are left as they are. When
- * any gradient holds a NaN or Inf, returns false with AG_ERR_NUMERIC and
- * changes nothing: no parameter, no state, no step count. */
+ * PyTorch does). Parameters that take no part are left as they are, state
+ * included: those no gradient has reached yet (PyTorch's grad None), and
+ * those frozen with ag_set_requires_grad(p, false) (even with a gradient
+ * left from before). Refused, changing nothing (no parameter, no state, no
+ * step count), with false and:
+ * - AG_ERR_STATE when no parameter has a gradient (ag_backward was not
+ *   called) or none requires grad, when parameters were added to the store
+ *   after the optimizer was made, or when the step count is at its limit
+ *   2^53 (see ag_optim_set_steps);
+ * - AG_ERR_STALE for a graph gradient from a tape that was reset;
+ * - AG_ERR_NUMERIC when any gradient holds a NaN or Inf, or a coefficient
+ *   of the step (the rate, Adam's bias-corrected step size lr/(1 - beta1^t)
+ *   and 1/sqrt(1 - beta2^t), AdamW's 1 - lr * weight_decay) is not finite in
+ *   the parameters' precision.
+ * An update that overflows (finite parameters and gradients, but a rate so
+ * large that a parameter or a moment becomes Inf or NaN) is found while it
+ * is written, at no extra pass: the step is then applied, counted, and
+ * reported as false with AG_ERR_NUMERIC naming the first such parameter;
+ * restore the parameters (from a checkpoint) before going on. */
 bool ag_optim_step(ag_optim *o);
-/* Zeroes the gradients of the optimizer's parameters. */
+/* Zeroes the gradients of the optimizer's parameters. The getters below
+ * and this record AG_ERR_NULL for a NULL optimizer, and return NaN (rates,
+ * norms), 0 (steps), NULL (state) or false. */
 void ag_optim_zero_grad(ag_optim *o);
 double ag_optim_lr(const ag_optim *o);
-/* Sets the learning rate; a negative or NaN rate is refused (false,
- * AG_ERR_VALUE) and the rate is kept. */
+/* Sets the learning rate; a negative, infinite or NaN rate is refused
+ * (false, AG_ERR_VALUE) and the rate is kept. */
 bool ag_optim_set_lr(ag_optim *o, double lr);
 /* Steps taken so far (Adam's bias correction uses it). */
 uint64_t ag_optim_steps(const ag_optim *o);
-void ag_optim_set_steps(ag_optim *o, uint64_t steps);
+/* Sets the step count (to resume a run). At most 2^53, the largest count
+ * the bias corrections see exactly (no run takes that many steps): a larger
+ * one is refused with AG_ERR_VALUE and the count is kept; AG_ERR_NULL for a
+ * NULL optimizer. */
+bool ag_optim_set_steps(ag_optim *o, uint64_t steps);
+/* The optimizer's settings as it uses them, defaults filled in (beta1 0.9,
+ * beta2 0.999 and eps 1e-8 for Adam when given as 0; betas 0 for SGD) and
+ * the current learning rate, into *cfg. False with AG_ERR_NULL. */
+bool ag_optim_config_get(const ag_optim *o, ag_optim_config *cfg);
 /* The optimizer's state as named tensors ("exp_avg.fc1.weight", ...),
  * owned by the optimizer; values may be written (to restore a checkpoint)
  * but not the set of names. */
@@ -173,6 +211,7 @@ typedef struct ag_schedule_config {
     uint64_t total;      /* COSINE: steps to anneal over ... */
     double min_lr;       /* ... down to min_lr */
 } ag_schedule_config;
+/* NaN with AG_ERR_NULL for a NULL s. */
 double ag_schedule_lr(const ag_schedule_config *s, uint64_t t);
 
 /* ------------------------------------------------------------------ */
@@ -421,13 +460,17 @@ typedef struct ag_epoch_stats {
 /* Trains for cfg->epochs over `train`, evaluating on `test` (may be NULL)
  * after every epoch. `stats` (may be NULL) receives the last epoch's
  * figures. Returns false on error (the message says which epoch and step);
- * the failed step's graph is left on the tape for inspection (reset it). */
+ * the failed step's graph is left on the tape for inspection (reset it).
+ * `model` is only handed to loss and logits (it may be NULL if they do not
+ * need it); NULL loss, logits, opt, train or cfg is AG_ERR_NULL. */
 bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
               const ag_dataset *train, const ag_dataset *test, const ag_train_config *cfg,
               ag_epoch_stats *stats);
 
 /* Accuracy and mean loss of a model on a data set, in batches, without
- * recording. loss may be NULL (then *mean_loss is NAN). */
+ * recording. loss may be NULL (then *mean_loss is NAN), and so may
+ * accuracy and mean_loss (that figure is not stored); NULL logits or d is
+ * AG_ERR_NULL. */
 bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
                  int64_t batch_size, double *accuracy, double *mean_loss);
 

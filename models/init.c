@@ -16,6 +16,12 @@ ag_tensor *ag_init_matrix(ag_dtype dtype, int64_t fan_in, int64_t fan_out, ag_in
                      (long long)fan_in, (long long)fan_out);
         return NULL;
     }
+    /* An i64 matrix would hold the draws truncated to integers: zeros. */
+    if (dtype != AG_F32 && dtype != AG_F64) {
+        ag_error_set(AG_ERR_DTYPE, "init_matrix: dtype %s (%d); weights are f32 or f64",
+                     ag_dtype_str(dtype), (int)dtype);
+        return NULL;
+    }
     double fi = (double)fan_in, fo = (double)fan_out;
     switch (init) {
     case AG_INIT_ZEROS:

@@ -6,10 +6,62 @@
  * through the tape like any user's model. */
 #include "../autograd/internal.h"
 
+#include <math.h>
 #include <string.h>
+
+/* The checks every constructor makes before it adds anything to a store,
+ * so a refused call leaves no half-built layer behind: enums are checked
+ * by value (a cast int such as 99 is no activation), dtypes are float (an
+ * i64 weight holds its draws truncated to zeros), sizes >= 1. */
+static bool float_dtype_ok(const char *op, ag_dtype dtype)
+{
+    if (dtype == AG_F32 || dtype == AG_F64)
+        return true;
+    ag_error_set(AG_ERR_DTYPE, "%s: dtype %s (%d); parameters are f32 or f64", op,
+                 ag_dtype_str(dtype), (int)dtype);
+    return false;
+}
+
+static bool activation_ok(const char *op, ag_activation act)
+{
+    if (act == AG_ACT_NONE || act == AG_ACT_SIGMOID || act == AG_ACT_TANH || act == AG_ACT_RELU)
+        return true;
+    ag_error_set(AG_ERR_VALUE,
+                 "%s: unknown activation %d (AG_ACT_NONE, _SIGMOID, _TANH or _RELU)", op,
+                 (int)act);
+    return false;
+}
+
+static bool init_ok(const char *op, ag_init init)
+{
+    if (init >= AG_INIT_ZEROS && init <= AG_INIT_HE_NORMAL)
+        return true;
+    ag_error_set(AG_ERR_VALUE, "%s: unknown init %d", op, (int)init);
+    return false;
+}
+
+static bool size_ok(const char *op, const char *what, int64_t n)
+{
+    if (n >= 1)
+        return true;
+    ag_error_set(AG_ERR_SHAPE, "%s: %s is %lld; it must be >= 1", op, what, (long long)n);
+    return false;
+}
+
+/* Whether p holds `name`, without leaving the lookup's AG_ERR_NOTFOUND. */
+static bool name_taken(const ag_params *p, const char *name)
+{
+    bool pending = ag_last_status() != AG_OK;
+    bool taken = ag_params_get(p, name) != NULL;
+    if (!taken && !pending)
+        ag_error_clear();
+    return taken;
+}
 
 ag_tensor *ag_activate(ag_tensor *x, ag_activation act)
 {
+    if (!ag_check_inputs("activate", 1, &x))
+        return NULL;
     switch (act) {
     case AG_ACT_NONE: return x;
     case AG_ACT_SIGMOID: return ag_sigmoid(x);
@@ -48,8 +100,20 @@ bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t out, ag_
         ag_error_set(AG_ERR_NULL, "linear_init: %s is NULL", p ? "name" : "params");
         return false;
     }
-    if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias"))
+    if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias") ||
+        !size_ok("linear_init", "in", in) || !size_ok("linear_init", "out", out) ||
+        !float_dtype_ok("linear_init", dtype) || !init_ok("linear_init", init))
         return false;
+    if (init != AG_INIT_ZEROS && !rng) {
+        ag_error_set(AG_ERR_NULL, "linear_init: rng is NULL (seed one with ag_rng_seed)");
+        return false;
+    }
+    /* Both names free before either is added: a taken bias name must not
+     * leave the weight behind. */
+    if (name_taken(p, w) || name_taken(p, b)) {
+        ag_error_set(AG_ERR_VALUE, "linear_init: layer '%.100s' exists already", name);
+        return false;
+    }
     return ag_params_add(p, w, ag_init_matrix(dtype, in, out, init, rng)) &&
            ag_params_add(p, b, ag_zeros(dtype, 1, &out));
 }
@@ -75,9 +139,25 @@ ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtyp
                    ag_rng *rng)
 {
     int max_sizes = (int)(sizeof((ag_mlp *)0)->sizes / sizeof(int64_t));
-    if (!sizes || n_sizes < 2 || n_sizes > max_sizes) {
+    if (!sizes) {
+        ag_error_set(AG_ERR_NULL, "mlp_new: sizes is NULL");
+        return NULL;
+    }
+    if (n_sizes < 2 || n_sizes > max_sizes) {
         ag_error_set(AG_ERR_VALUE, "mlp_new: %d layer sizes; an MLP has 2 to %d", n_sizes,
                      max_sizes);
+        return NULL;
+    }
+    if (!activation_ok("mlp_new", act) || !float_dtype_ok("mlp_new", dtype))
+        return NULL;
+    for (int l = 0; l < n_sizes; l++)
+        if (sizes[l] < 1) {
+            ag_error_set(AG_ERR_SHAPE, "mlp_new: sizes[%d] is %lld; every layer size must be >= 1",
+                         l, (long long)sizes[l]);
+            return NULL;
+        }
+    if (!rng) {
+        ag_error_set(AG_ERR_NULL, "mlp_new: rng is NULL (seed one with ag_rng_seed)");
         return NULL;
     }
     ag_mlp *m = ag_calloc(1, sizeof *m);
@@ -156,6 +236,8 @@ ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
 
 ag_params *ag_logreg_new(int64_t d, ag_dtype dtype)
 {
+    if (!size_ok("logreg_new", "the feature count d", d) || !float_dtype_ok("logreg_new", dtype))
+        return NULL;
     ag_params *p = ag_params_new();
     int64_t wshape[2] = {d, 1}, bshape[1] = {1};
     if (!p || !ag_params_add(p, "w", ag_zeros(dtype, 2, wshape)) ||
@@ -174,6 +256,10 @@ ag_tensor *ag_logreg_logits(const ag_params *p, ag_tensor *x)
 
 ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype)
 {
+    if (!size_ok("softmax_regression_new", "the feature count d", d) ||
+        !size_ok("softmax_regression_new", "the class count k", k) ||
+        !float_dtype_ok("softmax_regression_new", dtype))
+        return NULL;
     ag_params *p = ag_params_new();
     int64_t wshape[2] = {d, k}, bshape[1] = {k};
     if (!p || !ag_params_add(p, "W", ag_zeros(dtype, 2, wshape)) ||
@@ -201,6 +287,10 @@ ag_tensor *ag_l2_penalty(const ag_params *p, double lambda)
 {
     if (!p) {
         ag_error_set(AG_ERR_NULL, "l2_penalty: params is NULL");
+        return NULL;
+    }
+    if (!(lambda >= 0 && isfinite(lambda))) {
+        ag_error_set(AG_ERR_VALUE, "l2_penalty: lambda %g; it must be >= 0 and finite", lambda);
         return NULL;
     }
     ag_tensor *total = NULL;

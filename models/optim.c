@@ -14,8 +14,16 @@
  * which also finds a NaN or Inf before anything changes, then the update. */
 #include "../autograd/internal.h"
 
+#include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
+
+/* The largest step count: Adam's bias corrections take the count as a
+ * double, exact up to 2^53, and no run takes 9e15 steps, so a larger count
+ * is a corrupted one (a checkpoint's, say), and one that could reach
+ * UINT64_MAX would wrap to 0, where the corrections divide by zero. */
+#define MAX_STEPS ((uint64_t)1 << 53)
 
 struct ag_optim {
     ag_optim_config cfg;
@@ -59,14 +67,32 @@ ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
         c.beta2 = c.kind == AG_SGD ? 0 : 0.999;
     if (c.eps == 0)
         c.eps = 1e-8;
-    if (!(c.lr >= 0) || !(c.momentum >= 0 && c.momentum < 1) || !(c.weight_decay >= 0) ||
-        !(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1) || !(c.eps > 0) ||
-        !(c.clip_norm >= 0) || (c.nesterov && c.momentum == 0)) {
-        ag_error_set(AG_ERR_VALUE,
-                     "optim_new: bad settings (lr %g, momentum %g, betas %g/%g, eps %g, weight "
-                     "decay %g, clip %g%s)",
-                     c.lr, c.momentum, c.beta1, c.beta2, c.eps, c.weight_decay, c.clip_norm,
-                     c.nesterov && c.momentum == 0 ? ", Nesterov without momentum" : "");
+    /* Every setting finite: an infinite rate, decay or eps turns finite
+     * parameters into Inf or NaN, or freezes them, at the first step. */
+    const struct {
+        const char *name;
+        double v;
+        bool ok;
+        const char *range;
+    } checks[] = {
+        {"lr", c.lr, c.lr >= 0 && isfinite(c.lr), ">= 0 and finite"},
+        {"momentum", c.momentum, c.momentum >= 0 && c.momentum < 1, "in [0, 1)"},
+        {"beta1", c.beta1, c.beta1 >= 0 && c.beta1 < 1, "in [0, 1)"},
+        {"beta2", c.beta2, c.beta2 >= 0 && c.beta2 < 1, "in [0, 1)"},
+        {"eps", c.eps, c.eps > 0 && isfinite(c.eps), "> 0 and finite"},
+        {"weight_decay", c.weight_decay, c.weight_decay >= 0 && isfinite(c.weight_decay),
+         ">= 0 and finite"},
+        {"clip_norm", c.clip_norm, c.clip_norm >= 0 && isfinite(c.clip_norm),
+         ">= 0 and finite (0: no clipping)"},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        if (!checks[i].ok) {
+            ag_error_set(AG_ERR_VALUE, "optim_new: %s is %g; it must be %s", checks[i].name,
+                         checks[i].v, checks[i].range);
+            return NULL;
+        }
+    if (c.nesterov && c.momentum == 0) {
+        ag_error_set(AG_ERR_VALUE, "optim_new: Nesterov momentum needs a momentum > 0");
         return NULL;
     }
     ag_optim *o = ag_calloc(1, sizeof *o);
@@ -184,18 +210,27 @@ static double sum_squares_float_exact(const float *restrict g, size_t n)
     return s;
 }
 
+/* The gradient a step uses for parameter p, or NULL when p takes no part
+ * in the step: an i64 tensor, one frozen with ag_set_requires_grad(p,
+ * false) (even if it kept a gradient from before it was frozen, as PyTorch
+ * skips a parameter whose grad is None), or one no gradient has reached.
+ * ag_grad_of, not p->grad: a gradient zeroed by ag_zero_grad is only
+ * marked zero, and its buffer is cleared when it is read. Called after the
+ * staleness check, so every gradient is readable. */
+static const ag_tensor *step_grad(const ag_tensor *p)
+{
+    if (p->dtype == AG_I64 || !p->requires_grad)
+        return NULL;
+    return ag_grad_of(p);
+}
+
 /* Σ g² over the gradients the step will use; `exact` recounts f32 ones in
- * double. Called after the staleness check, so every gradient is readable. */
+ * double. */
 static double grad_sum_squares(const ag_optim *o, bool exact)
 {
     double s = 0;
     for (size_t i = 0; i < o->n; i++) {
-        const ag_tensor *p = ag_params_at(o->params, i, NULL);
-        if (p->dtype == AG_I64)
-            continue;
-        /* ag_grad_of, not p->grad: a gradient zeroed by ag_zero_grad is only
-         * marked zero, and its buffer is cleared when it is read. */
-        const ag_tensor *g = ag_grad_of(p);
+        const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
         if (!g)
             continue;
         if (g->dtype == AG_F64)
@@ -208,12 +243,42 @@ static double grad_sum_squares(const ag_optim *o, bool exact)
     return s;
 }
 
+/* The norm of finite gradients whose squares overflow a double (|g| above
+ * 1.3e154), as LAPACK's dnrm2 does it: the largest |g| times the norm of
+ * g / max. NaN or Inf when a gradient is. Two more passes, but only after
+ * the sum overflowed, which no realistic training reaches: the common step
+ * pays nothing for it. */
+static double grad_norm_scaled(const ag_optim *o)
+{
+    double amax = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
+        for (size_t j = 0; g && j < g->numel; j++) {
+            double v = fabs(ag_load(g, j));
+            if (!(v <= DBL_MAX))
+                return v; /* NaN or Inf */
+            amax = v > amax ? v : amax;
+        }
+    }
+    double s = 0;
+    for (size_t i = 0; amax > 0 && i < o->n; i++) {
+        const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
+        for (size_t j = 0; g && j < g->numel; j++) {
+            double v = ag_load(g, j) / amax;
+            s += v * v;
+        }
+    }
+    return amax * sqrt(s);
+}
+
 /* The global L2 norm of the gradients: NaN or Inf when one of them is. */
 static double grad_norm(const ag_optim *o)
 {
     double s = grad_sum_squares(o, false);
     if (o->has_f32 && !(s >= F32_SQUARES_TRUSTED && isfinite(s)))
         s = grad_sum_squares(o, true);
+    if (!isfinite(s))
+        return grad_norm_scaled(o);
     return sqrt(s);
 }
 
@@ -270,51 +335,109 @@ static step_coefs step_coefficients(const ag_optim_config *c, double norm, uint6
     return k;
 }
 
+/* Whether every coefficient of k is finite in double and, when f32
+ * parameters take part, in float too (the loops round them to the
+ * parameter's precision: a step size of 1e39 is Inf in f32), and the bias
+ * corrections are nonzero. With validated settings and a step count below
+ * MAX_STEPS this always holds; it is the guard that a future setting or a
+ * corrupted count cannot slip past. Names the first bad coefficient. */
+static bool coefs_finite(const step_coefs *k, bool f32, const char **bad, double *value)
+{
+    const struct {
+        const char *name;
+        double v;
+    } c[] = {{"learning rate", k->lr},           {"clipping scale", k->scale},
+             {"weight decay", k->weight_decay},  {"momentum", k->momentum},
+             {"Adam step size lr / (1 - beta1^t)", k->step_size},
+             {"Adam bias correction 1 / sqrt(1 - beta2^t)", k->inv_c2_sqrt},
+             {"AdamW decay factor 1 - lr * weight_decay", k->keep}};
+    double limit = f32 ? FLT_MAX : DBL_MAX;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (!(fabs(c[i].v) <= limit)) {
+            *bad = c[i].name;
+            *value = c[i].v;
+            return false;
+        }
+    /* A zero 1/sqrt(1 - beta2^t) would divide the moments by eps alone. */
+    if ((k->rule == ADAM_L2 || k->rule == ADAMW) && !(k->inv_c2_sqrt > 0)) {
+        *bad = c[5].name;
+        *value = k->inv_c2_sqrt;
+        return false;
+    }
+    return true;
+}
+
+/* An element that is NaN or ±Inf, as an integer flag the loops OR
+ * together: integer ORs have no order to keep, so the loops still
+ * vectorize, where a floating-point test-and-branch would not. */
+#define NONFINITE(x, MAX) ((fabs((double)(x)) > (MAX)) | ((x) != (x)))
+
 /* The loops for one dtype T, with SQRT its square root. In each, g is the
  * raw gradient and s the clipping scale; the formulas are torch.optim's. */
-#define UPDATE_LOOPS(T, SQRT)                                                                 \
-    /* w ← w − γ(s·g) */                                                                      \
-    static void sgd_plain_##T(size_t n, T *restrict w, const T *restrict g, T lr, T s)        \
+#define UPDATE_LOOPS(T, SQRT, MAX)                                                            \
+    /* w ← w − γ(s·g). Each loop returns nonzero when a value it wrote is                     \
+     * not finite. */                                                                         \
+    static unsigned sgd_plain_##T(size_t n, T *restrict w, const T *restrict g, T lr, T s)    \
     {                                                                                         \
-        for (size_t i = 0; i < n; i++)                                                        \
-            w[i] -= lr * (s * g[i]);                                                          \
+        unsigned bad = 0;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                      \
+            T x = w[i] - lr * (s * g[i]);                                                     \
+            w[i] = x;                                                                         \
+            bad |= NONFINITE(x, MAX);                                                         \
+        }                                                                                     \
+        return bad;                                                                           \
     }                                                                                         \
                                                                                               \
     /* w ← w − γ(s·g + λw) */                                                                 \
-    static void sgd_decay_##T(size_t n, T *restrict w, const T *restrict g, T lr, T s, T wd)  \
+    static unsigned sgd_decay_##T(size_t n, T *restrict w, const T *restrict g, T lr, T s,    \
+                                  T wd)                                                       \
     {                                                                                         \
-        for (size_t i = 0; i < n; i++)                                                        \
-            w[i] -= lr * (s * g[i] + wd * w[i]);                                              \
+        unsigned bad = 0;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                      \
+            T x = w[i] - lr * (s * g[i] + wd * w[i]);                                         \
+            w[i] = x;                                                                         \
+            bad |= NONFINITE(x, MAX);                                                         \
+        }                                                                                     \
+        return bad;                                                                           \
     }                                                                                         \
                                                                                               \
     /* d = s·g + λw;  b ← μb + d;  w ← w − γb, or w − γ(d + μb) with Nesterov.                \
      * (PyTorch sets b = d at the first step; b starts at 0, so μb + d is d.) */              \
-    static void sgd_momentum_##T(size_t n, T *restrict w, const T *restrict g,                \
-                                 T *restrict b, T lr, T s, T wd, T mu)                        \
+    static unsigned sgd_momentum_##T(size_t n, T *restrict w, const T *restrict g,            \
+                                     T *restrict b, T lr, T s, T wd, T mu)                    \
     {                                                                                         \
+        unsigned bad = 0;                                                                     \
         for (size_t i = 0; i < n; i++) {                                                      \
             T d = s * g[i] + wd * w[i], m = mu * b[i] + d;                                    \
+            T x = w[i] - lr * m;                                                              \
             b[i] = m;                                                                         \
-            w[i] -= lr * m;                                                                   \
+            w[i] = x;                                                                         \
+            bad |= NONFINITE(x, MAX) | NONFINITE(m, MAX);                                     \
         }                                                                                     \
+        return bad;                                                                           \
     }                                                                                         \
-    static void sgd_nesterov_##T(size_t n, T *restrict w, const T *restrict g,                \
-                                 T *restrict b, T lr, T s, T wd, T mu)                        \
+    static unsigned sgd_nesterov_##T(size_t n, T *restrict w, const T *restrict g,            \
+                                     T *restrict b, T lr, T s, T wd, T mu)                    \
     {                                                                                         \
+        unsigned bad = 0;                                                                     \
         for (size_t i = 0; i < n; i++) {                                                      \
             T d = s * g[i] + wd * w[i], m = mu * b[i] + d;                                    \
+            T x = w[i] - lr * (d + mu * m);                                                   \
             b[i] = m;                                                                         \
-            w[i] -= lr * (d + mu * m);                                                        \
+            w[i] = x;                                                                         \
+            bad |= NONFINITE(x, MAX) | NONFINITE(m, MAX);                                     \
         }                                                                                     \
+        return bad;                                                                           \
     }                                                                                         \
                                                                                               \
     /* d = s·g + λ₂w (λ₂ = λ for Adam, 0 for AdamW);  m ← β1 m + (1−β1) d;                    \
      * v ← β2 v + (1−β2) d²;  w ← κw − (γ/c1) m / (√v / √c2 + ε), where κ = 1 − γλ for        \
      * AdamW and 1 for Adam. (GCC vectorizes the square root only with                        \
      * -fno-math-errno.) */                                                                   \
-    static void adam_##T(size_t n, T *restrict w, const T *restrict g, T *restrict m,         \
-                         T *restrict v, const step_coefs *k)                                  \
+    static unsigned adam_##T(size_t n, T *restrict w, const T *restrict g, T *restrict m,     \
+                             T *restrict v, const step_coefs *k)                              \
     {                                                                                         \
+        unsigned bad = 0;                                                                     \
         const T s = (T)k->scale, wd = k->rule == ADAMW ? 0 : (T)k->weight_decay;              \
         const T keep = (T)k->keep, b1 = (T)k->beta1, a1 = (T)(1.0 - k->beta1);                \
         const T b2 = (T)k->beta2, a2 = (T)(1.0 - k->beta2), step = (T)k->step_size;           \
@@ -322,30 +445,35 @@ static step_coefs step_coefficients(const ag_optim_config *c, double norm, uint6
         for (size_t i = 0; i < n; i++) {                                                      \
             T d = s * g[i] + wd * w[i];                                                       \
             T mi = b1 * m[i] + a1 * d, vi = b2 * v[i] + a2 * d * d;                           \
+            T x = keep * w[i] - step * mi / (SQRT(vi) * inv_c2_sqrt + eps);                   \
             m[i] = mi;                                                                        \
             v[i] = vi;                                                                        \
-            w[i] = keep * w[i] - step * mi / (SQRT(vi) * inv_c2_sqrt + eps);                  \
+            w[i] = x;                                                                         \
+            /* v too: an infinite v (d² overflowing) freezes w for good. */                   \
+            bad |= NONFINITE(x, MAX) | NONFINITE(mi, MAX) | NONFINITE(vi, MAX);               \
         }                                                                                     \
+        return bad;                                                                           \
     }                                                                                         \
                                                                                               \
     /* One parameter's update; b1 and b2 are its state buffers (momentum, or                  \
      * Adam's moments), present whenever its rule needs them. */                              \
-    static void update_##T(const step_coefs *k, size_t n, T *w, const T *g, T *b1, T *b2)     \
+    static unsigned update_##T(const step_coefs *k, size_t n, T *w, const T *g, T *b1, T *b2) \
     {                                                                                         \
         const T lr = (T)k->lr, s = (T)k->scale, wd = (T)k->weight_decay;                      \
         const T mu = (T)k->momentum;                                                          \
         switch (k->rule) {                                                                    \
-        case SGD_PLAIN: sgd_plain_##T(n, w, g, lr, s); break;                                 \
-        case SGD_DECAY: sgd_decay_##T(n, w, g, lr, s, wd); break;                             \
-        case SGD_MOMENTUM: sgd_momentum_##T(n, w, g, b1, lr, s, wd, mu); break;               \
-        case SGD_NESTEROV: sgd_nesterov_##T(n, w, g, b1, lr, s, wd, mu); break;               \
+        case SGD_PLAIN: return sgd_plain_##T(n, w, g, lr, s);                                 \
+        case SGD_DECAY: return sgd_decay_##T(n, w, g, lr, s, wd);                             \
+        case SGD_MOMENTUM: return sgd_momentum_##T(n, w, g, b1, lr, s, wd, mu);               \
+        case SGD_NESTEROV: return sgd_nesterov_##T(n, w, g, b1, lr, s, wd, mu);               \
         case ADAM_L2:                                                                         \
-        case ADAMW: adam_##T(n, w, g, b1, b2, k); break;                                      \
+        case ADAMW: return adam_##T(n, w, g, b1, b2, k);                                      \
         }                                                                                     \
+        return 0;                                                                             \
     }
 
-UPDATE_LOOPS(float, sqrtf)
-UPDATE_LOOPS(double, sqrt)
+UPDATE_LOOPS(float, sqrtf, FLT_MAX)
+UPDATE_LOOPS(double, sqrt, DBL_MAX)
 
 bool ag_optim_step(ag_optim *o)
 {
@@ -367,39 +495,97 @@ bool ag_optim_step(ag_optim *o)
             return false;
         }
     }
+    /* A step that would update nothing is a forgotten ag_backward (or a
+     * model whose every parameter is frozen), not a step to count. */
+    bool any_grad = false, any_trainable = false;
+    for (size_t i = 0; i < o->n && !any_grad; i++) {
+        const ag_tensor *p = ag_params_at(o->params, i, NULL);
+        any_trainable |= p->dtype != AG_I64 && p->requires_grad;
+        any_grad = step_grad(p) != NULL;
+    }
+    if (!any_grad) {
+        ag_error_set(AG_ERR_STATE,
+                     any_trainable
+                         ? "optim_step: no parameter has a gradient; call ag_backward(loss) "
+                           "before the step"
+                         : "optim_step: no parameter requires grad; call "
+                           "ag_set_requires_grad(w, true) on the parameters to train before "
+                           "the forward pass");
+        return false;
+    }
+    if (o->steps >= MAX_STEPS) {
+        ag_error_set(AG_ERR_STATE,
+                     "optim_step: the step count %" PRIu64 " is at the limit 2^53 (a "
+                     "corrupted count? set it with ag_optim_set_steps); parameters left "
+                     "unchanged",
+                     o->steps);
+        return false;
+    }
     o->last_norm = grad_norm(o);
     if (!isfinite(o->last_norm)) {
         ag_error_set(AG_ERR_NUMERIC, "optim_step: the gradients contain NaN or Inf (norm %g); "
                                      "parameters left unchanged", o->last_norm);
         return false;
     }
+    step_coefs k = step_coefficients(&o->cfg, o->last_norm, o->steps + 1);
+    const char *bad_coef = NULL;
+    double bad_value = 0;
+    if (!coefs_finite(&k, o->has_f32, &bad_coef, &bad_value)) {
+        ag_error_set(AG_ERR_NUMERIC,
+                     "optim_step: step %" PRIu64 ": the %s is %g, not a finite nonzero "
+                     "number%s; parameters left unchanged",
+                     o->steps + 1, bad_coef, bad_value, o->has_f32 ? " in f32" : "");
+        return false;
+    }
     o->steps++;
-    step_coefs k = step_coefficients(&o->cfg, o->last_norm, o->steps);
+    /* Results that overflowed are found while they are written (an integer
+     * flag in the update loops, no extra pass), so the step has happened
+     * when it is reported: the caller learns at once, and restores. */
+    const char *first_bad = NULL;
     for (size_t i = 0; i < o->n; i++) {
-        ag_tensor *p = ag_params_at(o->params, i, NULL);
-        if (p->dtype == AG_I64)
-            continue;
-        const ag_tensor *g = ag_grad_of(p);
+        const char *name;
+        ag_tensor *p = ag_params_at(o->params, i, &name);
+        const ag_tensor *g = step_grad(p);
         if (!g)
             continue;
         void *b1 = o->buf1[i] ? o->buf1[i]->data : NULL;
         void *b2 = o->buf2[i] ? o->buf2[i]->data : NULL;
-        if (p->dtype == AG_F32)
-            update_float(&k, p->numel, p->data, g->data, b1, b2);
-        else
-            update_double(&k, p->numel, p->data, g->data, b1, b2);
+        unsigned bad = p->dtype == AG_F32
+                           ? update_float(&k, p->numel, p->data, g->data, b1, b2)
+                           : update_double(&k, p->numel, p->data, g->data, b1, b2);
+        ag_tensor_modified(p);
+        if (bad && !first_bad)
+            first_bad = name;
+    }
+    if (first_bad) {
+        ag_error_set(AG_ERR_NUMERIC,
+                     "optim_step: step %" PRIu64 " made '%s' (or its optimizer state) NaN or "
+                     "Inf from finite gradients (norm %g, learning rate %g): the update "
+                     "overflowed, or the parameter was not finite before; the step was "
+                     "applied: restore the parameters (a checkpoint) and lower the learning "
+                     "rate",
+                     o->steps, first_bad, o->last_norm, o->cfg.lr);
+        return false;
     }
     return true;
 }
 
 void ag_optim_zero_grad(ag_optim *o)
 {
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_zero_grad: o is NULL");
+        return;
+    }
     if (o)
         ag_params_zero_grad(o->params);
 }
 
 double ag_optim_lr(const ag_optim *o)
 {
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_lr: o is NULL");
+        return NAN;
+    }
     return o ? o->cfg.lr : NAN;
 }
 
@@ -409,8 +595,9 @@ bool ag_optim_set_lr(ag_optim *o, double lr)
         ag_error_set(AG_ERR_NULL, "optim_set_lr: optimizer is NULL");
         return false;
     }
-    if (!(lr >= 0)) {
-        ag_error_set(AG_ERR_VALUE, "optim_set_lr: learning rate %g; it must be >= 0 (kept %g)", lr,
+    if (!(lr >= 0 && isfinite(lr))) {
+        ag_error_set(AG_ERR_VALUE,
+                     "optim_set_lr: learning rate %g; it must be >= 0 and finite (kept %g)", lr,
                      o->cfg.lr);
         return false;
     }
@@ -420,21 +607,54 @@ bool ag_optim_set_lr(ag_optim *o, double lr)
 
 uint64_t ag_optim_steps(const ag_optim *o)
 {
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_steps: o is NULL");
+        return 0;
+    }
     return o ? o->steps : 0;
 }
 
-void ag_optim_set_steps(ag_optim *o, uint64_t steps)
+bool ag_optim_set_steps(ag_optim *o, uint64_t steps)
 {
-    if (o)
-        o->steps = steps;
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_set_steps: optimizer is NULL");
+        return false;
+    }
+    if (steps > MAX_STEPS) {
+        ag_error_set(AG_ERR_VALUE,
+                     "optim_set_steps: %" PRIu64 " steps is past the limit 2^53 = %" PRIu64
+                     " (kept %" PRIu64 ")",
+                     steps, MAX_STEPS, o->steps);
+        return false;
+    }
+    o->steps = steps;
+    return true;
+}
+
+bool ag_optim_config_get(const ag_optim *o, ag_optim_config *cfg)
+{
+    if (!o || !cfg) {
+        ag_error_set(AG_ERR_NULL, "optim_config_get: %s is NULL", o ? "config" : "optimizer");
+        return false;
+    }
+    *cfg = o->cfg;
+    return true;
 }
 
 ag_params *ag_optim_state(ag_optim *o)
 {
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_state: o is NULL");
+        return NULL;
+    }
     return o ? o->state : NULL;
 }
 
 double ag_optim_last_grad_norm(const ag_optim *o)
 {
+    if (!o) {
+        ag_error_set(AG_ERR_NULL, "optim_last_grad_norm: o is NULL");
+        return NAN;
+    }
     return o ? o->last_norm : NAN;
 }

@@ -2,7 +2,10 @@
  *
  * A hash (uthash) from dotted names to leaves, plus an array in insertion
  * order: lookups by name for layers and model files, and a stable order for
- * optimizers and saving, so that a run is the same run every time. */
+ * optimizers and saving, so that a run is the same run every time. A second
+ * hash on the tensors' addresses lets ag_params_add refuse a tensor the
+ * store already owns in constant time: held twice, it would be freed twice
+ * (and one refusal path used to free it while the store still held it). */
 #include "../autograd/internal.h"
 
 #include <string.h>
@@ -10,11 +13,13 @@
 typedef struct entry {
     char name[128];
     ag_tensor *t;
-    UT_hash_handle hh;
+    UT_hash_handle hh;  /* in by_name, keyed by name */
+    UT_hash_handle ht;  /* in by_tensor, keyed by the address t */
 } entry;
 
 struct ag_params {
     entry *by_name;
+    entry *by_tensor;
     entry **order;
     size_t n, cap;
 };
@@ -32,6 +37,7 @@ void ag_params_free(ag_params *p)
     if (!p)
         return;
     entry *e, *tmp;
+    HASH_CLEAR(ht, p->by_tensor);
     HASH_ITER(hh, p->by_name, e, tmp) {
         HASH_DEL(p->by_name, e);
         ag_tensor_free(e->t);
@@ -41,11 +47,32 @@ void ag_params_free(ag_params *p)
     ag_free(p);
 }
 
+/* The entry holding tensor t, or NULL. */
+static entry *find_tensor(const ag_params *p, const ag_tensor *t)
+{
+    entry *found = NULL;
+    HASH_FIND(ht, p->by_tensor, &t, sizeof t, found);
+    return found;
+}
+
 ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t)
 {
     if (!p || !name || !t) {
         ag_error_set(AG_ERR_NULL, "params_add: %s is NULL", !p ? "store" : !name ? "name" : "tensor");
-        ag_tensor_free(t);
+        /* Without a store nothing can hold t; with one, t may be its own. */
+        if (!p || !find_tensor(p, t))
+            ag_tensor_free(t);
+        return NULL;
+    }
+    /* First, before any refusal that frees t: a tensor the store holds
+     * stays the store's, whatever else is wrong with the call. */
+    const entry *held = find_tensor(p, t);
+    if (held) {
+        ag_error_set(AG_ERR_VALUE,
+                     "params_add: the tensor given for '%.120s' is already in the store as "
+                     "'%s'; a store holds a tensor once (add a copy made with ag_clone to "
+                     "have it twice)",
+                     name, held->name);
         return NULL;
     }
     size_t len = strlen(name);
@@ -84,18 +111,24 @@ ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t)
     }
     memcpy(e->name, name, len + 1);
     e->t = t;
-    if (t->dtype != AG_I64)
-        t->requires_grad = true;
-    if (!t->label[0])
-        ag_set_label(t, name);
     ag_hash_oom_ = false;
     HASH_ADD_STR(p->by_name, name, e);
+    if (!ag_hash_oom_) {
+        HASH_ADD(ht, p->by_tensor, t, sizeof e->t, e);
+        if (ag_hash_oom_)
+            HASH_DELETE(hh, p->by_name, e);
+    }
     if (ag_hash_oom_) {
         ag_error_set(AG_ERR_NOMEM, "params_add: out of memory");
         ag_free(e);
         ag_tensor_free(t);
         return NULL;
     }
+    /* Only once t is the store's: a refused tensor keeps its flags. */
+    if (t->dtype != AG_I64)
+        t->requires_grad = true;
+    if (!t->label[0])
+        ag_set_label(t, name);
     p->order[p->n++] = e;
     return t;
 }
@@ -117,11 +150,19 @@ ag_tensor *ag_params_get(const ag_params *p, const char *name)
 
 size_t ag_params_count(const ag_params *p)
 {
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_count: p is NULL");
+        return 0;
+    }
     return p ? p->n : 0;
 }
 
 ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name)
 {
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_at: p is NULL");
+        return NULL;
+    }
     if (!p || i >= p->n) {
         ag_error_set(AG_ERR_VALUE, "params_at: index %zu out of range for %zu parameters", i,
                      p ? p->n : 0);
@@ -134,6 +175,10 @@ ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name)
 
 size_t ag_params_numel(const ag_params *p)
 {
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_numel: p is NULL");
+        return 0;
+    }
     size_t n = 0;
     for (size_t i = 0; p && i < p->n; i++)
         n += p->order[i]->t->numel;
@@ -142,6 +187,10 @@ size_t ag_params_numel(const ag_params *p)
 
 void ag_params_zero_grad(ag_params *p)
 {
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_zero_grad: p is NULL");
+        return;
+    }
     for (size_t i = 0; p && i < p->n; i++)
         ag_zero_grad(p->order[i]->t);
 }

@@ -518,6 +518,7 @@ bool ag_st_load_into(ag_st_file *sf, size_t n, const char *const *names, ag_tens
         size_t nbytes = (size_t)(e->end - e->begin);
         if (nbytes)
             memcpy(ts[k]->data, buf + e->begin, nbytes);
+        ag_tensor_modified(ts[k]);
     }
     ag_free(dest);
     ag_free(buf);

@@ -19,6 +19,54 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Whether every label of d is a class of d (0 .. n_classes - 1), naming
+ * the first that is not and its row. Run once per call on the whole set
+ * (d has passed ag_batches_new's checks: y is an i64 (n) tensor): a label
+ * out of range is never predicted, so without this it shows only as an
+ * accuracy too low, or as a loss's error about a position in some batch. */
+static bool labels_in_range(const char *who, const char *set, const ag_dataset *d)
+{
+    const int64_t *y = d->y->data;
+    for (int64_t i = 0; i < d->n; i++)
+        if (y[i] < 0 || y[i] >= d->n_classes) {
+            ag_error_set(AG_ERR_VALUE,
+                         "%s: label %lld in row %lld of the %s set is not a class: labels are 0 "
+                         "to n_classes - 1 = %lld",
+                         who, (long long)y[i], (long long)i, set, (long long)d->n_classes - 1);
+            return false;
+        }
+    return true;
+}
+
+/* Whether the logits of a batch of b rows fit it and its labels: (b) or
+ * (b, 1) for a binary model (labels 0 and 1), (b, k) for k classes (labels
+ * below k). `first_row` is the batch's first row in the data set, for the
+ * message. count_correct reads exactly the elements this admits. */
+static bool logits_fit(const ag_tensor *z, const ag_tensor *y, int64_t b, int64_t first_row)
+{
+    if (!((z->ndim == 1 || z->ndim == 2) && z->shape[0] == b && z->dtype != AG_I64)) {
+        char a[160];
+        ag_error_set(AG_ERR_SHAPE,
+                     "evaluate: the logits function gave %s %s for a batch of %lld rows; "
+                     "expected (%lld) or (%lld, classes) of floats",
+                     ag_dtype_str(z->dtype), ag_format_shape(z->ndim, z->shape, a, sizeof a),
+                     (long long)b, (long long)b, (long long)b);
+        return false;
+    }
+    int64_t k = z->ndim == 2 ? z->shape[1] : 1, classes = k == 1 ? 2 : k;
+    const int64_t *labels = y->data;
+    for (int64_t i = 0; i < b; i++)
+        if (labels[i] < 0 || labels[i] >= classes) {
+            ag_error_set(AG_ERR_VALUE,
+                         "evaluate: label %lld in row %lld is not one of the model's %lld "
+                         "classes (its logits have %lld column%s)",
+                         (long long)labels[i], (long long)(first_row + i), (long long)classes,
+                         (long long)k, k == 1 ? "" : "s");
+            return false;
+        }
+    return true;
+}
+
 /* Correct predictions in a batch: logit > 0 for one column, else argmax. */
 static int64_t count_correct(const ag_tensor *logits, const ag_tensor *y)
 {
@@ -56,6 +104,10 @@ bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dat
     ag_batches *it = ag_batches_new(d, batch_size, false, 0);
     if (!it)
         return false;
+    if (!labels_in_range("evaluate", "evaluation", d)) {
+        ag_batches_free(it);
+        return false;
+    }
     bool mode = ag_no_grad_begin();
     int64_t correct = 0, seen = 0;
     double loss_sum = 0;
@@ -64,7 +116,7 @@ bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dat
     while (ok && ag_batches_next(it, &X, &y, &t)) {
         ag_tensor *z = logits(model, X);
         ag_tensor *l = loss ? loss(model, X, y, t) : NULL;
-        ok = z != NULL && (!loss || l != NULL);
+        ok = z != NULL && (!loss || l != NULL) && logits_fit(z, y, X->shape[0], seen);
         if (ok) {
             int64_t b = X->shape[0];
             correct += count_correct(z, y);
@@ -155,20 +207,27 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
         snprintf(plot_csv, sizeof plot_csv, "%s.csv", cfg->plot_png);
         log_path = plot_csv;
     }
+    /* Both sets checked whole before anything happens (the log written,
+     * a step taken): a bad label in the test set would otherwise surface
+     * only after the first epoch's training. */
+    ag_batches *it = ag_batches_new(train, cfg->batch_size, true, cfg->seed);
+    ag_batches *probe = it && test ? ag_batches_new(test, cfg->batch_size, false, 0) : NULL;
+    bool sets_ok = it && labels_in_range("train", "training", train) &&
+                   (!test || (probe && labels_in_range("train", "test", test)));
+    ag_batches_free(probe);
+    if (!sets_ok) {
+        ag_batches_free(it);
+        return false;
+    }
     FILE *log = NULL;
     if (log_path) {
         log = fopen(log_path, "w");
         if (!log) {
             ag_error_set(AG_ERR_IO, "train: cannot write the log %s", log_path);
+            ag_batches_free(it);
             return false;
         }
         fprintf(log, "epoch,train_loss,test_loss,test_accuracy,seconds\n");
-    }
-    ag_batches *it = ag_batches_new(train, cfg->batch_size, true, cfg->seed);
-    if (!it) {
-        if (log)
-            fclose(log);
-        return false;
     }
     int64_t steps = ag_batches_count(it);
     bool ok = true;

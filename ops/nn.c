@@ -426,15 +426,24 @@ static ag_op OP_CE = {.def = {"cross_entropy", 1, apply_ce, ce_vjp, -3, 3, 0, sa
                               "dz += (softmax(z) - one_hot(labels)) * g per row (g / N for mean)"},
                       .kernel = ce_kernel};
 
-/* ℓ = (pred − target)² elementwise (shapes broadcast). */
+/* ℓ = (pred − target)² elementwise, for a pred and a target of one shape.
+ * Not broadcast, as bce_with_logits is not (and unlike PyTorch, which only
+ * warns): a (4,1) prediction against a (4) target would broadcast to (4,4)
+ * and average 16 differences, every prediction against every target, a
+ * plausible-looking wrong loss. */
 ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r)
 {
     ag_tensor *in[2] = {pred, target};
-    int nd;
-    int64_t shape[AG_MAX_DIMS];
-    if (!ag_check_inputs("mse", 2, in) ||
-        !ag_broadcast_shapes("mse", pred->ndim, pred->shape, target->ndim, target->shape, &nd,
-                             shape))
+    if (!ag_check_inputs("mse", 2, in))
+        return NULL;
+    if (!ag_same_shape(pred->ndim, pred->shape, target->ndim, target->shape)) {
+        char a[160], b[160];
+        ag_error_set(AG_ERR_SHAPE, "mse: pred %s and target %s differ in shape",
+                     ag_format_shape(pred->ndim, pred->shape, a, sizeof a),
+                     ag_format_shape(target->ndim, target->shape, b, sizeof b));
+        return NULL;
+    }
+    if (!reduction_ok("mse", r))
         return NULL;
     return reduce("mse", ag_square(ag_sub(pred, target)), r);
 }
@@ -454,7 +463,7 @@ static ag_tensor *apply_nll(ag_tensor *const *in, const void *p)
 static ag_op OP_SOFTMAX = {.def = {"softmax", 1, apply_softmax, NULL, -3, 3, COMPOSITE, sample_rows}};
 static ag_op OP_LOG_SOFTMAX = {.def = {"log_softmax", 1, apply_log_softmax, NULL, -3, 3, COMPOSITE, sample_rows}};
 static ag_op OP_NLL = {.def = {"nll", 1, apply_nll, NULL, -3, -0.1, COMPOSITE, sample_rows}};
-static ag_op OP_MSE = {.def = {"mse", 2, apply_mse, NULL, -2, 2, COMPOSITE, sample_rows}};
+static ag_op OP_MSE = {.def = {"mse", 2, apply_mse, NULL, -2, 2, COMPOSITE | AG_OP_NO_BROADCAST, sample_rows}};
 
 void ag_ops_register_nn(void)
 {

@@ -196,13 +196,22 @@ START_TEST(test_checkpoint_validates_before_changing_anything)
                       "tensor 'model.fc1.weight' has shape (4,6) in the file but (4,5) in the model");
 
     /* The model part fits, the optimizer's does not: the model must not
-     * change either. */
+     * change either. The stored settings name the difference. */
     ag_optim *os = keep_optim(ag_optim_new(t->params, &(ag_optim_config){.kind = AG_SGD, .lr = 0.1, .momentum = 0.9}));
-    expect_ckpt_fails("other optimizer", ckpt, t->params, os, AG_ERR_NOTFOUND,
-                      "optim.momentum_buffer.fc1.weight");
+    expect_ckpt_fails("other optimizer", ckpt, t->params, os, AG_ERR_VALUE,
+                      "saved with \"optim.kind\" adam, the optimizer has sgd");
     ag_optim *op = keep_optim(ag_optim_new(t->params, &(ag_optim_config){.kind = AG_SGD, .lr = 0.1}));
-    expect_ckpt_fails("stateless optimizer", ckpt, t->params, op, AG_ERR_NOTFOUND,
-                      "optim.exp_avg");
+    expect_ckpt_fails("stateless optimizer", ckpt, t->params, op, AG_ERR_VALUE,
+                      "\"optim.kind\" adam");
+    /* A file from before the settings were stored: the state tensors show
+     * the other optimizer. */
+    const char *const old_meta[] = {"format", "autograd-checkpoint", "optim.steps", "3",
+                                    "optim.lr", "0.01", NULL};
+    ck_assert(ag_safetensors_save(tpath("old.st"), r, old_meta));
+    expect_ckpt_fails("other optimizer, old file", tpath("old.st"), t->params, os,
+                      AG_ERR_NOTFOUND, "optim.momentum_buffer.fc1.weight");
+    expect_ckpt_fails("stateless optimizer, old file", tpath("old.st"), t->params, op,
+                      AG_ERR_NOTFOUND, "optim.exp_avg");
 
     /* Metadata: the same tensors with a bad tag, step count or rate. */
     struct {

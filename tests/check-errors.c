@@ -266,10 +266,11 @@ START_TEST(test_intermediate_misuse)
     ck_assert(!ag_sgd_update(NULL, 0.1));
     ck_assert_status(AG_ERR_NULL);
     ag_error_clear();
-    /* No gradient yet: a no-op that succeeds. */
-    ck_assert(ag_sgd_update(x, 0.1));
+    /* No gradient yet: an error that says to run backward, x untouched. */
+    ck_assert(!ag_sgd_update(x, 0.1));
+    ck_assert_error(AG_ERR_STATE, "ag_backward");
     ck_assert(ag_get_flat(x, 0) == 1.0);
-    ck_assert_ok();
+    ag_error_clear();
 }
 END_TEST
 

@@ -280,7 +280,7 @@ static Suite *lifetimes_suite(void)
     tc = h_tcase(s, "versions", H_TIMEOUT);
     tcase_add_test(tc, test_set_flat_after_forward_fails_backward);
     tcase_add_test(tc, test_change_outside_the_swept_graph);
-    // SGD-PENDING tcase_add_test(tc, test_sgd_update_counts_as_a_change);
+    tcase_add_test(tc, test_sgd_update_counts_as_a_change);
     tc = h_tcase(s, "node limit", H_TIMEOUT);
     tcase_add_test(tc, test_node_limit_asks_about_reset);
     return s;

@@ -758,6 +758,8 @@ enum kind {
     ROW(ag_optim_steps, "o", ERR, ag_optim_steps(NULL) == 0)                                     \
     ROW(ag_optim_set_steps, "o", ERR, VOID_CALL(ag_optim_set_steps(NULL, 3)))                    \
     ROW(ag_optim_state, "o", ERR, IS_NULL(ag_optim_state(NULL)))                                 \
+    ROW(ag_optim_config_get, "o", ERR, !ag_optim_config_get(NULL, &F.cfg))                       \
+    ROW(ag_optim_config_get, "cfg", ERR, !ag_optim_config_get(F.opt, NULL))                      \
     ROW(ag_optim_last_grad_norm, "o", ERR, isnan(ag_optim_last_grad_norm(NULL)))                 \
     ROW(ag_schedule_lr, "s", ERR, isnan(ag_schedule_lr(NULL, 0)))                                \
     /* data */                                                                                   \

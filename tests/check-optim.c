@@ -284,7 +284,7 @@ START_TEST(test_optim_steps_and_lr)
     ck_assert_error(AG_ERR_VALUE, "optim_set_lr: learning rate -1");
     ag_error_clear();
     ck_assert(!ag_optim_set_lr(o, NAN));
-    ck_assert_error(AG_ERR_VALUE, "must be >= 0 (kept 0.02)");
+    ck_assert_error(AG_ERR_VALUE, "must be >= 0 and finite (kept 0.02)");
     ag_error_clear();
     ck_assert_f64(ag_optim_lr(o), 0.02);
     ck_assert(!ag_optim_set_lr(NULL, 0.1));
