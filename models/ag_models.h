@@ -235,6 +235,20 @@ typedef struct ag_dataset {
 /* Frees the data set, its tensors and its names. NULL is a no-op. */
 void ag_dataset_free(ag_dataset *d);
 
+/* The largest number of bytes any reader takes from one file — the data
+ * ag_csv_load parses, the decompressed bytes ag_idx_load inflates, the
+ * header and data ag_safetensors_load and ag_checkpoint_load read — and so
+ * a bound on what they allocate for it. A file that would go beyond it is
+ * refused (AG_ERR_VALUE naming the file, the size and the limit) before
+ * the memory is taken, whatever its headers declare: a server that reads
+ * files it did not write sets it to what it expects. Process-wide; 0
+ * restores the default, AG_READ_LIMIT_DEFAULT (4 GiB). Returns the limit
+ * now in force. */
+#define AG_READ_LIMIT_DEFAULT ((uint64_t)4 << 30)
+uint64_t ag_read_limit_set(uint64_t max_bytes);
+/* The limit in force (AG_READ_LIMIT_DEFAULT unless set). */
+uint64_t ag_read_limit(void);
+
 /* Options of ag_csv_load. NULL options mean: a header row, the label in the
  * last column, X in f32. Note that a zero-initialised struct selects column
  * 0 as the label (label_index 0): set label_column or label_index = -1. */

@@ -718,6 +718,8 @@ enum kind {
     ROW(ag_params_at, "p", ERR, IS_NULL(ag_params_at(NULL, 0, NULL)))                            \
     ROW(ag_params_at, "name", OK, params_at_no_name())                                           \
     ROW(ag_params_numel, "p", ERR, ag_params_numel(NULL) == 0)                                   \
+    ROW(ag_read_limit_set, "-", NOPTR, true)                                                     \
+    ROW(ag_read_limit, "-", NOPTR, true)                                                         \
     ROW(ag_params_zero_grad, "p", ERR, VOID_CALL(ag_params_zero_grad(NULL)))                     \
     ROW(ag_params_clone, "p", ERR, IS_NULL(ag_params_clone(NULL)))                               \
     ROW(ag_init_matrix, "rng", ERR,                                                              \
