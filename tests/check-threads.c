@@ -297,10 +297,10 @@ static atomic_bool stop_toggling;
 
 static void *toggle_thread(void *arg)
 {
-    long *toggles = arg;
+    atomic_long *toggles = arg;
     while (!atomic_load(&stop_toggling)) {
         ag_anomaly_mode_set(!ag_anomaly_mode());
-        (*toggles)++;
+        atomic_fetch_add(toggles, 1);
         sched_yield();
     }
     ag_anomaly_mode_set(false);
@@ -314,16 +314,20 @@ START_TEST(test_toggling_anomaly_mode_while_others_run)
     init_trainers(t, N_TRAINERS);
     reference_losses(t, N_TRAINERS, want);
     atomic_store(&stop_toggling, false);
-    long toggles = 0;
+    atomic_long toggles = 0;
     pthread_t toggler, th[N_TRAINERS];
     start(&toggler, toggle_thread, &toggles);
+    /* The trainers start once the toggler runs: on a loaded machine it
+     * might otherwise first be scheduled after they are done. */
+    while (atomic_load(&toggles) == 0)
+        sched_yield();
     for (int i = 0; i < N_TRAINERS; i++)
         start(&th[i], train_thread, &t[i]);
     for (int i = 0; i < N_TRAINERS; i++)
         join(th[i]);
     atomic_store(&stop_toggling, true);
     join(toggler);
-    ck_assert_int_gt(toggles, 0);
+    ck_assert_int_gt(atomic_load(&toggles), 0);
     ck_assert(!ag_anomaly_mode());
     for (int i = 0; i < N_TRAINERS; i++) {
         ck_assert_msg(t[i].status == AG_OK, "thread %d: %s: %s", i, ag_status_str(t[i].status),
