@@ -269,7 +269,8 @@ typedef struct ag_csv_options {
  * hexadecimal, NaN and infinities are refused, as are values beyond the
  * range of X's dtype. Labels must be whole numbers in 0..2^31-1 ("1.0" is
  * 1); n_classes is 1 + the largest. X is (n, d) with the label column
- * removed and the other columns in file order.
+ * removed and the other columns in file order. A file longer than
+ * ag_read_limit is refused (AG_ERR_VALUE).
  *
  * Errors: AG_ERR_IO for a file that cannot be opened or read ("csv_load:
  * cannot open "wdbc.csv": No such file or directory"); AG_ERR_PARSE for
@@ -298,7 +299,11 @@ ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts);
  * errors; a plain file's declared size is checked against the file's size
  * before anything is allocated, and a gzip stream is read into a buffer
  * that grows only as data arrives, so a header declaring absurd sizes fails
- * cleanly). Errors (AG_ERR_PARSE, AG_ERR_IO for open and read failures,
+ * cleanly). The declared sizes must be within ag_read_limit (AG_ERR_VALUE
+ * otherwise), and a gzip stream is inflated no further than one byte past
+ * them. A gzip file must be one complete stream: its CRC-32 and length
+ * trailer present and right, and nothing after it (a second member is
+ * refused). Errors (AG_ERR_PARSE, AG_ERR_IO for open and read failures,
  * AG_ERR_DTYPE, AG_ERR_NOMEM) name the file, the byte offset (in the
  * decompressed data for gzip) and the problem: "idx_load: t10k.gz: offset
  * 7856 of the decompressed data: truncated: the header declares 10000

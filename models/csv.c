@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Labels are class indices; beyond this they are surely not (and a model
  * with that many outputs would not fit in memory anyway). */
@@ -37,6 +38,7 @@ typedef struct reader {
     char *line;        /* the current line, NUL-terminated, without its end */
     size_t len, cap;
     long lineno;       /* 1-based number of the current line */
+    uint64_t total;    /* bytes read so far, against ag_read_limit */
 } reader;
 
 /* One field of the current line, unquoted and NUL-terminated in place. */
@@ -133,6 +135,15 @@ static int read_line(csv *c)
                 break;
             r->end = fread(r->chunk, 1, sizeof r->chunk, r->f);
             r->pos = 0;
+            r->total += r->end;
+            /* Also for a pipe or a file that grows, whose size fstat did
+             * not tell: the rows read so far are what memory holds. */
+            if (r->total > ag_read_limit()) {
+                ag_error_set(AG_ERR_VALUE, "csv_load: \"%s\" is longer than the read limit of "
+                             "%llu bytes (raise it with ag_read_limit_set)", c->path,
+                             (unsigned long long)ag_read_limit());
+                return -1;
+            }
             if (r->end == 0) {
                 if (ferror(r->f)) {
                     ag_error_set(AG_ERR_IO, "csv_load: error reading \"%s\" at line %ld: %s",
@@ -567,6 +578,15 @@ ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts)
     c.r->f = fopen(path, "rb");
     if (!c.r->f) {
         ag_error_set(AG_ERR_IO, "csv_load: cannot open \"%s\": %s", path, strerror(errno));
+        csv_free(&c);
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(c.r->f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size > ag_read_limit()) {
+        ag_error_set(AG_ERR_VALUE, "csv_load: \"%s\" has %llu bytes, beyond the read limit of "
+                     "%llu bytes (raise it with ag_read_limit_set)", path,
+                     (unsigned long long)st.st_size, (unsigned long long)ag_read_limit());
         csv_free(&c);
         return NULL;
     }

@@ -6,14 +6,17 @@
  * magic 0x00000803 (unsigned bytes, 3 dimensions: count, rows, columns) and
  * labels as 0x00000801 (unsigned bytes, 1 dimension), usually gzip'd.
  *
- * A file starting with the gzip magic bytes (1f 8b) is read through zlib;
+ * A file starting with the gzip magic bytes (1f 8b) is inflated with zlib;
  * any other file is read as it is. A header is never trusted with memory:
- * for a plain file the declared size is checked against the file's size
- * before anything is allocated, and a gzip stream (whose size is unknown
- * until it ends) is read into a buffer that grows only as data actually
- * arrives, so a header declaring 4 billion images costs nothing but an
- * error. Offsets in messages count bytes from the start of the file, or of
- * the decompressed stream for a gzip file. */
+ * its declared size must be within ag_read_limit; for a plain file it is
+ * checked against the file's size before anything is allocated, and a gzip
+ * stream (whose size is unknown until it ends) is read into a buffer that
+ * grows only as data actually arrives and never past the declared size, so
+ * a header declaring 4 billion images costs nothing but an error, and a
+ * bomb inflates no further than one byte past what its header declares.
+ * The stream must end with its CRC-32 and length trailer right after the
+ * data, and the file with the stream. Offsets in messages count bytes from
+ * the start of the file, or of the decompressed stream for a gzip file. */
 #include "../autograd/internal.h"
 
 #include <errno.h>
@@ -28,16 +31,36 @@
 typedef struct src {
     const char *path;
     const char *what;   /* "images" or "labels" */
-    FILE *f;            /* a plain file ... */
-    gzFile gz;          /* ... or a gzip stream */
+    FILE *f;
+    bool gz;            /* a gzip stream, inflated through zs */
+    z_stream zs;
+    unsigned char *in;  /* compressed bytes read from f, for zs */
+    bool in_eof;        /* f has no more compressed bytes */
+    bool ended;         /* inflate reached the end of the stream (its trailer checked) */
     uint64_t off;       /* bytes consumed (decompressed ones for gzip) */
     int64_t size;       /* a plain regular file's size, else -1 */
     bool failed;        /* an error was recorded */
 } src;
 
+enum { IN_CHUNK = 1 << 17 };
+
 static const char *kind(const src *s)
 {
     return s->gz ? " of the decompressed data" : "";
+}
+
+/* zlib's own allocations go through the library's allocator, so the
+ * out-of-memory tests reach them too. */
+static voidpf z_alloc(voidpf opaque, uInt n, uInt size)
+{
+    (void)opaque;
+    return ag_calloc(n, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    ag_free(p);
 }
 
 static bool src_open(src *s)
@@ -59,21 +82,24 @@ static bool src_open(src *s)
                      s->path, strerror(errno));
         return false;
     }
+    rewind(s->f);
     if (k == 2 && m[0] == 0x1f && m[1] == 0x8b) {
-        fclose(s->f);
-        s->f = NULL;
+        /* inflate directly rather than through gzread: gzread accepts a
+         * stream whose CRC and length trailer is cut off, and reads on
+         * into any member or garbage that follows. */
         s->size = -1;
-        errno = 0;
-        s->gz = gzopen(s->path, "rb");
-        if (!s->gz) {
-            ag_error_set(AG_ERR_IO, "idx_load: cannot open the %s file \"%s\": %s", s->what,
-                         s->path, errno ? strerror(errno) : "out of memory");
+        s->in = ag_malloc(IN_CHUNK);
+        s->zs.zalloc = z_alloc;
+        s->zs.zfree = z_free;
+        if (!s->in || inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK) {
+            ag_error_set(AG_ERR_NOMEM, "idx_load: out of memory to decompress the %s file "
+                         "\"%s\"", s->what, s->path);
+            ag_free(s->in);
+            s->in = NULL;
             return false;
         }
-        gzbuffer(s->gz, 1u << 17);
-        return true;
+        s->gz = true;
     }
-    rewind(s->f);
     return true;
 }
 
@@ -82,53 +108,127 @@ static void src_close(src *s)
     if (s->f)
         fclose(s->f);
     if (s->gz)
-        gzclose(s->gz);
+        inflateEnd(&s->zs);
+    ag_free(s->in);
     s->f = NULL;
-    s->gz = NULL;
+    s->in = NULL;
+    s->gz = false;
 }
 
-/* Reads up to n bytes; fewer only at the end of the data. Read errors and
- * corrupt gzip data are recorded (s->failed); a gzip stream that simply
- * ends early is left to the caller, which knows what was expected. */
-static size_t src_read(src *s, void *buf, size_t n)
+/* Records a read error of f (errno set by stdio). */
+static void read_error(src *s, uint64_t at)
+{
+    ag_error_set(AG_ERR_IO, "idx_load: %s: offset %llu%s: read error: %s", s->path,
+                 (unsigned long long)at, kind(s), strerror(errno));
+    s->failed = true;
+}
+
+/* Inflates up to n bytes into buf; fewer when the stream ends (s->ended)
+ * or the file does (neither is an error here: the caller knows what was
+ * expected). Corrupt data, a bad CRC or length, and read errors are
+ * recorded (s->failed). */
+static size_t inflate_some(src *s, unsigned char *buf, size_t n)
 {
     size_t got = 0;
-    if (s->f) {
-        got = fread(buf, 1, n, s->f);
-        if (got < n && ferror(s->f)) {
-            ag_error_set(AG_ERR_IO, "idx_load: %s: offset %llu: read error: %s", s->path,
-                         (unsigned long long)(s->off + got), strerror(errno));
-            s->failed = true;
-        }
-    } else {
-        while (got < n) {
-            unsigned chunk = n - got > (1u << 30) ? 1u << 30 : (unsigned)(n - got);
-            int k = gzread(s->gz, (unsigned char *)buf + got, chunk);
-            int errnum = Z_OK;
-            const char *msg = gzerror(s->gz, &errnum);
-            size_t plen = strlen(s->path); /* zlib's message starts with "path: " */
-            if (strncmp(msg, s->path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-                msg += plen + 2;
-            if (k > 0)
-                got += (size_t)k;
-            if (k < 0 || (errnum != Z_OK && errnum != Z_BUF_ERROR)) {
-                if (errnum == Z_ERRNO)
-                    ag_error_set(AG_ERR_IO, "idx_load: %s: offset %llu%s: read error: %s",
-                                 s->path, (unsigned long long)(s->off + got), kind(s),
-                                 strerror(errno));
-                else
-                    ag_error_set(AG_ERR_PARSE, "idx_load: %s: offset %llu%s: corrupt gzip "
-                                 "data: %s", s->path, (unsigned long long)(s->off + got),
-                                 kind(s), msg);
-                s->failed = true;
+    while (got < n && !s->ended && !s->failed) {
+        if (s->zs.avail_in == 0 && !s->in_eof) {
+            size_t k = fread(s->in, 1, IN_CHUNK, s->f);
+            if (k < IN_CHUNK && ferror(s->f)) {
+                read_error(s, s->off + got);
                 break;
             }
-            if ((unsigned)k < chunk)
-                break;
+            s->in_eof = k < IN_CHUNK;
+            s->zs.next_in = s->in;
+            s->zs.avail_in = (uInt)k;
         }
+        size_t want = n - got;
+        s->zs.next_out = buf + got;
+        s->zs.avail_out = want > (1u << 30) ? 1u << 30 : (uInt)want;
+        uInt before = s->zs.avail_out, in_before = s->zs.avail_in;
+        int rc = inflate(&s->zs, Z_NO_FLUSH);
+        got += before - s->zs.avail_out;
+        if (rc == Z_STREAM_END) {
+            s->ended = true;
+        } else if (rc == Z_MEM_ERROR) {
+            ag_error_set(AG_ERR_NOMEM, "idx_load: %s: out of memory while decompressing",
+                         s->path);
+            s->failed = true;
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            ag_error_set(AG_ERR_PARSE, "idx_load: %s: offset %llu%s: corrupt gzip data: %s",
+                         s->path, (unsigned long long)(s->off + got), kind(s),
+                         s->zs.msg ? s->zs.msg : "bad stream");
+            s->failed = true;
+        } else if (s->in_eof && s->zs.avail_in == 0 && before == s->zs.avail_out &&
+                   in_before == 0) {
+            break; /* the file ended inside the stream */
+        }
+    }
+    return got;
+}
+
+/* Reads up to n bytes; fewer only at the end of the data. */
+static size_t src_read(src *s, void *buf, size_t n)
+{
+    size_t got;
+    if (s->gz) {
+        got = inflate_some(s, buf, n);
+    } else {
+        got = fread(buf, 1, n, s->f);
+        if (got < n && ferror(s->f))
+            read_error(s, s->off + got);
     }
     s->off += got;
     return got;
+}
+
+/* After the last element: nothing may follow. For gzip, the stream must
+ * also end there with its trailer (CRC-32 and length, which inflate checks)
+ * and the file with the stream — a second member or trailing garbage is
+ * refused rather than guessed at. */
+static bool src_finish(src *s, const char *what)
+{
+    uint64_t end = s->off;
+    if (!s->gz) {
+        if (s->size >= 0)
+            return true; /* check_size compared the sizes already */
+        unsigned char extra;
+        size_t k = src_read(s, &extra, 1);
+        if (!s->failed && k > 0)
+            ag_error_set(AG_ERR_PARSE, "idx_load: %s: offset %llu: unexpected data after %s",
+                         s->path, (unsigned long long)end, what);
+        return !s->failed && k == 0;
+    }
+    unsigned char extra;
+    size_t k = src_read(s, &extra, 1);
+    if (s->failed)
+        return false;
+    if (k > 0) {
+        ag_error_set(AG_ERR_PARSE, "idx_load: %s: offset %llu%s: unexpected data after %s",
+                     s->path, (unsigned long long)end, kind(s), what);
+        return false;
+    }
+    if (!s->ended) {
+        ag_error_set(AG_ERR_PARSE, "idx_load: %s: the gzip stream is cut off after the data "
+                     "(offset %llu%s): its CRC-32 and length trailer is missing, so the data "
+                     "cannot be verified; the file is truncated", s->path,
+                     (unsigned long long)end, kind(s));
+        return false;
+    }
+    bool more = s->zs.avail_in > 0;
+    if (!more) {
+        int c = fgetc(s->f);
+        if (c == EOF && ferror(s->f)) {
+            read_error(s, end);
+            return false;
+        }
+        more = c != EOF;
+    }
+    if (more) {
+        ag_error_set(AG_ERR_PARSE, "idx_load: %s: bytes follow the end of the gzip stream "
+                     "(a second member or garbage); an IDX file is one gzip stream", s->path);
+        return false;
+    }
+    return true;
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -183,6 +283,18 @@ static bool read_header(src *s, int ndim, uint32_t *dims)
         }
     }
     return true;
+}
+
+/* Whether a file of `bytes` bytes (decompressed) is within ag_read_limit. */
+static bool within_limit(const char *path, const char *which, uint64_t bytes, const char *what)
+{
+    uint64_t limit = ag_read_limit();
+    if (bytes <= limit)
+        return true;
+    ag_error_set(AG_ERR_VALUE, "idx_load: %s: the %s header declares %s, %llu bytes in all, "
+                 "beyond the read limit of %llu bytes (raise it with ag_read_limit_set)",
+                 path, which, what, (unsigned long long)bytes, (unsigned long long)limit);
+    return false;
 }
 
 /* For a plain regular file: whether exactly `bytes` bytes of elements
@@ -259,19 +371,9 @@ static unsigned char *read_payload(src *s, uint64_t bytes, const char *what)
             return NULL;
         }
     }
-    if (s->size < 0) {
-        /* Nothing may follow; for gzip this read also makes zlib check the
-         * stream's CRC and length trailer. */
-        unsigned char extra[256];
-        uint64_t end = s->off;
-        size_t k = src_read(s, extra, sizeof extra);
-        if (!s->failed && k > 0)
-            ag_error_set(AG_ERR_PARSE, "idx_load: %s: offset %llu%s: unexpected data after %s",
-                         s->path, (unsigned long long)end, kind(s), what);
-        if (s->failed || k > 0) {
-            ag_free(buf);
-            return NULL;
-        }
+    if (!src_finish(s, what)) {
+        ag_free(buf);
+        return NULL;
     }
     return buf;
 }
@@ -310,6 +412,11 @@ ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dty
                      "than any file holds", images_path, iwhat);
         goto done;
     }
+    /* Before any size check reads the files' lengths or any buffer grows:
+     * what the headers declare must be within the caller's limit. */
+    if (!within_limit(images_path, "images", 16 + n * d, iwhat) ||
+        !within_limit(labels_path, "labels", 8 + n, lwhat))
+        goto done;
     /* Both sizes first (plain files), then the data: images, then labels. */
     if (!check_size(&im, n * d, iwhat) || !check_size(&lb, n, lwhat))
         goto done;
