@@ -14,6 +14,10 @@
 
 /* The reference implementation's limit: a longer header is broken or hostile. */
 #define MAX_HEADER ((uint64_t)100 * 1000 * 1000)
+/* At most this many tensors in one file: each costs a few hundred bytes of
+ * parsed JSON, so the cap bounds a header's memory far below MAX_HEADER's
+ * worst case while being far above any real model's tensor count. */
+#define AG_ST_MAX_TENSORS 1000000u
 /* json-c's parser flags: strict JSON (no trailing commas or garbage) and
  * valid UTF-8, as the specification requires (the reader parses headers,
  * the writer re-parses its own before writing it). */

@@ -98,6 +98,8 @@ static bool get_u64(json_object *v, uint64_t *out)
     return true;
 }
 
+static bool check_text(const char *path, size_t index, const char *what, const char *t);
+
 static bool check_metadata(const char *path, json_object *m)
 {
     if (json_object_is_type(m, json_type_null))
@@ -108,6 +110,10 @@ static bool check_metadata(const char *path, json_object *m)
         return false;
     }
     json_object_object_foreach(m, key, val) {
+        if (!check_text(path, 0, "metadata key", key) ||
+            (json_object_is_type(val, json_type_string) &&
+             !check_text(path, 0, "metadata value", json_object_get_string(val))))
+            return false;
         if (!json_object_is_type(val, json_type_string)) {
             ag_error_set(AG_ERR_PARSE, "%s: metadata '%.*s' is not a string", path, SHOWN, key);
             return false;
@@ -273,6 +279,83 @@ static bool check_tiling(const ag_st_file *sf)
     return true;
 }
 
+/* Strict UTF-8: json-c's validation lets overlong forms, surrogates and code
+ * points past U+10FFFF through, and names are compared byte for byte, so two
+ * spellings of one name (or text no other reader accepts) must be refused.
+ * Returns the offset of the first bad byte, or len when all is well. */
+static size_t utf8_bad_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c < 0x80) {
+            if (c == 0)
+                return i;
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong below U+0800 */
+            if (c == 0xED)
+                hi = 0x9F; /* surrogates U+D800..U+DFFF */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong below U+10000 */
+            if (c == 0xF4)
+                hi = 0x8F; /* beyond U+10FFFF */
+        } else
+            return i;
+        if (len - i - 1 < n)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            unsigned b = s[i + k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
+                return i;
+        }
+        i += n + 1;
+    }
+    return len;
+}
+
+static bool check_text(const char *path, size_t index, const char *what, const char *t)
+{
+    size_t len = strlen(t);
+    size_t at = utf8_bad_at((const unsigned char *)t, len);
+    if (at != len) {
+        ag_error_set(AG_ERR_PARSE,
+                     "%s: entry %zu: the %s is not valid UTF-8 at its byte %zu (0x%02x: overlong, "
+                     "surrogate, beyond U+10FFFF or truncated)",
+                     path, index, what, at, (unsigned)(unsigned char)t[at]);
+        return false;
+    }
+    return true;
+}
+
+/* json-c turns \u0000 into a NUL that ends its C-string keys, so a name with
+ * one would be silently cut short: refuse the escape anywhere in the header. */
+static bool check_no_nul_escape(const char *path, const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) {
+            ag_error_set(AG_ERR_PARSE,
+                         "%s: the header has a \\u0000 escape (an embedded NUL) at byte %zu",
+                         path, 8 + i);
+            return false;
+        }
+        i++; /* the escaped character, so \\u0000 is text, not a NUL */
+    }
+    return true;
+}
+
 static bool parse_header(ag_st_file *sf, const char *text, size_t len)
 {
     const char *path = sf->path;
@@ -314,6 +397,11 @@ static bool parse_header(ag_st_file *sf, const char *text, size_t len)
         return false;
     }
     size_t count = (size_t)json_object_object_length(root);
+    if (count > AG_ST_MAX_TENSORS + 1) {
+        ag_error_set(AG_ERR_PARSE, "%s: the header has %zu entries, more than the cap of %u tensors",
+                     path, count, (unsigned)AG_ST_MAX_TENSORS);
+        return false;
+    }
     sf->entries = ag_calloc(count, sizeof *sf->entries);
     sf->by_name = ag_calloc(count, sizeof *sf->by_name);
     sf->by_begin = ag_calloc(count, sizeof *sf->by_begin);
@@ -323,7 +411,10 @@ static bool parse_header(ag_st_file *sf, const char *text, size_t len)
     }
     /* json-c keeps one value per key (the last of duplicates); what remains
      * is validated as a whole, so a duplicate cannot smuggle in bytes. */
+    size_t index = 0;
     json_object_object_foreach(root, key, val) {
+        if (!check_text(path, index++, "name", key))
+            return false;
         if (strcmp(key, AG_ST_METADATA_KEY) == 0) {
             if (!check_metadata(path, val))
                 return false;
@@ -371,6 +462,14 @@ bool ag_st_open(ag_st_file *sf, const char *path)
         ag_st_close(sf);
         return false;
     }
+    if (size > ag_read_limit()) {
+        ag_error_set(AG_ERR_VALUE,
+                     "%s: the file has %llu bytes, beyond the read limit of %llu (raise it with "
+                     "ag_read_limit_set)",
+                     path, (ull)size, (ull)ag_read_limit());
+        ag_st_close(sf);
+        return false;
+    }
     unsigned char len8[8];
     if (fread(len8, 1, 8, sf->f) != 8) {
         read_failed(sf, "the header length");
@@ -401,6 +500,7 @@ bool ag_st_open(ag_st_file *sf, const char *path)
         return false;
     }
     bool ok = fread(text, 1, (size_t)hlen, sf->f) == hlen || read_failed(sf, "the header");
+    ok = ok && check_no_nul_escape(path, text, (size_t)hlen);
     ok = ok && parse_header(sf, text, (size_t)hlen);
     ag_free(text);
     if (!ok)
