@@ -5,7 +5,8 @@
 #
 #   bash scripts/fuzz.sh [seconds-per-target] [target ...]
 #
-# Defaults: 20 seconds each, all three targets. The test command runs it
+# Defaults: 20 seconds each, all three targets; FUZZ_RUNS=n stops each after
+# n executions. The test command runs it
 # briefly; run it longer by hand (e.g. `bash scripts/fuzz.sh 600 csv`).
 # New corpus entries stay in build-fuzz/; a crash is written there as
 # crash-<target>-* and the script fails: copy the file into
@@ -53,8 +54,15 @@ for t in "${targets[@]}"; do
         }
     fi
     mkdir -p "$out/corpus-$t"
-    echo "fuzz $t: ${secs} s"
+    # A target's dictionary (magic numbers and the like), when it has one.
+    extra=()
+    [[ -f tests/fuzz/$t.dict ]] && extra+=(-dict="tests/fuzz/$t.dict")
+    # FUZZ_RUNS=n: stop after n executions instead (for the counts of a
+    # long run by hand; the time bound still applies).
+    [[ -n ${FUZZ_RUNS:-} ]] && extra+=(-runs="$FUZZ_RUNS")
+    echo "fuzz $t: ${secs} s${FUZZ_RUNS:+ or $FUZZ_RUNS executions}"
     if ! "$bin" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
+        "${extra[@]}" \
         -artifact_prefix="$out/crash-$t-" "$out/corpus-$t" "tests/fuzz/corpus/$t" \
         >"$out/fuzz-$t.log" 2>&1; then
         tail -40 "$out/fuzz-$t.log"
@@ -62,5 +70,6 @@ for t in "${targets[@]}"; do
         exit 1
     fi
     grep -E 'stat::number_of_executed_units' "$out/fuzz-$t.log" | sed "s/^/fuzz $t: /"
+    grep -oE 'cov: [0-9]+' "$out/fuzz-$t.log" | tail -n 1 | sed "s/^/fuzz $t: edges /"
 done
 echo "fuzz: ${targets[*]}: no crash"
