@@ -50,6 +50,30 @@ void ag_free(void *p)
     free(p);
 }
 
+static void *reported(void *p, const char *who)
+{
+    if (!p)
+        ag_error_set(AG_ERR_NOMEM, "%s: out of memory", who);
+    return p;
+}
+
+void *ag_xmalloc(size_t size, const char *who)
+{
+    return reported(ag_malloc(size), who);
+}
+
+void *ag_xcalloc(size_t n, size_t size, const char *who)
+{
+    if (size && n > SIZE_MAX / size)
+        return reported(NULL, who);
+    return reported(ag_calloc(n, size), who);
+}
+
+void *ag_xrealloc(void *p, size_t size, const char *who)
+{
+    return reported(ag_realloc(p, size), who);
+}
+
 size_t ag_alloc_count(void)
 {
     return atomic_load_explicit(&alloc_count, memory_order_relaxed);

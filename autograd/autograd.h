@@ -225,7 +225,9 @@ void ag_tape_free(ag_tape *tape);
 /* This thread's current tape. A default tape is made on first use. */
 ag_tape *ag_tape_current(void);
 /* Makes `tape` current on this thread and returns the previous current
- * tape, so scopes can nest. NULL selects the default tape. */
+ * tape, so scopes can nest. NULL selects the default tape, and is what it
+ * returns when the thread was on a default tape not made yet (passing that
+ * back restores it): switching tapes allocates nothing and cannot fail. */
 ag_tape *ag_tape_use(ag_tape *tape);
 /* Frees every intermediate of `tape` (NULL: the current tape) at once and
  * keeps the memory for the next step: after the first step, a training loop

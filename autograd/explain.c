@@ -82,13 +82,13 @@ static size_t find_or_add(graph *g, const ag_tensor *t, size_t e, bool *added)
     }
     if (g->nv == g->capv) {
         size_t cap = g->capv ? 2 * g->capv : 64;
-        vert **v = ag_realloc(g->v, cap * sizeof *v);
+        vert **v = ag_xrealloc(g->v, cap * sizeof *v, "explain");
         if (!v)
             return SIZE_MAX;
         g->v = v;
         g->capv = cap;
     }
-    x = ag_calloc(1, sizeof *x);
+    x = ag_xcalloc(1, sizeof *x, "explain");
     if (!x)
         return SIZE_MAX;
     x->k = k;
@@ -117,7 +117,7 @@ static bool add_edge(graph *g, size_t to, double w)
     }
     if (g->ne == g->cape) {
         size_t cap = g->cape ? 2 * g->cape : 256;
-        edge *e = ag_realloc(g->e, cap * sizeof *e);
+        edge *e = ag_xrealloc(g->e, cap * sizeof *e, "explain");
         if (!e)
             return false;
         g->e = e;
@@ -201,7 +201,6 @@ static void vert_name(const vert *v, char *buf, size_t size)
 typedef struct walker {
     graph *g;
     size_t target;
-    size_t *ids;          /* vertex ids in descending tape order */
     double *factor;       /* factor[w * nw + u]: ∂w/∂u between waypoints w, u */
     size_t *wid;          /* waypoint number -> vertex id */
     size_t nw;
@@ -256,11 +255,9 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
 {
     ag_explanation *local = NULL;
     if (!out) {
-        local = ag_malloc(sizeof *local);
-        if (!local) {
-            ag_error_set(AG_ERR_NOMEM, "explain: out of memory");
+        local = ag_xmalloc(sizeof *local, "explain");
+        if (!local)
             return false;
-        }
         out = local;
     }
     memset(out, 0, sizeof *out);
@@ -289,18 +286,15 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
     for (size_t i = 0; ok && i < g.nv; i++)
         if (g.v[i]->k.t == x && g.v[i]->k.e == element)
             target = i;
-    size_t *ids = ok ? ag_malloc((g.nv ? g.nv : 1) * sizeof *ids) : NULL;
     walker w = {.g = &g, .target = target, .out = out};
     double total = 0;
     if (ok && target == SIZE_MAX) {
         /* No path: the derivative is 0. */
         if (f)
             fprintf(f, "no path leads from this element to the loss: the derivative is 0\n");
-    } else if (ok && ids) {
+    } else if (ok) {
         /* Reachability, from the inputs up (ascending tape order). */
-        for (size_t i = 0; i < g.nv; i++)
-            ids[i] = i;
-        vert **sorted = ag_malloc(g.nv * sizeof *sorted);
+        vert **sorted = ag_xmalloc(g.nv * sizeof *sorted, "explain");
         ok = sorted != NULL;
         for (size_t i = 0; ok && i < g.nv; i++)
             sorted[i] = g.v[i];
@@ -314,8 +308,8 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
             }
             /* Waypoints: the loss, the target and every labelled element on the way. */
             size_t nw = 0;
-            w.wid = ag_malloc(g.nv * sizeof *w.wid);
-            size_t *wnum = ag_malloc(g.nv * sizeof *wnum);
+            w.wid = ag_xmalloc(g.nv * sizeof *w.wid, "explain");
+            size_t *wnum = w.wid ? ag_xmalloc(g.nv * sizeof *wnum, "explain") : NULL;
             ok = w.wid && wnum;
             for (size_t i = 0; ok && i < g.nv; i++) {
                 vert *v = g.v[i];
@@ -327,7 +321,7 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
                 }
             }
             w.nw = nw;
-            w.factor = ok ? ag_calloc(nw * nw, sizeof *w.factor) : NULL;
+            w.factor = ok ? ag_xcalloc(nw * nw, sizeof *w.factor, "explain") : NULL;
             ok = ok && w.factor;
             /* For each waypoint, sum the paths down to the next waypoints. */
             for (size_t a = 0; ok && a < nw; a++) {
@@ -360,7 +354,7 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
             for (size_t i = 0; i < g.nv; i++)
                 g.v[i]->D = 0;
             g.v[0]->D = 1;
-            vert **order = ag_malloc(g.nv * sizeof *order);
+            vert **order = ag_xmalloc(g.nv * sizeof *order, "explain");
             ok = order != NULL;
             for (size_t i = 0; ok && i < g.nv; i++)
                 order[i] = g.v[i];
@@ -400,6 +394,7 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
             fprintf(f, "  the paths explode (%zu listed); the backward trace shows the same "
                        "computation node by node:\n", shown);
             ag_tensor *seed = ag_tape_tensor(loss->dtype, loss->ndim, loss->shape);
+            ok = seed != NULL;
             if (seed) {
                 ag_store(seed, 0, 1.0);
                 ag_thread_state *ts = ag_thread();
@@ -411,7 +406,6 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
             }
         }
     }
-    ag_free(ids);
     ag_free(w.wid);
     ag_free(w.factor);
     graph_free(&g);

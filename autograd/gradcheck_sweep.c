@@ -107,8 +107,8 @@ static double kernel_agreement(const ag_op *op, int n, ag_tensor *const *in64, a
     for (int i = 0; i < n && ok; i++) {
         in[i] = ag_leaf_new(dtype, in64[i]->ndim, in64[i]->shape);
         size_t bytes = (in64[i]->numel ? in64[i]->numel : 1) * sizeof(double);
-        with[i] = ag_malloc(bytes);
-        without[i] = ag_malloc(bytes);
+        with[i] = ag_xmalloc(bytes, "gradcheck_op");
+        without[i] = ag_xmalloc(bytes, "gradcheck_op");
         ok = in[i] && with[i] && without[i] && ag_set_requires_grad(in[i], true);
         for (size_t e = 0; ok && e < in64[i]->numel; e++)
             ag_store(in[i], e, ag_load(in64[i], e));
@@ -138,14 +138,15 @@ static double kernel_agreement(const ag_op *op, int n, ag_tensor *const *in64, a
 
 /* The op on inputs whose first dimension is 0: a result and a backward
  * sweep, or a clear error — anything else (a crash, a sanitizer report) is
- * the failure this exists to expose. */
-static void zero_size(const ag_op *op, int n, const int *ndim,
+ * the failure this exists to expose. Running out of memory is no verdict
+ * on the op: then it returns false with AG_ERR_NOMEM pending. */
+static bool zero_size(const ag_op *op, int n, const int *ndim,
                       int64_t (*shape)[AG_MAX_DIMS], ag_gradcheck_report *rep)
 {
     ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {0};
     ag_tape *tape = ag_tape_new();
     if (!tape)
-        return;
+        return false;
     ag_tape *prev = ag_tape_use(tape);
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
@@ -163,8 +164,11 @@ static void zero_size(const ag_op *op, int n, const int *ndim,
         ok = seed && ag_backward_seed(y, seed);
         ag_tensor_free(seed);
     }
+    bool ran = ag_last_status() != AG_ERR_NOMEM || before == AG_ERR_NOMEM;
     rep->zero_size_ok = true;
-    if (y && ok)
+    if (!ran)
+        rep->zero_size_ok = false;
+    else if (y && ok)
         snprintf(rep->zero_size, sizeof rep->zero_size, "ok");
     else if (before == AG_OK && ag_last_status() != AG_OK) {
         snprintf(rep->zero_size, sizeof rep->zero_size, "rejected: %s", ag_last_error());
@@ -177,6 +181,7 @@ static void zero_size(const ag_op *op, int n, const int *ndim,
     ag_tape_free(tape);
     for (int i = 0; i < n; i++)
         ag_tensor_free(in[i]);
+    return ran;
 }
 
 void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,
@@ -259,8 +264,7 @@ bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *op
         rep->kernel_max_err_f32 = k32;
         if (!(k64 >= 0 && k64 <= 1e-12 && k32 >= 0 && k32 <= 1e-5))
             pass = false;
-        zero_size(op, def->n_inputs, ndim, shape, rep);
-        if (!rep->zero_size_ok)
+        if (!zero_size(op, def->n_inputs, ndim, shape, rep) || !rep->zero_size_ok)
             pass = false;
     }
     rep->pass = pass;

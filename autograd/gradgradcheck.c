@@ -28,6 +28,28 @@ static ag_tensor *random_like(const ag_tensor *t, ag_rng *rng)
     return r;
 }
 
+/* r1 and every r2, drawn together from one stream so that they are the
+ * same whichever evaluation draws them; all or none (AG_ERR_NOMEM). */
+static bool draw_projections(second *s, const ag_tensor *y, ag_tensor *const *x)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, s->seed ^ 0x5eedULL);
+    s->r1 = y->numel == 1 ? ag_full(AG_F64, y->ndim, y->shape, 1.0) : random_like(y, &rng);
+    bool ok = s->r1 != NULL;
+    for (int i = 0; ok && i < s->n; i++)
+        if (x[i]->requires_grad)
+            ok = (s->r2[i] = random_like(x[i], &rng)) != NULL;
+    if (!ok) {
+        ag_tensor_free(s->r1);
+        s->r1 = NULL;
+        for (int i = 0; i < s->n; i++) {
+            ag_tensor_free(s->r2[i]);
+            s->r2[i] = NULL;
+        }
+    }
+    return ok;
+}
+
 static ag_tensor *first_derivative(ag_tensor *const *x, void *ctx)
 {
     second *s = ctx;
@@ -35,10 +57,8 @@ static ag_tensor *first_derivative(ag_tensor *const *x, void *ctx)
     ag_grad_mode_set(true); /* the first derivative is always recorded */
     ag_tensor *y = s->f(x, s->ctx);
     ag_tensor *out = NULL;
-    ag_rng rng;
-    ag_rng_seed(&rng, s->seed ^ 0x5eedULL);
-    if (y && !s->r1)
-        s->r1 = y->numel == 1 ? ag_full(AG_F64, y->ndim, y->shape, 1.0) : random_like(y, &rng);
+    if (y && !s->r1 && !draw_projections(s, y, x))
+        y = NULL;
     ag_tensor *xs[AG_GRADCHECK_MAX_INPUTS], *gs[AG_GRADCHECK_MAX_INPUTS];
     int k = 0, which[AG_GRADCHECK_MAX_INPUTS];
     for (int i = 0; i < s->n; i++)
@@ -46,15 +66,14 @@ static ag_tensor *first_derivative(ag_tensor *const *x, void *ctx)
             which[k] = i;
             xs[k++] = x[i];
         }
-    ag_tensor *proj = y && s->r1 ? ag_sum(ag_mul(y, s->r1)) : NULL;
+    ag_tensor *proj = y ? ag_sum(ag_mul(y, s->r1)) : NULL;
     if (proj && k > 0 && proj->requires_grad &&
         ag_grad(1, &proj, NULL, k, xs, AG_GRAD_CREATE_GRAPH | AG_GRAD_ALLOW_UNUSED, gs)) {
         for (int j = 0; j < k; j++) {
-            int i = which[j];
-            if (!s->r2[i])
-                s->r2[i] = random_like(x[i], &rng);
-            ag_tensor *term = ag_sum(ag_mul(gs[j], s->r2[i]));
-            out = out ? ag_add(out, term) : term;
+            ag_tensor *term = ag_sum(ag_mul(gs[j], s->r2[which[j]]));
+            out = term && j > 0 ? ag_add(out, term) : term;
+            if (!out)
+                break; /* the error is recorded; no partial sum */
         }
     } else if (proj && !proj->requires_grad) {
         out = ag_mul_scalar(proj, 0.0); /* no dependence: every derivative is 0 */

@@ -32,6 +32,13 @@ void *ag_malloc(size_t size);
 void *ag_calloc(size_t n, size_t size);
 void *ag_realloc(void *p, size_t size);
 void ag_free(void *p);
+/* The same, recording AG_ERR_NOMEM ("<who>: out of memory") on failure, so
+ * that a caller which returns false on NULL never returns it with no error
+ * (a checker's false would then read as "the check failed"). ag_xcalloc
+ * also refuses an n * size that overflows. */
+void *ag_xmalloc(size_t size, const char *who);
+void *ag_xcalloc(size_t n, size_t size, const char *who);
+void *ag_xrealloc(void *p, size_t size, const char *who);
 
 /* --- errors --- */
 /* Records an error unless one is pending (the first error wins). */

@@ -201,7 +201,10 @@ static inline ag_tape *tape_now(void)
 
 ag_tape *ag_tape_use(ag_tape *tape)
 {
-    ag_tape *prev = ag_tape_current();
+    /* A thread still on a default tape it has not used yet gets NULL,
+     * which selects that tape again: switching tapes allocates nothing and
+     * so cannot fail. */
+    ag_tape *prev = current_tape ? current_tape : default_tape;
     current_tape = tape;
     return prev;
 }
