@@ -394,10 +394,13 @@ int64_t ag_batches_count(const ag_batches *b);
  * NULL-terminated list key, value, key, value, ... of strings (borrowed).
  * The header is padded with spaces so the data starts at a multiple of 8,
  * and 8-byte tensors come before 4-byte ones, so each is aligned. The bytes
- * go to a new temporary file "<path>.tmp.*" in the same folder, which is
- * flushed, fsync'd and renamed over `path`: a failed or killed save never
- * leaves a partial file where a good one was (a killed one may leave its
- * temporary file). Errors: AG_ERR_NULL; AG_ERR_VALUE for a key without a
+ * go to a new temporary file "<path>.tmp.<pid>.<n>.<5 hex digits>" in the
+ * same folder, locked (flock) while it is written, then flushed, fsync'd
+ * and renamed over `path`: a failed or killed save never leaves a partial
+ * file where a good one was. A killed save leaves its temporary file; the
+ * next save of the same path removes every such file no one holds locked
+ * (regular files of exactly that name pattern; saves running at the same
+ * time keep theirs). Errors: AG_ERR_NULL; AG_ERR_VALUE for a key without a
  * value, a repeated key, a tensor named "__metadata__" or a name that is
  * not UTF-8; AG_ERR_IO (naming the system's reason) when the temporary file
  * cannot be created, written, synced or renamed — it is removed then, and
@@ -406,9 +409,10 @@ bool ag_safetensors_save(const char *path, const ag_params *p, const char *const
 
 /* Loads a file into the existing tensors of p: the file must hold exactly
  * p's tensors, each with the same dtype and shape. The header is validated
- * first and whole (length >= 2, within the file and at most 100 MB; strict
- * JSON; known dtypes; shapes of 0..8 dimensions whose byte size, without
- * overflow, equals end - begin; offsets inside the data; no overlaps, gaps
+ * first and whole (length >= 2, within the file and at most 100 MB; at
+ * most 1,000,000 tensors; strict JSON; names of valid UTF-8 without NUL;
+ * known dtypes; shapes of 0..8 dimensions whose byte size, without
+ * overflow, equals end - begin; a file no larger than ag_read_limit(); offsets inside the data; no overlaps, gaps
  * or trailing bytes), then matched against p, then all data is read into a
  * temporary buffer, and only then copied: on any error p is unchanged.
  * Errors: AG_ERR_IO (cannot open or read, not a regular file); AG_ERR_PARSE

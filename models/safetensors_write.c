@@ -4,15 +4,24 @@
  * starts at a multiple of 8 bytes, with the 8-byte dtypes first so that
  * every tensor is aligned to its element size; the file goes through a
  * temporary that is flushed, synced and renamed over the target, so a good
- * file is never replaced by a half-written one. */
+ * file is never replaced by a half-written one.
+ *
+ * A save that is killed leaves its temporary behind, as large as the model.
+ * The writer holds an exclusive flock on its temporary until it is renamed
+ * or removed, and the system drops that lock when the writer dies; so the
+ * next save of the same target removes every temporary of that target it
+ * can lock: those are the leftovers of dead saves, never a live one's. */
+#define _DEFAULT_SOURCE /* flock(2) */
 #include "safetensors_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,9 +32,84 @@
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
+#define TEMP_TAG ".tmp."
+#define TEMP_HEX 5 /* hex digits of <r> below */
+
+/* Whether `name` is "<base>.tmp.<pid>.<n>.<r>" as create_temp makes it:
+ * decimal pid and n, five lower-case hex digits r, nothing more. */
+static bool is_temp_of(const char *name, const char *base)
+{
+    size_t bl = strlen(base);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TEMP_TAG, strlen(TEMP_TAG)) != 0)
+        return false;
+    const char *p = name + bl + strlen(TEMP_TAG);
+    for (int field = 0; field < 2; field++) {
+        const char *start = p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == start || *p++ != '.')
+            return false;
+    }
+    for (int i = 0; i < TEMP_HEX; i++, p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return *p == '\0';
+}
+
+/* Whether the name `at` in directory dfd (AT_FDCWD for a path) is still
+ * the file open as fd. */
+static bool still_named(int dfd, const char *at, int fd)
+{
+    struct stat named, open_st;
+    return fstatat(dfd, at, &named, AT_SYMLINK_NOFOLLOW) == 0 && fstat(fd, &open_st) == 0 &&
+           named.st_dev == open_st.st_dev && named.st_ino == open_st.st_ino;
+}
+
+/* Removes the temporaries of earlier saves of `path` that died before
+ * renaming them: regular files (not links) named as create_temp names them
+ * and locked by no one. A live save holds its lock, so it is skipped; the
+ * name is checked again under the lock, so that only the file locked is
+ * removed. Best effort and silent: nothing here may fail a save. */
+static void remove_stale_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[4096] = ".";
+    if (slash) {
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        if (len >= sizeof dir)
+            return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    if (!*base)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_temp_of(e->d_name, base))
+            continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            still_named(dfd, e->d_name, fd)) {
+            int rc = unlinkat(dfd, e->d_name, 0);
+            (void)rc;
+        }
+        close(fd); /* drops the lock */
+    }
+    closedir(d);
+}
+
 /* A new file "<path>.tmp.<pid>.<n>.<r>" beside path, created exclusively
  * with mode 0666 less the umask (as fopen would), or with the mode of the
- * file it will replace. */
+ * file it will replace, and locked (see remove_stale_temps) for as long as
+ * it is open. */
 static FILE *create_temp(const char *path, char **tmp_path)
 {
     static atomic_uint counter;
@@ -48,6 +132,14 @@ static FILE *create_temp(const char *path, char **tmp_path)
             ag_error_set(AG_ERR_IO, "%s: cannot create the temporary file '%s': %s", path, tmp,
                          strerror(errno));
             break;
+        }
+        /* Between the open and the lock another save may have taken the
+         * new file for a dead one's and removed it: then take another name.
+         * A file system without flock makes saves skip the cleaning. */
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0 ? errno == EWOULDBLOCK
+                                              : !still_named(AT_FDCWD, tmp, fd)) {
+            close(fd);
+            continue;
         }
         struct stat st;
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -275,6 +367,8 @@ bool ag_st_save(const char *path, size_t n, const char *const *names, ag_tensor 
         ok = false;
     }
     char *tmp = NULL;
+    if (ok)
+        remove_stale_temps(path);
     FILE *f = ok ? create_temp(path, &tmp) : NULL;
     ok = ok && f;
     if (ok) {
@@ -294,6 +388,10 @@ bool ag_st_save(const char *path, size_t n, const char *const *names, ag_tensor 
          * may the rename make them the file at `path`. */
         ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
         int err = errno;
+        /* The lock lives with the open file, which this keeps open until
+         * the rename is done, so no other save takes the finished
+         * temporary for a dead one's in between. */
+        int lock = dup(fileno(f));
         int rc = fclose(f);
         if (ok && rc != 0)
             err = errno;
@@ -308,7 +406,9 @@ bool ag_st_save(const char *path, size_t n, const char *const *names, ag_tensor 
         }
         if (!ok)
             unlink(tmp);
-        else
+        if (lock >= 0)
+            close(lock);
+        if (ok)
             sync_parent_dir(path);
     }
     json_object_put(root);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -389,6 +391,114 @@ START_TEST(test_failed_save_keeps_the_old_file)
 }
 END_TEST
 
+/* A file of `n` bytes at path. */
+static void write_junk(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s", path);
+    for (size_t i = 0; i < n; i++)
+        fputc((int)(i * 31u), f);
+    ck_assert(fclose(f) == 0);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+START_TEST(test_stale_temporaries_are_removed)
+{
+    /* What killed saves leave (unlocked temporaries of the target) goes
+     * at the next save of that target; a live save's temporary (locked),
+     * names that only look alike, another target's temporaries, links
+     * and directories stay. */
+    ag_params *p = make_store();
+    char path[600], name[700];
+    tpath_into(path, "stale.st");
+    const char *stale[] = {".tmp.4242.7.0beef", ".tmp.1.0.00000", ".tmp.99999999.12.fffff"};
+    for (size_t i = 0; i < H_COUNT(stale); i++) {
+        snprintf(name, sizeof name, "%s%s", path, stale[i]);
+        write_junk(name, i == 0 ? (1u << 20) : 10);
+    }
+    const char *alike[] = {".tmp.1.2.abcd", ".tmp.1.2.abcdef", ".tmp.x.2.abcde", ".tmp.1.2.ABCDE",
+                           ".tmp..2.abcde", ".tmp.1.2.abcde.old", ".tmpx.1.2.abcde", "x.tmp.1.2.abcde"};
+    for (size_t i = 0; i < H_COUNT(alike); i++) {
+        snprintf(name, sizeof name, "%s%s", path, alike[i]);
+        write_junk(name, 10);
+    }
+    char other[700], live[700], dir[700], link[700], victim[600];
+    snprintf(other, sizeof other, "%s.tmp.5.5.12345", tpath("other.st"));
+    write_junk(other, 10);
+    snprintf(live, sizeof live, "%s.tmp.6.6.66666", path);
+    write_junk(live, 10);
+    int live_fd = open(live, O_RDONLY);
+    ck_assert(live_fd >= 0 && flock(live_fd, LOCK_EX | LOCK_NB) == 0);
+    snprintf(dir, sizeof dir, "%s.tmp.7.7.77777", path);
+    ck_assert(mkdir(dir, 0700) == 0);
+    tpath_into(victim, "victim");
+    write_junk(victim, 10);
+    snprintf(link, sizeof link, "%s.tmp.8.8.88888", path);
+    ck_assert(symlink(victim, link) == 0);
+
+    ck_assert_msg(ag_safetensors_save(path, p, NULL), "%s", ag_last_error());
+    for (size_t i = 0; i < H_COUNT(stale); i++) {
+        snprintf(name, sizeof name, "%s%s", path, stale[i]);
+        ck_assert_msg(!exists(name), "%s was left", name);
+    }
+    for (size_t i = 0; i < H_COUNT(alike); i++) {
+        snprintf(name, sizeof name, "%s%s", path, alike[i]);
+        ck_assert_msg(exists(name), "%s was removed", name);
+    }
+    ck_assert(exists(other) && exists(live) && exists(dir) && exists(link) && exists(victim));
+    assert_identical(p, keep_params(ag_safetensors_read(path)));
+
+    /* Once the live save is gone (its lock with it), its file is stale. */
+    close(live_fd);
+    ck_assert(ag_safetensors_save(path, p, NULL));
+    ck_assert(!exists(live));
+    ck_assert(exists(other) && exists(dir) && exists(link) && exists(victim));
+    ck_assert(rmdir(dir) == 0);
+}
+END_TEST
+
+START_TEST(test_concurrent_saves_of_one_target)
+{
+    /* Three processes save one target 40 times each: each save's cleaning
+     * must leave the others' live temporaries alone, so every save
+     * succeeds, and the last leaves one complete file and no temporary. */
+    ag_params *v[3] = {big_store(1u << 16, 1.0f), big_store(1u << 16, 2.0f),
+                       big_store(1u << 16, 3.0f)};
+    char path[600];
+    tpath_into(path, "shared.st");
+    pid_t pids[3];
+    fflush(NULL);
+    for (int c = 0; c < 3; c++) {
+        pids[c] = fork();
+        ck_assert(pids[c] >= 0);
+        if (pids[c] == 0) {
+            for (int k = 0; k < 40; k++)
+                if (!ag_safetensors_save(path, v[c], NULL)) {
+                    fprintf(stderr, "save %d of child %d: %s\n", k, c, ag_last_error());
+                    _exit(2);
+                }
+            _exit(0);
+        }
+    }
+    for (int c = 0; c < 3; c++) {
+        int status;
+        ck_assert(waitpid(pids[c], &status, 0) == pids[c]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status %d", c,
+                      status);
+    }
+    ag_params *r = keep_params(ag_safetensors_read(path));
+    ck_assert_msg(r != NULL, "%s", ag_last_error());
+    float first = ((const float *)ag_data_const(ag_params_get(r, "big")))[0];
+    ck_assert(first == 1.0f || first == 2.0f || first == 3.0f);
+    ck_assert_int_eq(count_temp_files(), 0);
+}
+END_TEST
+
 START_TEST(test_killed_save_leaves_a_loadable_file)
 {
     /* A child saves a large model over the file again and again and is
@@ -423,6 +533,12 @@ START_TEST(test_killed_save_leaves_a_loadable_file)
             ck_assert_msg(d[i] == d[0], "element %zu is %g, element 0 is %g", i, d[i], d[0]);
         ck_assert(ag_get_flat(ag_params_get(r, "small"), 2) == d[0]);
     }
+    /* The kills left temporaries behind (as large as the model); the next
+     * save removes them. */
+    int left = count_temp_files();
+    ck_assert(ag_safetensors_save(path, v1, NULL));
+    ck_assert_msg(count_temp_files() == 0, "%d temporaries of killed saves, %d after a save", left,
+                  count_temp_files());
     ag_error_clear();
 }
 END_TEST
@@ -440,6 +556,8 @@ Suite *safetensors_suite(void)
     tcase_add_test(tc, test_save_argument_errors);
     tcase_add_test(tc, test_failed_save_keeps_the_old_file);
     tcase_add_test(tc, test_killed_save_leaves_a_loadable_file);
+    tcase_add_test(tc, test_stale_temporaries_are_removed);
+    tcase_add_test(tc, test_concurrent_saves_of_one_target);
     return s;
 }
 
