@@ -98,7 +98,8 @@ static bool get_u64(json_object *v, uint64_t *out)
     return true;
 }
 
-static bool check_text(const char *path, size_t index, const char *what, const char *t);
+static bool check_text(const char *path, const char *where, size_t index, const char *what,
+                       const char *t);
 
 static bool check_metadata(const char *path, json_object *m)
 {
@@ -109,11 +110,13 @@ static bool check_metadata(const char *path, json_object *m)
                      path);
         return false;
     }
+    size_t index = 0;
     json_object_object_foreach(m, key, val) {
-        if (!check_text(path, 0, "metadata key", key) ||
+        if (!check_text(path, "metadata entry", index, "key", key) ||
             (json_object_is_type(val, json_type_string) &&
-             !check_text(path, 0, "metadata value", json_object_get_string(val))))
+             !check_text(path, "metadata entry", index, "value", json_object_get_string(val))))
             return false;
+        index++;
         if (!json_object_is_type(val, json_type_string)) {
             ag_error_set(AG_ERR_PARSE, "%s: metadata '%.*s' is not a string", path, SHOWN, key);
             return false;
@@ -324,15 +327,19 @@ static size_t utf8_bad_at(const unsigned char *s, size_t len)
     return len;
 }
 
-static bool check_text(const char *path, size_t index, const char *what, const char *t)
+/* `where` and `index` place the text for the reader of the message:
+ * "header entry 3" (counting from 0, __metadata__ included) or
+ * "metadata entry 0". */
+static bool check_text(const char *path, const char *where, size_t index, const char *what,
+                       const char *t)
 {
     size_t len = strlen(t);
     size_t at = utf8_bad_at((const unsigned char *)t, len);
     if (at != len) {
         ag_error_set(AG_ERR_PARSE,
-                     "%s: entry %zu: the %s is not valid UTF-8 at its byte %zu (0x%02x: overlong, "
+                     "%s: %s %zu: the %s is not valid UTF-8 at its byte %zu (0x%02x: overlong, "
                      "surrogate, beyond U+10FFFF or truncated)",
-                     path, index, what, at, (unsigned)(unsigned char)t[at]);
+                     path, where, index, what, at, (unsigned)(unsigned char)t[at]);
         return false;
     }
     return true;
@@ -413,7 +420,7 @@ static bool parse_header(ag_st_file *sf, const char *text, size_t len)
      * is validated as a whole, so a duplicate cannot smuggle in bytes. */
     size_t index = 0;
     json_object_object_foreach(root, key, val) {
-        if (!check_text(path, index++, "name", key))
+        if (!check_text(path, "header entry", index++, "name", key))
             return false;
         if (strcmp(key, AG_ST_METADATA_KEY) == 0) {
             if (!check_metadata(path, val))

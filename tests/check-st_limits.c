@@ -35,27 +35,42 @@ static void expect_read_fails(const char *what, const char *path, ag_status stat
 
 START_TEST(test_bad_utf8_names)
 {
-    static const char *const bad[] = {
-        "{\"a\xC0\xAF\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-        "{\"a\xED\xA0\x80\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-        "{\"a\xF4\x90\x80\x80\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-        "{\"a\xE0\x80\xAF\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-        "{\"a\xE5\xB1\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-        "{\"__metadata__\":{\"k\":\"v\xED\xA0\x80\"},"
-        "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+    static const struct {
+        const char *header, *says;
+    } bad[] = {
+        {"{\"a\xC0\xAF\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "header entry 0: the name is not valid UTF-8 at its byte 1 (0xc0"},
+        {"{\"a\xED\xA0\x80\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "header entry 0: the name is not valid UTF-8 at its byte 1 (0xed"},
+        {"{\"a\xF4\x90\x80\x80\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "at its byte 1 (0xf4"},
+        {"{\"a\xE0\x80\xAF\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "at its byte 1 (0xe0"},
+        {"{\"a\xE5\xB1\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "invalid utf-8"}, /* json-c refuses this one itself */
+        {"{\"__metadata__\":{\"k\":\"v\",\"k2\":\"v\xED\xA0\x80\"},"
+         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+         "metadata entry 1: the value is not valid UTF-8 at its byte 1"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"__metadata__\":{\"k\xC0\xAF\":\"v\"}}",
+         "metadata entry 0: the key is not valid UTF-8 at its byte 1"},
     };
     const char *path = tpath("bad_utf8.safetensors");
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        one_f32(path, bad[i]);
+        one_f32(path, bad[i].header);
         char what[32];
         snprintf(what, sizeof what, "case %zu", i);
         ag_error_clear();
         ag_params *r = ag_safetensors_read(path);
         ag_status s = ag_last_status();
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", ag_last_error());
         ag_params_free(r);
         ag_error_clear();
         ck_assert_msg(r == NULL, "%s: accepted", what);
         ck_assert_msg(s == AG_ERR_PARSE, "%s: status %s", what, ag_status_str(s));
+        ck_assert_msg(strstr(msg, bad[i].says) != NULL, "%s: \"%s\" does not say \"%s\"", what,
+                      msg, bad[i].says);
     }
     remove(path);
 }
