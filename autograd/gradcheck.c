@@ -242,7 +242,7 @@ bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
     if (ok && !rep->pass && o.per_node) {
         ag_gradcheck_opts inner = o;
         inner.per_node = false;
-        ag_gradcheck_nodes_report *nr = ag_malloc(sizeof *nr);
+        ag_gradcheck_nodes_report *nr = ag_xmalloc(sizeof *nr, "gradcheck");
         if (nr) {
             ag_gradcheck_nodes(f, ctx, n, inputs, &inner, nr);
             ag_format_culprit(nr, rep->culprit, sizeof rep->culprit);
