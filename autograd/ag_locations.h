@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ag_locations.h — where each op was called, for anomaly mode.
  *
  * Included at the end of autograd.h. Each op builder is wrapped in a macro of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* alloc.c — the one allocation path of the library.
  *
  * Every heap allocation goes through here so that a test can count them (a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* anomaly.c — tracing a NaN or Inf to the line that made it.
  *
  * In anomaly mode every recorded node keeps the source location its op was

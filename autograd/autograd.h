@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* autograd.h — tape-based reverse-mode automatic differentiation in C11.
  *
  * A worked example: logistic regression as an expression.

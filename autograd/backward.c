@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backward.c — the one generic backward sweep.
  *
  * Tape order is a topological order (an op's inputs exist before it), so the

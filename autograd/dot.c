@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dot.c — the recorded graph as a Graphviz picture.
  *
  * One box per tensor reachable from the outputs: op, label and shape, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* error.c — the thread-local error slot.
  *
  * Library code never aborts: a failing call records a status and a message

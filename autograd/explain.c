@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* explain.c — one gradient as a sum over paths of products of local
  * derivatives: the chain rule, with numbers.
  *

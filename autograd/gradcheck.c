@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradcheck.c — checking vector-Jacobian rules against finite differences.
  *
  * The function is evaluated on f64 copies of the inputs. A non-scalar result

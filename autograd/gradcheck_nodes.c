@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradcheck_nodes.c — finding the wrong rule inside a model.
  *
  * When the gradient of a whole model disagrees with finite differences, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradcheck_sweep.c — checking registered ops, and printing reports.
  *
  * An op is checked on random inputs drawn from its declared domain with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradgradcheck.c — checking second derivatives.
  *
  * The first derivative is itself a function of the inputs, built with ops

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* higher.c — derivatives of derivatives, from ag_grad with create_graph.
  *
  * Every vector-Jacobian rule is written with ops, so a sweep recorded with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* internal.h — the core's private structures, shared by autograd/ and ops/.
  *
  * Users see ag_tensor and ag_tape as opaque types; this header lays them out

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lifecycle.c — process-wide teardown. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* print.c — numpy-like printing of tensors.
  *
  * Small tensors print whole; along any dimension longer than 6, only the

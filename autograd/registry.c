@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.c — every op, built-in or user-made, by name.
  *
  * The core knows ops only through their descriptors: the gradient checker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* rng.c — a seeded generator (xoshiro256**, seeded through splitmix64) and
  * random leaves. Same seed, same numbers, on every platform. */
 #include "internal.h"

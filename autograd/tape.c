@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tape.c — the tape: an arena for intermediates and the list of recorded nodes.
  *
  * A training step allocates every intermediate from the arena and appends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tensor.c — tensor storage: shapes, leaf constructors and element access.
  *
  * Leaves are one heap block each (header, then data), owned by the caller.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* trace.c — printing the backward sweep step by step.
  *
  * A teaching aid built on the sweep's observer hook: for each node, in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench.h — what every benchmark in bench/ shares: a monotonic clock,
  * summaries of repeated samples, the machine-readable result lines the
  * runner merges with the PyTorch peer's, and a description of the BLAS in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_logreg.c — logistic regression on the standardized WDBC data
  * (569 x 30, f64): 1000 full-batch gradient steps (SGD, lr 0.1, from zero
  * weights), against hand-written C in this process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_mlp.c — one MLP training step (forward, loss, backward, SGD step,
  * tape reset) in f32, for three shapes, against two peers in this process:
  *

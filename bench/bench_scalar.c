@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_scalar.c — a micrograd-style graph: an MLP built from 0-d tensors
  * (every weight a scalar leaf, every neuron Σ w·x + b through scalar ag_mul
  * and ag_add, then ag_tanh), evaluated on several samples with a squared

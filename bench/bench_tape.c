@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_tape.c — the tape's own cost: recording a node and sweeping it
  * backward, on tensors so small (0-d, and 4 elements) that the arithmetic
  * is nothing and the bookkeeping is everything.

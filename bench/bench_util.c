@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench_util.c — clock, statistics, result lines and machine description
  * shared by the benchmarks (see bench.h). */
 #include "bench.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Groups a callgrind profile's instruction counts (self cost per function)
 into the parts of an engine step, per unit of work:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/profile.sh — where the engine's time goes, in instructions: runs the
 # engine's MLP step (tiny and standard shapes) and the scalar graph under
 # callgrind, counting only the engine's own step (bench_mlp --profile, and

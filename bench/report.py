@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Merges the RESULT lines of one benchmark run (bench/run.sh writes one
 file per environment pass) into markdown tables: the C benchmarks with
 their in-process peers, the PyTorch peer's figures beside them, the ratios,

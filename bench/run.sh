@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh — the whole benchmark suite in one command:
 #
 #     bench/run.sh            # full run (about 5-10 minutes on 2 cores)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """PyTorch peer of the C benchmarks in bench/: the same shapes, dtypes, step
 counts and optimizer, on the CPU, timed the same way (warm-up, then repeated
 samples; median, min, max).

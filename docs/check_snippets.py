@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks that the tutorial's code and output blocks are the real ones.
 
 Convention in the Markdown files: a snippet is introduced by a line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* custom_op.c — adding an op without touching the library, and checking it.
  *
  * swish(x) = x·σ(x) is registered with a raw forward kernel and a

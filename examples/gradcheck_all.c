@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradcheck_all.c — checks every op in the registry against finite
  * differences and prints one line per op.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* logreg_2d.c — the lecture's picture: two classes in the plane and the
  * decision boundary w·x + b = 0 that logistic regression learns.
  *

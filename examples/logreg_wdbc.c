@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* logreg_wdbc.c — logistic regression on the Breast Cancer Wisconsin data.
  *
  *   logreg_wdbc [data-dir] [model-file]

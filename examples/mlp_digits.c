@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mlp_digits.c — an MLP on the 8x8 handwritten digits.
  *
  *   mlp_digits [data-dir]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mlp_fashion.c — a 784-256-128-10 ReLU MLP on Fashion-MNIST with Adam.
  *
  *   mlp_fashion [dataset-dir] [epochs]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* newton_logreg.c — Newton's method for the lecture's maximum-likelihood
  * problem, with the Hessian from the engine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* readme_logreg.c — the README's example: logistic regression as an expression.
  *
  * p = sigmoid(X w + b) on eight 2-D points, the mean negative log-likelihood

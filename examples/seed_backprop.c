@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* seed_backprop.c — the lecture's worked example of backpropagation, computed
  * by the engine.
  *

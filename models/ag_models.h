@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ag_models.h — models as expressions: named parameters, initialisation,
  * layers, optimizers, data sets, training and model files.
  *

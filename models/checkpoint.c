@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* checkpoint.c — training checkpoints: a model and its optimizer in one
  * safetensors file.
  *

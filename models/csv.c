@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* csv.c — numeric CSV files into a data set.
  *
  * A CSV file here is a table of numbers with an optional header row of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dataset.c — what is done with a data set once it is loaded: splitting it
  * into training and test rows, standardizing features, binary targets, and
  * iterating over it in shuffled minibatches.

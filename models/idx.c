@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* idx.c — MNIST-format IDX files into a data set.
  *
  * An IDX file is a 4-byte magic number (two zero bytes, an element type,

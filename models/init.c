@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* init.c — seeded weight initialisation.
  *
  * Xavier/Glorot keeps the variance of activations and gradients equal across

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layers.c — layers and models as expression builders.
  *
  * A layer is a function from named parameters and an input to an expression;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* optim.c — SGD (momentum, Nesterov), Adam and AdamW.
  *
  * An optimizer reads the gradients the tape left on the parameters and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* params.c — the named parameter store.
  *
  * A hash (uthash) from dotted names to leaves, plus an array in insertion

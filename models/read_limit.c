@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* read_limit.c — the one bound every file reader checks before it
  * allocates for a file's contents (see ag_read_limit_set). An atomic, since
  * a loader thread may read while another sets it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safetensors.c — model files in the safetensors format: saving, loading
  * and reading a parameter store (the reader is safetensors_read.c, the
  * writer safetensors_write.c; checkpoint.c builds on them too).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safetensors_internal.h — the safetensors reader and writer as building
  * blocks, shared by safetensors.c (plain model files) and checkpoint.c
  * (model + optimizer state in one file).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safetensors_read.c — opening and validating a safetensors file, and
  * loading its tensors.
  *

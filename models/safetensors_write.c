@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* safetensors_write.c — writing a safetensors file.
  *
  * The header is built with json-c, padded with spaces so that the data

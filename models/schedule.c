@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* schedule.c — learning-rate schedules as pure functions of the step. */
 #include "../autograd/internal.h"
 

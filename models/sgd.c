@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sgd.c — the plainest optimizer step, for examples and the lecture:
  * w -= lr * dE/dw, run without recording.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* train.c — the training loop helper and evaluation.
  *
  * One step is the design's cycle: build the loss as an expression, sweep

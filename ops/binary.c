@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* binary.c — elementwise arithmetic of two tensors, with numpy broadcasting,
  * and with a scalar constant.
  *

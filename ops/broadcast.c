@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* broadcast.c — numpy broadcasting, shared by every op that broadcasts.
  *
  * Forward kernels iterate with the odometer; backward rules never repeat

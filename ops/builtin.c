@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* builtin.c — the list of built-in op families, registered on first use of
  * the registry. A new family adds one line here. */
 #include "ops_internal.h"

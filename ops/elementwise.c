@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* elementwise.c — the rest of the elementwise functions: powers and roots,
  * abs and clamp, the softplus pair, maximum/minimum/where, and comparisons.
  *

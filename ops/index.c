@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* index.c — picking elements by integer index: gather and its adjoint
  * scatter_add, and what is built on them (index_select, max/min along an
  * axis), plus the integer-valued helpers argmax, argmin and one_hot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layout.c — ops that move elements between positions and axes without
  * computing: permute (and transpose over it), slice along one axis and its
  * adjoint slice_backward, concat (and stack over it), expand_dims, squeeze.

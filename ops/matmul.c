@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* matmul.c — matrix products, through BLAS or a portable blocked kernel.
  *
  * One op, "matmul", computes op(a) @ op(b) where op optionally transposes a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nn.c — softmax and the losses.
  *
  * softmax, log_softmax, nll and mse are composites of stable primitives:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ops_internal.h — helpers shared by the op families: broadcasting shapes
  * and strided iteration. */
 #ifndef AG_OPS_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reduce.c — sums and means, over all elements or along one axis.
  *
  * Sums accumulate in double whatever the dtype, so an f32 mean over a large

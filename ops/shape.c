@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* shape.c — ops that move elements without computing: reshape, and the pair
  * broadcast_to / sum_to, each the other's gradient. */
 #include "ops_internal.h"

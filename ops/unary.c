@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* unary.c — elementwise functions of one tensor.
  *
  * Each op's kernel and its vector-Jacobian rule sit together under a one-line

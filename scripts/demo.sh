@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # demo.sh — the README's first command: installs what is missing, builds the
 # library and the examples into build/, and runs the demos in order.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # fuzz.sh — builds the libFuzzer targets of the file readers (CSV, IDX,
 # safetensors) with clang, AddressSanitizer and UBSan, replays the saved
 # regression inputs, then fuzzes each target for a bounded time.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # setup.sh — installs the Debian packages the build needs, when missing.
 #
 #   bash scripts/setup.sh          packages to build the library and examples

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test.sh — the README's second command: installs what is missing, then builds
 # and runs the whole test suite four ways, the threaded tests under
 # ThreadSanitizer, then fuzzes the file readers, stopping at the first failure.

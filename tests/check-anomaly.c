@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-anomaly.c — anomaly mode: a NaN is traced to the op, label and
  * source line that made it, in the forward pass and in the backward sweep. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-backward.c — the backward sweep: hand-derived gradients of scalar
  * expressions, fan-out and diamonds, accumulation, seeds, the errors of
  * backward, deep chains and second derivatives. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-broadcast.c — numpy broadcasting in the binary ops: values and
  * gradients for the common shape pairs, scalars, size-0 dimensions, and the
  * error for shapes that do not broadcast. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-checkpoint.c — checkpoints (a model and its optimizer in one
  * safetensors file): training that resumes from a checkpoint
  * bit-identically to an uninterrupted run, for each optimizer and dtype;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-csv.c — the CSV reader: good files (comments, quotes, blanks, CRLF,
  * a byte-order mark, label columns by index and by name, no header, long
  * lines), malformed files and I/O errors, and the real data sets.

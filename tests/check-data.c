@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-data.c — what is done with a loaded data set: train/test splits,
  * standardization, binary targets and minibatch iteration; and every
  * allocation of the readers and of these failing in turn. The readers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-elementwise.c — the elementwise family of ops/elementwise.c: pow
  * (tensor and scalar exponent), sqrt, abs, sign, square, reciprocal,
  * softplus, log_sigmoid, clamp, maximum, minimum, where and the six

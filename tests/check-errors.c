@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-errors.c — the error paths: NULL inputs propagate and the first
  * error is kept, messages name the op and the shapes, dtype and axis and
  * shape errors, misuse of intermediates, the op registry, and a user op with

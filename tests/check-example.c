@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-example.c — the lecture's worked example of backpropagation.
  *
  * A 2-2-2 sigmoid network with squared error; the lecture prints its

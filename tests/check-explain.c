@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-explain.c — the teaching tools: the backward trace, ag_explain and
  * the DOT graph, on the lecture's 2-2-2 network.
  *

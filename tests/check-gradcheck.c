@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-gradcheck.c — the gradient checker itself (autograd/gradcheck*.c),
  * on user ops whose rules are planted wrong on purpose.
  *

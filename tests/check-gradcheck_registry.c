@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-gradcheck_registry.c — the gradient checker (autograd/gradcheck*.c)
  * over the whole op registry, and the example programs built on it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-guards_models.c — the models layer's guards against misuse and
  * corrupted input (issue 12): each defect found by probing, at the size
  * that broke it, and a test of the whole class behind it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-higher.c — gradients of gradients: ag_grad, create_graph, Hessians,
  * Hessian-vector products, Jacobians, JVPs and the second-order checker.
  *

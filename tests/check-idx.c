@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-idx.c — the IDX reader: the tiny fixture set, plain and gzip'd,
  * malformed files and I/O errors, and (when installed) Fashion-MNIST.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-idx_gzip.c — the IDX reader's gzip path against cut, corrupted,
  * concatenated and inflating ("bomb") streams, and the read limit of the
  * IDX and CSV readers.

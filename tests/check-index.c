@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-index.c — picking elements by integer index (ops/index.c): gather
  * and its adjoint scatter_add, index_select, argmax/argmin, max/min over
  * all elements or an axis, logsumexp, one_hot and detach.

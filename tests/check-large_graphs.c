@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-large_graphs.c — every API that walks a graph, on graphs of 10⁵ nodes.
  *
  * The bugs found by probing were of the kind "bigger than a buffer": a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-layout.c — the layout family: permute and transpose, slice (Python
  * semantics) and slice_ranges, concat and stack, expand_dims and squeeze:
  * their values, their errors, and f32 and zero-size tensors (values and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-layout_grad.c — the gradients of the layout family (permute and
  * transpose, slice and slice_ranges, concat and stack, expand_dims and
  * squeeze): known values, first and second derivatives against finite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-lifetimes.c — what a kept intermediate does after any number of
  * resets, in-place changes between forward and backward, and the tape's
  * optional node limit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-linalg.c — matrix products (ops/matmul.c): ag_matmul with 1-D
  * operands (vector @ matrix, matrix @ vector, vector @ vector = dot) and
  * batched operands whose leading dimensions broadcast, ag_matmul_t with

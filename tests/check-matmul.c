@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-matmul.c — the 2-D matrix products among the core ops: both
  * matrix-product backends (the portable kernel and, when built in, BLAS)
  * against a triple loop written here, with every transposition (matmul_t),

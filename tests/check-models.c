@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-models.c — the models layer's building blocks: the parameter store,
  * initialisation, and layers and models (activations, linear layers, MLPs,
  * logistic and softmax regression, the L2 penalty).

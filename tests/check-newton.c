@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-newton.c — Newton's method for L2-penalised logistic regression on
  * the standardized Breast Cancer Wisconsin data, with the Hessian from the
  * engine (issue: gradients of gradients).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-nn.c — softmax, log_softmax and the losses of ops/nn.c:
  * bce_with_logits (mean, sum, none), cross_entropy with i64 labels, nll and
  * mse — their values, their first derivatives and their errors.

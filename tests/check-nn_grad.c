@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-nn_grad.c — the derivatives of the losses of ops/nn.c beyond the
  * closed-form first gradients of check-nn.c: cross_entropy and
  * bce_with_logits as primitives, and gradient checks of the losses and of

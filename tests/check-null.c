@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-null.c — every public function, given NULL for each pointer
  * argument in turn (the other arguments valid), reports AG_ERR_NULL with
  * its documented error value, or does what its header documents for NULL.

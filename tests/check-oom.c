@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-oom.c — running out of memory is an error, not a crash or a leak.
  *
  * ag_alloc_fail_after(k) fails the k-th allocation from now; sweeping k over

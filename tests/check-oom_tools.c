@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-oom_tools.c — every tool that walks a graph survives running out of
  * memory at any allocation.
  *

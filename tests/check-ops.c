@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-ops.c — every core op but the matrix products against values
  * computed in the test (with <math.h> or naive loops), in f64 and f32:
  * elementwise binary and unary ops, sigmoid at extreme inputs, reductions

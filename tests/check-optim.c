@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-optim.c — the optimizers (SGD with momentum, Nesterov momentum and
  * weight decay, Adam, AdamW, gradient-norm clipping; their state, step
  * counter and learning rate, non-finite gradients, bad settings) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-safetensors.c — model files: round trips that keep every bit,
  * saved files checked byte by byte against the format's specification,
  * files written by hand from the specification, bit-identical predictions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The guards of the safetensors reader that are about what a name may be
  * and how much a file may cost: strict UTF-8, no embedded NUL, a cap on the
  * tensor count and the caller's read limit (ag_read_limit_set). Files are

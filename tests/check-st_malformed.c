@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-st_malformed.c — model files that must be refused: every kind of
  * malformed header (bad JSON, dtypes, shapes, offsets, overlaps, gaps,
  * metadata, UTF-8), files that do not match the model, bad header lengths,

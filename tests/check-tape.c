@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-tape.c — the tape: recording, reset and memory reuse, stale
  * intermediates, grad mode, and several tapes on one thread. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-tensor.c — tensors: constructors, random leaves, element access,
  * shape queries, printing, dtypes, labels and the shapes a tensor refuses. */
 #include "harness.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-threads.c — the library under several threads at once.
  *
  * Tapes, grad mode and errors are per thread; the op registry, anomaly mode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check-train.c — training on real data: logistic regression with an L2
  * penalty on WDBC to its unique optimum, a ReLU MLP on the 8x8 digits,
  * ag_train's CSV log, schedule, NaN stop and error messages, and no

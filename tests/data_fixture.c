@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* data_fixture.c — the data-set suites' shared fixture and helpers (see
  * data_fixture.h). */
 #include "data_fixture.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* data_fixture.h — what the data-set suites (check-csv.c, check-idx.c,
  * check-data.c) share, on top of harness.h.
  *

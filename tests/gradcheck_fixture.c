@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradcheck_fixture.c — the gradient checker's suites' shared helper (see
  * gradcheck_fixture.h). */
 #include "gradcheck_fixture.h"

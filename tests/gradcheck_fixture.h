@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* gradcheck_fixture.h — what the gradient checker's suites
  * (check-gradcheck.c, check-gradcheck_registry.c) share, on top of
  * harness.h: a checker's report as text short enough for an assertion

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness.c — the shared helpers of the Check suites (see harness.h). */
 #include "harness.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* harness.h — what every Check suite of the library shares.
  *
  * Tolerances (with the reason for each), assertions on numbers, shapes and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layout_fixture.c — the layout suites' shared helper (see
  * layout_fixture.h). */
 #include "layout_fixture.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layout_fixture.h — what the layout suites (check-layout.c,
  * check-layout_grad.c) share, on top of harness.h.
  *

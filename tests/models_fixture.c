@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* models_fixture.c — the models-layer suites' shared fixtures and helpers
  * (see models_fixture.h). */
 #include "models_fixture.h"

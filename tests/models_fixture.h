@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* models_fixture.h — what the models-layer suites (check-models.c,
  * check-optim.c, check-train.c) share, on top of harness.h.
  *

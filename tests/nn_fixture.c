@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nn_fixture.c — the nn suites' shared helpers (see nn_fixture.h). */
 #include "nn_fixture.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* nn_fixture.h — what the suites of ops/nn.c (check-nn.c,
  * check-nn_grad.c) share, on top of harness.h: i64 labels kept by the
  * harness, the logistic function computed with <math.h>, and moderate

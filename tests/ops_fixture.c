@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ops_fixture.c — the core-op suites' shared values (see ops_fixture.h). */
 #include "ops_fixture.h"
 

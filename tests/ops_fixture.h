@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ops_fixture.h — what the core-op suites (check-ops.c, check-matmul.c)
  * share, on top of harness.h.
  *

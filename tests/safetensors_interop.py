@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """safetensors_interop.py — model files move between this library and numpy.
 
 An independent reader and writer of the safetensors format, written from its

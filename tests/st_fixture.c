@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* st_fixture.c — the safetensors suites' shared fixture and helpers (see
  * st_fixture.h). */
 #include "st_fixture.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* st_fixture.h — what the safetensors suites (check-safetensors.c,
  * check-st_malformed.c, check-checkpoint.c) share, on top of harness.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* st_tool.c — the C side of the safetensors interop test
  * (tests/safetensors_interop.py, which reads and writes the files with
  * numpy from the format's specification).

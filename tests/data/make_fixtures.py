@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the IDX and CSV fixtures of tests/check-csv.c and tests/check-idx.c
 into this folder.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_common.h — libFuzzer targets feed bytes to the file readers.
  *
  * The readers take paths (they must check file sizes, handle gzip and report

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_csv.c — arbitrary bytes as a CSV file, with the label chosen by name
  * and by index. */
 #include "fuzz_common.h"

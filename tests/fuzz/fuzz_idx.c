@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_idx.c — arbitrary bytes as an IDX image file and as a labels file,
  * each paired with a valid file of the other kind.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_safetensors.c — arbitrary bytes as a safetensors file: read whole,
  * and loaded into a fixed model (which must stay unchanged on error). */
 #include "fuzz_common.h"
