@@ -45,6 +45,16 @@
 extern "C" {
 #endif
 
+/* The version of this header (semantic versioning: the major number
+ * changes when a program has to change). */
+#define AG_VERSION_MAJOR 0
+#define AG_VERSION_MINOR 1
+#define AG_VERSION_PATCH 0
+
+/* The version of the library linked, "MAJOR.MINOR.PATCH": it may differ
+ * from the header's macros when a program runs against another build. */
+const char *ag_version(void);
+
 /* ------------------------------------------------------------------ */
 /* Status codes                                                        */
 /* ------------------------------------------------------------------ */

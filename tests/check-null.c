@@ -698,6 +698,7 @@ enum kind {
     ROW(ag_gradcheck_nodes_fprint, "report", ERR,                                                \
         VOID_CALL(ag_gradcheck_nodes_fprint(F.out, NULL)))                                       \
     ROW(ag_alloc_count, "-", NOPTR, true)                                                        \
+    ROW(ag_version, "-", NOPTR, true)                                                            \
     ROW(ag_alloc_fail_after, "-", NOPTR, true)                                                   \
     ROW(ag_shutdown, "-", NOPTR, true)                                                           \
     /* anomaly mode */                                                                           \
