@@ -1,27 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* ag_locations.h — where each op was called, for anomaly mode.
  *
- * Included at the end of autograd.h. Each op builder is wrapped in a macro of
+ * Included at the end of ag_models.h (so of autograd.h). Each op builder is wrapped in a macro of
  * its own name that, when anomaly mode is on, records __FILE__, __LINE__ and
  * the function before the call, so a NaN can be traced to the line of the
  * user's expression that made it. When anomaly mode is off the wrapper costs
  * one predictable branch. The macros expand only where an op is called
  * (&ag_add is still the function), and not inside the library itself, whose
  * internal calls must not overwrite the user's location. Define
- * AG_NO_LOCATIONS before including autograd.h to turn them off. */
+ * AG_NO_LOCATIONS before including autograd.h to turn them off. C++ gets
+ * none: a macro would break the qualified name ::ag_add, and C++ programs
+ * call ag_set_location_ themselves where they want a place named. */
 #ifndef AG_LOCATIONS_H
 #define AG_LOCATIONS_H
 
-#if !defined(AG_BUILDING_LIBRARY) && !defined(AG_NO_LOCATIONS)
+#include "autograd.h"
 
-#ifdef __cplusplus
-#define AG_LOC_() (ag_anomaly_mode() ? ag_set_location_(__FILE__, __LINE__, __func__) : (void)0)
-#else
+#if !defined(AG_BUILDING_LIBRARY) && !defined(AG_NO_LOCATIONS) && !defined(__cplusplus)
+
 #define AG_LOC_()                                                                               \
     (atomic_load_explicit(&ag_anomaly_on_, memory_order_relaxed)                                \
          ? ag_set_location_(__FILE__, __LINE__, __func__)                                       \
          : (void)0)
-#endif
 
 #define ag_abs(...) (AG_LOC_(), ag_abs(__VA_ARGS__))
 #define ag_activate(...) (AG_LOC_(), ag_activate(__VA_ARGS__))

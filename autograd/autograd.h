@@ -3,7 +3,7 @@
  *
  * A worked example: logistic regression as an expression.
  *
- *     #include <autograd.h>
+ *     #include <autograd/autograd.h>
  *
  *     double xs[] = {0.5, 1.0,  -1.0, 2.0,  1.5, -0.5};   // 3 samples, 2 features
  *     double ys[] = {1, 0, 1};
@@ -900,8 +900,6 @@ void ag_alloc_fail_after(long k);
  * end of a program; valgrind then reports nothing). */
 void ag_shutdown(void);
 
-#include "ag_models.h"
-
 /* ------------------------------------------------------------------ */
 /* Anomaly mode                                                        */
 /* ------------------------------------------------------------------ */
@@ -934,10 +932,12 @@ extern atomic_bool ag_anomaly_on_;
 /* file and func may be NULL (an unknown place). */
 void ag_set_location_(const char *file, int line, const char *func);
 
-#include "ag_locations.h"
-
 #ifdef __cplusplus
 }
 #endif
+
+/* The models layer, which ends with the source-location macros (they must
+ * follow every declaration they wrap). */
+#include "ag_models.h"
 
 #endif

@@ -23,7 +23,7 @@
  * else ../shared/data/wdbc.csv), --results FILE, --quick. */
 #include "bench.h"
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 #include <cblas.h>
 
 #include <math.h>

@@ -40,7 +40,7 @@
  * --profile=SHAPE [--steps=N] (only the engine's step, for a profiler). */
 #include "bench.h"
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 #include <cblas.h>
 
 #include <math.h>

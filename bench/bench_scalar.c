@@ -15,7 +15,7 @@
  * Options: --samples=N (default 40), --results FILE, --quick. */
 #include "bench.h"
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <math.h>
 #include <stdlib.h>

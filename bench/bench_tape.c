@@ -18,7 +18,7 @@
  * Options: --results FILE, --quick. */
 #include "bench.h"
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * shared by the benchmarks (see bench.h). */
 #include "bench.h"
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 #include <cblas.h>
 
 #include <stdlib.h>

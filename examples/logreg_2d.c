@@ -8,7 +8,7 @@
  * mean negative log-likelihood, written out as an expression. Writes
  * <prefix>.dat (points), <prefix>.gp (a gnuplot script) and, when gnuplot is
  * installed, <prefix>.png. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 #include <stdlib.h>

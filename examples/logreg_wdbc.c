@@ -8,7 +8,7 @@
  * small L2 penalty, on standardized features; 80/20 train/test split from a
  * seed. Prints the training loss by epoch and the test accuracy, and saves
  * the model. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * 64-128-10 with ReLU, Adam, cross-entropy from the logits; pixels scaled by
  * their training statistics; an 80/20 split from a seed. Reaches about 97%
  * test accuracy in a few seconds. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

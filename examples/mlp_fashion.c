@@ -7,7 +7,7 @@
  * command installs it); the dataset directory defaults to that package's.
  * Prints a progress bar on a terminal, the seconds per epoch and the test
  * accuracy (about 88-89%). */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
  * H Δ = ∇L with H = ag_hessian(L, θ) — the gradient of the gradient, since
  * every backward rule is itself an expression — and converges in a handful
  * of steps. Plain gradient descent, for comparison, needs thousands. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <math.h>
 #include <stdio.h>

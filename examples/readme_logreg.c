@@ -7,7 +7,7 @@
  * and the best accuracy is 7/8. Each step is forward, backward, update,
  * reset: the reset frees every intermediate at once and keeps the memory
  * for the next step. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

@@ -27,7 +27,7 @@
  * installed).
  *
  *   seed_backprop [output-prefix]      (default "seed_backprop") */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,10 +2,16 @@
 /* ag_models.h — models as expressions: named parameters, initialisation,
  * layers, optimizers, data sets, training and model files.
  *
- * Included by autograd.h; nothing here knows a gradient formula: every
+ * Included at the end of autograd.h, and including it; nothing here knows a gradient formula: every
  * gradient comes from the tape. */
 #ifndef AG_MODELS_H
 #define AG_MODELS_H
+
+#include "autograd.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Parameters by name                                                  */
@@ -497,5 +503,11 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
  * AG_ERR_NULL. */
 bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
                  int64_t batch_size, double *accuracy, double *mean_loss);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "ag_locations.h"
 
 #endif

@@ -29,7 +29,8 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # skipped: python3-numpy (safetensors interop), graphviz (rendering a graph),
 # dataset-fashion-mnist (the IDX loader on the real files).
 # clang and libclang-rt-14-dev: the libFuzzer targets of the file readers.
-test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev)
+# g++: the packaging check compiles every installed header as C++.
+test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2

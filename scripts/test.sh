@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # test.sh — the README's second command: installs what is missing, then builds
 # and runs the whole test suite four ways, the threaded tests under
-# ThreadSanitizer, then fuzzes the file readers, stopping at the first failure.
+# ThreadSanitizer, checks the installed package from outside the tree, then
+# fuzzes the file readers, stopping at the first failure.
 #
 #   bash scripts/test.sh
 #
@@ -12,7 +13,9 @@
 #   3. build-test-noblas   -Dblas=disabled (the portable matmul kernel); meson test
 #   4. build-test          every Check suite again under valgrind memcheck
 #   5. build-test-tsan     ThreadSanitizer; the tests that run threads
-#   6. build-fuzz          libFuzzer on the CSV, IDX and safetensors readers (scripts/fuzz.sh)
+#   6. build-packaging     -Dtests=disabled, installed; headers alone in C11 and C++,
+#                          an outside program linked by pkg-config (scripts/check_packaging.sh)
+#   7. build-fuzz          libFuzzer on the CSV, IDX and safetensors readers (scripts/fuzz.sh)
 # CI runs this through .ci/run. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -96,12 +99,12 @@ gcc --version | head -n 1
 echo "meson $(meson --version), ninja $(ninja --version), $(valgrind --version)"
 end
 
-begin "1/6 normal build (--werror), meson test"
+begin "1/7 normal build (--werror), meson test"
 configure "$normal_dir" --werror
 run_suite "$normal_dir"
 end
 
-begin "2/6 AddressSanitizer + UBSan build, meson test"
+begin "2/7 AddressSanitizer + UBSan build, meson test"
 # halt_on_error makes any UBSan report fail its test; ASan stops at the first.
 export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -110,12 +113,12 @@ run_suite "$sanitize_dir" --timeout-multiplier 4
 unset ASAN_OPTIONS UBSAN_OPTIONS
 end
 
-begin "3/6 portable matmul kernel (-Dblas=disabled, --werror), meson test"
+begin "3/7 portable matmul kernel (-Dblas=disabled, --werror), meson test"
 configure "$noblas_dir" -Dblas=disabled --werror
 run_suite "$noblas_dir"
 end
 
-begin "4/6 valgrind memcheck on every Check suite of the normal build"
+begin "4/7 valgrind memcheck on every Check suite of the normal build"
 # meson runs each test's own command line and environment under the wrapper;
 # the tests chosen are the Check executables (tests/check-*.c), not scripts.
 # CK_FORK=no keeps Check's tests in the process valgrind watches;
@@ -132,7 +135,7 @@ CK_FORK=no AG_TEST_VALGRIND=1 meson test -C "$normal_dir" --no-rebuild --print-e
     "${check_tests[@]}"
 end
 
-begin "5/6 ThreadSanitizer build, the threaded tests"
+begin "5/7 ThreadSanitizer build, the threaded tests"
 # Only the suites that start threads (tests/check-threads.c: trainers on
 # their own tapes, a thread registering ops, one toggling anomaly mode):
 # the others run on one thread, where TSan has nothing to find. CK_FORK=no
@@ -149,7 +152,11 @@ CK_FORK=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     "${norandom[@]}" meson test -C "$tsan_dir" --no-rebuild --print-errorlogs threads
 end
 
-begin "6/6 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
+begin "6/7 packaging: without Check, installed, used from outside the tree"
+bash scripts/check_packaging.sh build-packaging
+end
+
+begin "7/7 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
 # Bounded and short here; scripts/fuzz.sh runs longer by hand.
 bash scripts/fuzz.sh 10
 end

@@ -13,7 +13,7 @@
 #ifndef AG_TEST_HARNESS_H
 #define AG_TEST_HARNESS_H
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 #include <check.h>
 
 #include <math.h>

@@ -23,7 +23,7 @@
  *   empty      F32 (0,5)
  *   t0         F32 ()      -2.5
  * with i the flat index, in that insertion order. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Two Gaussian classes with one shared variance: the posterior p(y=1|x)
  * from Bayes' rule is the sigmoid of a log-odds that is linear in x. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* The likelihood of a data set under logistic regression, and its negative
  * logarithm, for two settings of the parameters. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
  * loss is written out from its definition; the backward sweep applies the
  * rules of log, sigmoid, mul, ... and arrives at (p_i - y_i) / n for each
  * log-odds z_i, the textbook result. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

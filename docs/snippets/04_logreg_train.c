@@ -1,7 +1,7 @@
 /* Maximum likelihood by gradient descent: data drawn from the Gaussian classes
  * of step 1 (Bayes values w = 2, b = -2.8473), logistic regression fitted to
  * it with the engine's gradients. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

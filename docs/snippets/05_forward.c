@@ -1,6 +1,6 @@
 /* The lecture's 2-2-2 network, forward: inputs x, hidden layer a1 = σ(x W1),
  * output layer a2 = σ(a1 W2), squared error E against the targets t. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

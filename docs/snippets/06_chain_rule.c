@@ -1,6 +1,6 @@
 /* Backward for the 2-2-2 network: the chain rule for w(1)10 = W2[0][0] (the
  * weight from hidden unit 0 to output unit 0), then one update. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

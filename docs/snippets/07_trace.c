@@ -1,6 +1,6 @@
 /* The backward sweep of the 2-2-2 network, node by node, as the engine
  * runs it: a hook prints each step. Labels name the tensors in the trace. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

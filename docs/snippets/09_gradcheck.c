@@ -1,7 +1,7 @@
 /* Gradient checking: the gradients from the backward sweep against central
  * differences (E(w + h) - E(w - h)) / 2h, first for one weight by hand,
  * then for every element of W1 and W2 with ag_gradcheck. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

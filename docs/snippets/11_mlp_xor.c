@@ -1,7 +1,7 @@
 /* XOR: no line separates its classes, so logistic regression cannot fit it;
  * a 2-4-1 MLP with a tanh hidden layer can. Both train by gradient descent
  * on the same loss, the mean negative log-likelihood, with the same engine. */
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 

@@ -8,7 +8,7 @@
 #ifndef AG_FUZZ_COMMON_H
 #define AG_FUZZ_COMMON_H
 
-#include <autograd.h>
+#include <autograd/autograd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
