@@ -54,15 +54,17 @@ enum { BLOCK = 64 };
  * row lengths of A and B as stored. Transposed operands are first copied
  * into row-major scratch from the tape so that the inner loop runs over
  * contiguous rows of B and C, which the compiler vectorizes; the loops are
- * blocked over k and n to keep the rows of B in cache. */
+ * blocked over k and n to keep the rows of B in cache. False (with
+ * AG_ERR_NOMEM recorded) when the scratch cannot be had: C is then not
+ * computed, and the caller must fail rather than return it. */
 #define BUILTIN_GEMM(name, T)                                                                  \
-    static void name(size_t m, size_t n, size_t k, const T *A, bool ta, const T *B, bool tb,   \
+    static bool name(size_t m, size_t n, size_t k, const T *A, bool ta, const T *B, bool tb,   \
                      T *restrict C, bool acc)                                                 \
     {                                                                                         \
         if (ta) {                                                                             \
             T *At = ag_tape_alloc(m * k * sizeof(T));                                         \
             if (!At)                                                                          \
-                return;                                                                       \
+                return false;                                                                 \
             for (size_t i = 0; i < m; i++)                                                    \
                 for (size_t p = 0; p < k; p++)                                                \
                     At[i * k + p] = A[p * m + i];                                             \
@@ -71,7 +73,7 @@ enum { BLOCK = 64 };
         if (tb) {                                                                             \
             T *Bt = ag_tape_alloc(k * n * sizeof(T));                                         \
             if (!Bt)                                                                          \
-                return;                                                                       \
+                return false;                                                                 \
             for (size_t p = 0; p < k; p++)                                                    \
                 for (size_t j = 0; j < n; j++)                                                \
                     Bt[p * n + j] = B[j * k + p];                                             \
@@ -93,13 +95,15 @@ enum { BLOCK = 64 };
                     }                                                                         \
                 }                                                                             \
             }                                                                                 \
+        return true;                                                                          \
     }
 
 BUILTIN_GEMM(gemm_f32, float)
 BUILTIN_GEMM(gemm_f64, double)
 
-/* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). */
-static void gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
+/* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). False
+ * when the built-in kernel's scratch could not be allocated (recorded). */
+static bool gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
                  const void *B, bool tb, void *C, bool acc)
 {
 #ifdef AG_HAVE_BLAS
@@ -113,13 +117,12 @@ static void gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
             cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                         tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0, A, lda, B,
                         ldb, acc ? 1.0 : 0.0, C, (int)n);
-        return;
+        return true;
     }
 #endif
     if (dtype == AG_F32)
-        gemm_f32(m, n, k, A, ta, B, tb, C, acc);
-    else
-        gemm_f64(m, n, k, A, ta, B, tb, C, acc);
+        return gemm_f32(m, n, k, A, ta, B, tb, C, acc);
+    return gemm_f64(m, n, k, A, ta, B, tb, C, acc);
 }
 
 static ag_op OP_MATMUL;
@@ -164,8 +167,11 @@ ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
     size_t es = ag_dtype_size(a->dtype);
     size_t sa = (size_t)(m * ka) * es, sb = (size_t)(ka * n) * es, sy = (size_t)(m * n) * es;
     for (int64_t i = 0; i < batch; i++)
-        gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka, (const char *)a->data + (size_t)i * sa, ta,
-             (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy, false);
+        if (!gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka,
+                  (const char *)a->data + (size_t)i * sa, ta,
+                  (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy,
+                  false))
+            return NULL;
     return y;
 }
 
@@ -253,11 +259,12 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
         if (!D)
             return false;
         for (size_t i = 0; i < batch; i++) {
-            if (ta)
-                gemm(dt, k, m, n, B + i * sb, tb, G + i * sy, true, D + i * sa, dst[0].accumulate);
-            else
-                gemm(dt, m, k, n, G + i * sy, false, B + i * sb, !tb, D + i * sa,
-                     dst[0].accumulate);
+            bool ok = ta ? gemm(dt, k, m, n, B + i * sb, tb, G + i * sy, true, D + i * sa,
+                                dst[0].accumulate)
+                         : gemm(dt, m, k, n, G + i * sy, false, B + i * sb, !tb, D + i * sa,
+                                dst[0].accumulate);
+            if (!ok)
+                return false;
         }
     }
     if (dst[1].x) {
@@ -265,11 +272,12 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
         if (!D)
             return false;
         for (size_t i = 0; i < batch; i++) {
-            if (tb)
-                gemm(dt, n, k, m, G + i * sy, true, A + i * sa, ta, D + i * sb, dst[1].accumulate);
-            else
-                gemm(dt, k, n, m, A + i * sa, !ta, G + i * sy, false, D + i * sb,
-                     dst[1].accumulate);
+            bool ok = tb ? gemm(dt, n, k, m, G + i * sy, true, A + i * sa, ta, D + i * sb,
+                                dst[1].accumulate)
+                         : gemm(dt, k, n, m, A + i * sa, !ta, G + i * sy, false, D + i * sb,
+                                dst[1].accumulate);
+            if (!ok)
+                return false;
         }
     }
     return true;
@@ -305,7 +313,9 @@ ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
     size_t row = (size_t)m * ag_dtype_size(x->dtype);
     for (int64_t r = 0; r < n; r++)
         memcpy((char *)y->data + (size_t)r * row, b->data, row);
-    gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, false, y->data, true);
+    if (!gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, false, y->data,
+              true))
+        return NULL;
     return y;
 }
 

@@ -541,6 +541,19 @@ START_TEST(test_train)
 }
 END_TEST
 
+/* The portable matmul kernel takes scratch from the tape for transposed
+ * operands (the backward products): a BLAS build sweeps it too. */
+START_TEST(test_builtin_matmul_kernel)
+{
+    ag_matmul_backend prev = ag_matmul_backend_get();
+    ck_assert(ag_matmul_backend_set(AG_MATMUL_BUILTIN));
+    sweep("ag_explain (built-in matmul)", explain_lecture);
+    sweep("ag_gradgradcheck (built-in matmul)", gradgradcheck_fn);
+    sweep("ag_train/ag_evaluate (built-in matmul)", train_evaluate);
+    ag_matmul_backend_set(prev);
+}
+END_TEST
+
 static Suite *oom_tools_suite(void)
 {
     Suite *s = suite_create("oom_tools");
@@ -552,6 +565,7 @@ static Suite *oom_tools_suite(void)
     tcase_add_test(tc, test_grad);
     tcase_add_test(tc, test_second_order);
     tcase_add_test(tc, test_train);
+    tcase_add_test(tc, test_builtin_matmul_kernel);
     return s;
 }
 
