@@ -606,9 +606,9 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
  * (blue, rounded) drawn apart. False with AG_ERR_NULL for a NULL f, outputs
  * or output. */
 bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs);
-/* Renders a DOT file with Graphviz's dot to SVG, PNG or PDF (by out_path's
- * extension). AG_ERR_IO when dot is not installed or fails. */
-bool ag_graph_render(const char *dot_path, const char *out_path);
+/* The library writes the DOT and starts no process: render it with
+ * Graphviz, `dot -Tsvg graph.dot -o graph.svg` (examples/seed_backprop.c
+ * does so from C). */
 
 /* ------------------------------------------------------------------ */
 /* Op registry                                                         */

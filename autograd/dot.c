@@ -5,7 +5,9 @@
  * for small tensors the value and the gradient left by the last backward
  * sweep. Parameters, constants and computed nodes are drawn differently, so
  * a student can see which boxes training changes. A backward pass recorded
- * with create_graph is just more nodes on the tape, and draws the same way. */
+ * with create_graph is just more nodes on the tape, and draws the same way.
+ * Rendering the DOT is the caller's (the library starts no process):
+ * `dot -Tsvg graph.dot -o graph.svg`, as examples/seed_backprop.c does. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -147,29 +149,4 @@ bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs)
     if (!ok)
         ag_error_set(AG_ERR_NOMEM, "graph_dot: out of memory");
     return ok;
-}
-
-bool ag_graph_render(const char *dot_path, const char *out_path)
-{
-    if (!dot_path || !out_path) {
-        ag_error_set(AG_ERR_NULL, "graph_render: a path is NULL");
-        return false;
-    }
-    const char *ext = strrchr(out_path, '.');
-    const char *fmt = ext && !strcmp(ext, ".png") ? "png" : ext && !strcmp(ext, ".pdf") ? "pdf" : "svg";
-    if (strchr(dot_path, '\'') || strchr(out_path, '\'')) {
-        ag_error_set(AG_ERR_VALUE, "graph_render: paths with a quote (') are not supported");
-        return false;
-    }
-    if (system("command -v dot >/dev/null 2>&1") != 0) {
-        ag_error_set(AG_ERR_IO, "graph_render: Graphviz's dot is not installed (apt-get install graphviz)");
-        return false;
-    }
-    char cmd[2300];
-    snprintf(cmd, sizeof cmd, "dot -T%s '%s' -o '%s'", fmt, dot_path, out_path);
-    if (system(cmd) != 0) {
-        ag_error_set(AG_ERR_IO, "graph_render: dot failed on %s", dot_path);
-        return false;
-    }
-    return true;
 }

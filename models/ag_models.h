@@ -474,7 +474,10 @@ typedef struct ag_train_config {
     bool quiet;                 /* no progress output */
     FILE *progress;             /* NULL: stderr; a bar on a terminal, plain lines otherwise */
     const char *log_csv;        /* NULL, or a file for one line per epoch */
-    const char *plot_png;       /* NULL, or a loss/accuracy picture (gnuplot, when installed) */
+    const char *plot_script;    /* NULL, or a gnuplot script to write: `gnuplot <it>` draws
+                                   the loss and accuracy curves from the log (log_csv, or
+                                   <it>.csv) to <it less .gp>.png, also while training
+                                   runs; the library itself starts no process */
     bool stop_on_nan;           /* stop with AG_ERR_NUMERIC when a loss is not finite */
 } ag_train_config;
 

@@ -4,10 +4,12 @@
  * One step is the design's cycle: build the loss as an expression, sweep
  * backward, step the optimizer, reset the tape. Around it: minibatches from a
  * seeded iterator, a progress bar on a terminal (plain lines otherwise, so
- * logs stay readable), evaluation after each epoch, a CSV log and, when
- * gnuplot is installed, a picture of the curves. */
+ * logs stay readable), evaluation after each epoch, a CSV log and a gnuplot
+ * script that draws its curves (written, not run: the library starts no
+ * process). */
 #include "../autograd/internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -161,13 +163,32 @@ static void progress_line(FILE *f, bool tty, int epoch, int epochs, int64_t step
     fflush(f);
 }
 
-/* Loss and accuracy curves through gnuplot, when it is installed. */
-static void plot_curves(const char *csv, const char *png)
+/* A gnuplot script drawing the loss and accuracy curves of the log `csv`
+ * to the script's name with ".gp" replaced by (or, without it, followed
+ * by) ".png". Checked before training, so a path that cannot be written
+ * costs no epoch. */
+static bool write_plot_script(const char *script, const char *csv)
 {
-    FILE *gp = popen("gnuplot 2>/dev/null", "w");
-    if (!gp)
-        return;
+    size_t len = strlen(script);
+    if (strchr(script, '\'') || strchr(csv, '\'')) {
+        ag_error_set(AG_ERR_VALUE, "train: the plot script's paths cannot hold a quote (')");
+        return false;
+    }
+    if (len >= 1000) {
+        ag_error_set(AG_ERR_VALUE, "train: the plot script's path is over 1000 bytes");
+        return false;
+    }
+    char png[1024];
+    size_t stem = len > 3 && strcmp(script + len - 3, ".gp") == 0 ? len - 3 : len;
+    snprintf(png, sizeof png, "%.*s.png", (int)stem, script);
+    FILE *gp = fopen(script, "w");
+    if (!gp) {
+        ag_error_set(AG_ERR_IO, "train: cannot write the plot script %s: %s", script,
+                     strerror(errno));
+        return false;
+    }
     fprintf(gp,
+            "# The curves of %s; draw them with: gnuplot %s\n"
             "set terminal pngcairo size 900,400\n"
             "set output '%s'\n"
             "set datafile separator ','\n"
@@ -176,11 +197,15 @@ static void plot_curves(const char *csv, const char *png)
             "set xlabel 'epoch'\nset ylabel 'loss'\n"
             "plot '%s' using 1:2 with linespoints title 'train loss', "
             "'' using 1:3 with linespoints title 'test loss'\n"
-            "set ylabel 'test accuracy'\nset yrange [0:1]\n"
+            "set ylabel 'test accuracy'\nset yrange [0:1]\nset key bottom right\n"
             "plot '%s' using 1:4 with linespoints title 'test accuracy'\n"
             "unset multiplot\n",
-            png, csv, csv);
-    pclose(gp);
+            csv, script, png, csv, csv);
+    if (ferror(gp) | (fclose(gp) != 0)) {
+        ag_error_set(AG_ERR_IO, "train: cannot write the plot script %s", script);
+        return false;
+    }
+    return true;
 }
 
 bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
@@ -204,8 +229,8 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
     bool tty = !cfg->quiet && isatty(fileno(out));
     char plot_csv[1024] = "";
     const char *log_path = cfg->log_csv;
-    if (!log_path && cfg->plot_png) {
-        snprintf(plot_csv, sizeof plot_csv, "%s.csv", cfg->plot_png);
+    if (!log_path && cfg->plot_script) {
+        snprintf(plot_csv, sizeof plot_csv, "%s.csv", cfg->plot_script);
         log_path = plot_csv;
     }
     /* Both sets checked whole before anything happens (the log written,
@@ -220,6 +245,10 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
         ag_batches_free(it);
         return false;
     }
+    if (cfg->plot_script && !write_plot_script(cfg->plot_script, log_path)) {
+        ag_batches_free(it);
+        return false;
+    }
     FILE *log = NULL;
     if (log_path) {
         log = fopen(log_path, "w");
@@ -229,6 +258,7 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
             return false;
         }
         fprintf(log, "epoch,train_loss,test_loss,test_accuracy,seconds\n");
+        fflush(log);
     }
     int64_t steps = ag_batches_count(it);
     bool ok = true;
@@ -304,8 +334,6 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
     ag_batches_free(it);
     if (log)
         fclose(log);
-    if (ok && cfg->plot_png && log_path)
-        plot_curves(log_path, cfg->plot_png);
     if (stats)
         *stats = st;
     return ok;

@@ -7,7 +7,8 @@
 #   3. every installed header compiles on its own as C11 and as C++11
 #      (-Wall -Wextra -Wpedantic -Werror), and qualified calls (::ag_add)
 #      work in C++;
-#   4. a program outside the tree links with `pkg-config --cflags --libs
+#   4. the library calls nothing that starts a process;
+#   5. a program outside the tree links with `pkg-config --cflags --libs
 #      autograd`, and with `pkg-config --static` against libautograd.a
 #      alone, and both compute the same gradient as the closed form.
 #
@@ -42,6 +43,13 @@ done
 meson compile -C "$build"
 rm -rf "$prefix"
 meson install -C "$build" --quiet
+
+# The library starts no process (pictures are written as files for the
+# caller to render): none of the calls that would are linked in.
+spawners=$(nm -D --undefined-only "$prefix/lib/libautograd.so" |
+    grep -oE ' (popen|system|fork|vfork|execl|execle|execlp|execv|execve|execvp|posix_spawnp?)(@|$)' || true)
+[[ -z $spawners ]] || fail "libautograd.so calls $spawners: the library must not start processes"
+echo "starts no process: no popen, system, fork, exec* or posix_spawn in libautograd.so"
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 pkg-config --exists autograd || fail "pkg-config does not find autograd in $PKG_CONFIG_PATH"

@@ -30,7 +30,9 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # dataset-fashion-mnist (the IDX loader on the real files).
 # clang and libclang-rt-14-dev: the libFuzzer targets of the file readers.
 # g++: the packaging check compiles every installed header as C++.
-test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++)
+# gnuplot-nox: the training test draws the curves from the script ag_train writes.
+test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
+    gnuplot-nox)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2

@@ -616,8 +616,6 @@ enum kind {
     ROW(ag_graph_dot, "f", ERR, !ag_graph_dot(NULL, 1, &F.loss))                                 \
     ROW(ag_graph_dot, "outputs", ERR, !ag_graph_dot(F.out, 1, NULL))                             \
     ROW(ag_graph_dot, "outputs[0]", ERR, !ag_graph_dot(F.out, 2, T2(F.loss, NULL)))              \
-    ROW(ag_graph_render, "dot_path", ERR, !ag_graph_render(NULL, F.svg))                         \
-    ROW(ag_graph_render, "out_path", ERR, !ag_graph_render(F.dot, NULL))                         \
     /* the op registry */                                                                        \
     ROW(ag_op_register, "def", ERR, IS_NULL(ag_op_register(NULL)))                               \
     ROW(ag_op_find, "name", ERR, IS_NULL(ag_op_find(NULL)))                                      \

@@ -539,6 +539,64 @@ START_TEST(test_train_log_frozen)
 }
 END_TEST
 
+/* The curves as a gnuplot script beside the log: written before the first
+ * epoch, naming the log and the picture; gnuplot (when installed, run here
+ * by the test: the library starts no process) draws a PNG from it. A path
+ * that cannot be written fails before any step. */
+START_TEST(test_train_plot_script)
+{
+    split s = load_split("wdbc.csv", "benign", AG_F64, 7);
+    logreg_model m = {.p = own_params(ag_logreg_new(s.train->d, AG_F64)), .lambda = 1e-3};
+    ag_optim *o = own_optim(ag_optim_new(m.p, &(ag_optim_config){.kind = AG_SGD, .lr = 0.1}));
+    char script[600], csv[640], png[600];
+    snprintf(script, sizeof script, "%s", tmp_path("curves.gp"));
+    snprintf(csv, sizeof csv, "%s.csv", script);
+    snprintf(png, sizeof png, "%.*s.png", (int)strlen(script) - 3, script);
+    ag_train_config cfg = {.epochs = 3, .batch_size = 64, .seed = 1, .quiet = true,
+                           .plot_script = script};
+    ck_assert_msg(ag_train(&m, logreg_loss_fn, logreg_logits_fn, o, s.train, s.test, &cfg, NULL),
+                  "%s", ag_last_error());
+    log_row rows[4];
+    ck_assert_int_eq(read_log(csv, rows, 4), 3);
+    FILE *f = fopen(script, "r");
+    ck_assert(f != NULL);
+    char text[4096];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    char want[700];
+    snprintf(want, sizeof want, "set output '%s'", png);
+    ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in:\n%s", want, text);
+    snprintf(want, sizeof want, "plot '%s' using 1:2", csv);
+    ck_assert_msg(strstr(text, want) != NULL, "no \"%s\" in:\n%s", want, text);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        char cmd[1400];
+        snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", script);
+        ck_assert_int_eq(system(cmd), 0);
+        FILE *p = fopen(png, "rb");
+        ck_assert_msg(p != NULL, "gnuplot drew no %s", png);
+        unsigned char magic[8] = {0};
+        ck_assert_uint_eq(fread(magic, 1, 8, p), 8);
+        fclose(p);
+        ck_assert(memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
+        remove(png);
+    }
+    remove(script);
+    remove(csv);
+
+    uint64_t steps = ag_optim_steps(o);
+    cfg.plot_script = "no/such/folder/curves.gp";
+    ck_assert(!ag_train(&m, logreg_loss_fn, logreg_logits_fn, o, s.train, s.test, &cfg, NULL));
+    ck_assert_error(AG_ERR_IO, "no/such/folder/curves.gp");
+    ag_error_clear();
+    cfg.plot_script = tmp_path("it's.gp");
+    ck_assert(!ag_train(&m, logreg_loss_fn, logreg_logits_fn, o, s.train, s.test, &cfg, NULL));
+    ck_assert_error(AG_ERR_VALUE, "quote");
+    ag_error_clear();
+    ck_assert_uint_eq(ag_optim_steps(o), steps);
+}
+END_TEST
+
 /* Training for real: a row per epoch, the train loss falls, the last row is
  * the returned stats, the test figures are those of the final parameters,
  * and a step schedule sets the lr from the optimizer's step count. */
@@ -800,6 +858,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, test_train_mlp_digits);
     tcase_add_test(tc, test_train_log_frozen);
     tcase_add_test(tc, test_train_log_and_schedule);
+    tcase_add_test(tc, test_train_plot_script);
     tcase_add_test(tc, test_train_stop_on_nan);
     tcase_add_test(tc, test_train_step_error_names_the_step);
     tcase_add_loop_test(tc, test_no_alloc_steady_state, 0, (int)H_COUNT(step_cases));
