@@ -41,6 +41,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Marks what the shared library exports: it is built with
+ * -fvisibility=hidden, so everything else (the internal helpers the
+ * layers share) stays inside it. Empty for programs using the library. */
+#if defined(AG_BUILDING_LIBRARY) && defined(__GNUC__)
+#define AG_API __attribute__((visibility("default")))
+#else
+#define AG_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,7 +62,7 @@ extern "C" {
 
 /* The version of the library linked, "MAJOR.MINOR.PATCH": it may differ
  * from the header's macros when a program runs against another build. */
-const char *ag_version(void);
+AG_API const char *ag_version(void);
 
 /* ------------------------------------------------------------------ */
 /* Status codes                                                        */
@@ -75,21 +84,21 @@ typedef enum ag_status {
 } ag_status;
 
 /* The status's name, e.g. "AG_ERR_SHAPE". Never NULL. */
-const char *ag_status_str(ag_status s);
+AG_API const char *ag_status_str(ag_status s);
 
 /* The first error recorded on this thread since the last ag_error_clear, or
  * AG_OK. Ops return NULL on failure and keep the first error, so a whole
  * expression can be checked once at its end. */
-ag_status ag_last_status(void);
+AG_API ag_status ag_last_status(void);
 
 /* The message of the first error on this thread ("" when there is none). The
  * message names the op and the offending shapes or values, e.g.
  * "matmul: (3,4) @ (5,2): inner dimensions 4 and 5 differ". Borrowed: valid
  * until the next ag_error_clear on this thread. */
-const char *ag_last_error(void);
+AG_API const char *ag_last_error(void);
 
 /* Forgets the recorded error, so that the next failure is reported. */
-void ag_error_clear(void);
+AG_API void ag_error_clear(void);
 
 /* ------------------------------------------------------------------ */
 /* Types                                                               */
@@ -104,9 +113,9 @@ typedef enum ag_dtype {
 } ag_dtype;
 
 /* "f32", "f64" or "i64". */
-const char *ag_dtype_str(ag_dtype d);
+AG_API const char *ag_dtype_str(ag_dtype d);
 /* Bytes per element of the dtype. */
-size_t ag_dtype_size(ag_dtype d);
+AG_API size_t ag_dtype_size(ag_dtype d);
 
 /* A tensor: contiguous row-major data, a shape of 0..AG_MAX_DIMS dimensions,
  * an optional gradient and, for results of recorded ops, the node that made
@@ -127,41 +136,41 @@ typedef struct ag_tape ag_tape;
  * memory runs out. `shape` is borrowed and may be NULL when ndim is 0. */
 
 /* A tensor of zeros. */
-ag_tensor *ag_zeros(ag_dtype dtype, int ndim, const int64_t *shape);
+AG_API ag_tensor *ag_zeros(ag_dtype dtype, int ndim, const int64_t *shape);
 /* A tensor of ones. */
-ag_tensor *ag_ones(ag_dtype dtype, int ndim, const int64_t *shape);
+AG_API ag_tensor *ag_ones(ag_dtype dtype, int ndim, const int64_t *shape);
 /* A tensor filled with `value` (converted to the dtype). */
-ag_tensor *ag_full(ag_dtype dtype, int ndim, const int64_t *shape, double value);
+AG_API ag_tensor *ag_full(ag_dtype dtype, int ndim, const int64_t *shape, double value);
 /* A copy of `data`, which holds numel elements of the dtype's C type
  * (float, double or int64_t) in row-major order. */
-ag_tensor *ag_from_array(ag_dtype dtype, int ndim, const int64_t *shape, const void *data);
+AG_API ag_tensor *ag_from_array(ag_dtype dtype, int ndim, const int64_t *shape, const void *data);
 /* A 0-dimensional tensor holding `value`. */
-ag_tensor *ag_scalar(ag_dtype dtype, double value);
+AG_API ag_tensor *ag_scalar(ag_dtype dtype, double value);
 /* A deep copy of any tensor's value (not its graph or gradient) as a new leaf. */
-ag_tensor *ag_clone(const ag_tensor *t);
+AG_API ag_tensor *ag_clone(const ag_tensor *t);
 
 /* Frees a leaf and its gradient. ag_tensor_free(NULL) is a no-op, and so is
  * freeing an intermediate: intermediates die with their tape's reset. */
-void ag_tensor_free(ag_tensor *t);
+AG_API void ag_tensor_free(ag_tensor *t);
 
 /* Marks a leaf as a parameter whose gradient ag_backward fills. Records
  * AG_ERR_STATE for an intermediate (only leaves can be made to require grad)
  * and AG_ERR_DTYPE for an integer tensor; returns false then. */
-bool ag_set_requires_grad(ag_tensor *t, bool requires_grad);
+AG_API bool ag_set_requires_grad(ag_tensor *t, bool requires_grad);
 /* Whether gradients flow to t (a marked leaf, or a recorded result).
  * False with AG_ERR_NULL for NULL. */
-bool ag_requires_grad(const ag_tensor *t);
+AG_API bool ag_requires_grad(const ag_tensor *t);
 /* Whether t is a leaf (caller-owned) rather than a tape intermediate.
  * False with AG_ERR_NULL for NULL. */
-bool ag_is_leaf(const ag_tensor *t);
+AG_API bool ag_is_leaf(const ag_tensor *t);
 
 /* Gives t a name used by every printout (trace, graph, errors). The string
  * is copied (at most 31 bytes kept); a NULL label clears it. A NULL t
  * records AG_ERR_NULL. */
-void ag_set_label(ag_tensor *t, const char *label);
+AG_API void ag_set_label(ag_tensor *t, const char *label);
 /* The label, or "" when none was set. Borrowed. "" for NULL too, without
  * an error: labels only feed printouts, which show a failed result as such. */
-const char *ag_label(const ag_tensor *t);
+AG_API const char *ag_label(const ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
 /* Tensors: access                                                     */
@@ -169,14 +178,14 @@ const char *ag_label(const ag_tensor *t);
 
 /* Shape queries. They return 0 (or AG_F32) for NULL or a stale tensor,
  * and record the error. */
-ag_dtype ag_tensor_dtype(const ag_tensor *t);
-int ag_ndim(const ag_tensor *t);
+AG_API ag_dtype ag_tensor_dtype(const ag_tensor *t);
+AG_API int ag_ndim(const ag_tensor *t);
 /* The size of dimension `axis`; negative axes count from the end. */
-int64_t ag_dim(const ag_tensor *t, int axis);
+AG_API int64_t ag_dim(const ag_tensor *t, int axis);
 /* All dimensions (borrowed, ag_ndim(t) entries; NULL on error). */
-const int64_t *ag_shape(const ag_tensor *t);
+AG_API const int64_t *ag_shape(const ag_tensor *t);
 /* The number of elements (1 for a scalar). */
-size_t ag_numel(const ag_tensor *t);
+AG_API size_t ag_numel(const ag_tensor *t);
 
 /* The raw element storage, row-major: float*, double* or int64_t* by dtype.
  * Borrowed: valid while the tensor is. NULL (and an error) for NULL or stale
@@ -184,18 +193,18 @@ size_t ag_numel(const ag_tensor *t);
  * result inside its forward. Such writes are not seen by the version check
  * below (ag_set_flat's are): after changing a leaf that a recorded graph
  * used, compute the forward pass again before backward. */
-void *ag_data(ag_tensor *t);
-const void *ag_data_const(const ag_tensor *t);
+AG_API void *ag_data(ag_tensor *t);
+AG_API const void *ag_data_const(const ag_tensor *t);
 
 /* The single value of a one-element tensor, as a double. NaN and an error
  * otherwise. */
-double ag_item(const ag_tensor *t);
+AG_API double ag_item(const ag_tensor *t);
 /* Element at the flat row-major index i, as a double. NaN and an error when
  * out of range. */
-double ag_get_flat(const ag_tensor *t, size_t i);
+AG_API double ag_get_flat(const ag_tensor *t, size_t i);
 /* Element at a multi-index (ag_ndim(t) entries; may be NULL for a 0-d t),
  * as a double. NaN and AG_ERR_NULL for a NULL index otherwise. */
-double ag_get(const ag_tensor *t, const int64_t *index);
+AG_API double ag_get(const ag_tensor *t, const int64_t *index);
 /* Sets one element of a leaf. Returns false and records an error for an
  * intermediate or an index out of range. It counts as an in-place change,
  * as optimizer updates do: every recorded node keeps the version of each
@@ -203,7 +212,7 @@ double ag_get(const ag_tensor *t, const int64_t *index);
  * inputs was changed since fails with AG_ERR_STATE naming the tensor and
  * the op, instead of computing a gradient from the new values (PyTorch's
  * "modified by an inplace operation"). */
-bool ag_set_flat(ag_tensor *t, size_t i, double value);
+AG_API bool ag_set_flat(ag_tensor *t, size_t i, double value);
 
 /* The gradient accumulated by ag_backward: for a leaf, a tensor of the
  * leaf's shape owned by the leaf (valid until ag_tensor_free or the next
@@ -216,30 +225,30 @@ bool ag_set_flat(ag_tensor *t, size_t i, double value);
  * does not depend on t (after ag_zero_grad it is zeros, not NULL).
  * ag_sgd_update and ag_optim_step, which need a gradient, say which of
  * these it is. NULL with AG_ERR_NULL for a NULL t. */
-ag_tensor *ag_grad_of(const ag_tensor *t);
+AG_API ag_tensor *ag_grad_of(const ag_tensor *t);
 /* Sets a leaf's gradient to zero (keeps its memory for reuse). The buffer
  * is cleared lazily: the next backward overwrites it, and ag_grad_of
  * clears it if it is read first. So read the gradient through ag_grad_of
  * after every ag_zero_grad, not through a data pointer kept from before. */
-void ag_zero_grad(ag_tensor *t);
+AG_API void ag_zero_grad(ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
 /* The tape and grad mode                                              */
 /* ------------------------------------------------------------------ */
 
 /* A new, empty tape. Caller owns; free with ag_tape_free. */
-ag_tape *ag_tape_new(void);
+AG_API ag_tape *ag_tape_new(void);
 /* Frees a tape and every intermediate in it. If it is the current tape of
  * this thread, the thread falls back to its default tape. NULL: frees this
  * thread's default tape (call it at the end of a program or thread). */
-void ag_tape_free(ag_tape *tape);
+AG_API void ag_tape_free(ag_tape *tape);
 /* This thread's current tape. A default tape is made on first use. */
-ag_tape *ag_tape_current(void);
+AG_API ag_tape *ag_tape_current(void);
 /* Makes `tape` current on this thread and returns the previous current
  * tape, so scopes can nest. NULL selects the default tape, and is what it
  * returns when the thread was on a default tape not made yet (passing that
  * back restores it): switching tapes allocates nothing and cannot fail. */
-ag_tape *ag_tape_use(ag_tape *tape);
+AG_API ag_tape *ag_tape_use(ag_tape *tape);
 /* Frees every intermediate of `tape` (NULL: the current tape) at once and
  * keeps the memory for the next step: after the first step, a training loop
  * allocates nothing. An intermediate used after this is reported as
@@ -249,33 +258,33 @@ ag_tape *ag_tape_use(ag_tape *tape);
  * with the tape) and checks a tag, so such a use is either AG_ERR_STALE or
  * — only when a newer tensor's header starts at that very address — reads
  * that newer tensor. ag_debug_lifetimes catches every such use. */
-void ag_tape_reset(ag_tape *tape);
+AG_API void ag_tape_reset(ag_tape *tape);
 /* Lifetime debug mode, process-wide: while on, tensor header memory is
  * never reused (it is kept until its tape is freed, so memory grows with
  * every step), and every use of an intermediate after any number of resets
  * is AG_ERR_STALE, as AddressSanitizer's quarantine catches a use after
  * free. The environment variable AG_DEBUG_LIFETIMES=1 turns it on from the
  * start. Takes effect at the next reset; returns the previous setting. */
-bool ag_debug_lifetimes(bool on);
+AG_API bool ag_debug_lifetimes(bool on);
 /* Refuse to record more than max_nodes nodes on `tape` (NULL: the current
  * tape) between resets: an op that would record one more fails with
  * AG_ERR_STATE and a message asking whether ag_tape_reset was forgotten. 0
  * (the default) means no limit. false with AG_ERR_NOMEM only when the
  * default tape cannot be made. */
-bool ag_tape_set_max_nodes(ag_tape *tape, size_t max_nodes);
+AG_API bool ag_tape_set_max_nodes(ag_tape *tape, size_t max_nodes);
 /* The number of nodes recorded since the last reset. Here and in the next
  * two, NULL means the current tape. */
-size_t ag_tape_size(const ag_tape *tape);
+AG_API size_t ag_tape_size(const ag_tape *tape);
 /* Bytes the tape holds in reserve (its arena capacity). */
-size_t ag_tape_capacity(const ag_tape *tape);
+AG_API size_t ag_tape_capacity(const ag_tape *tape);
 /* The tape's generation: increases by one at every reset. */
-uint64_t ag_tape_generation(const ag_tape *tape);
+AG_API uint64_t ag_tape_generation(const ag_tape *tape);
 
 /* Grad mode: when off, ops compute without recording (evaluation, optimizer
  * updates). ag_no_grad_begin returns the previous mode for ag_grad_mode_set. */
-bool ag_grad_mode(void);
-void ag_grad_mode_set(bool enabled);
-bool ag_no_grad_begin(void);
+AG_API bool ag_grad_mode(void);
+AG_API void ag_grad_mode_set(bool enabled);
+AG_API bool ag_no_grad_begin(void);
 
 /* ------------------------------------------------------------------ */
 /* Ops                                                                 */
@@ -289,121 +298,121 @@ bool ag_no_grad_begin(void);
  * float dtype. Binary ops broadcast as numpy does. */
 
 /* Elementwise binary, with broadcasting. */
-ag_tensor *ag_add(ag_tensor *a, ag_tensor *b); /* a + b */
-ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b); /* a - b */
-ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b); /* a * b */
-ag_tensor *ag_div(ag_tensor *a, ag_tensor *b); /* a / b */
+AG_API ag_tensor *ag_add(ag_tensor *a, ag_tensor *b); /* a + b */
+AG_API ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b); /* a - b */
+AG_API ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b); /* a * b */
+AG_API ag_tensor *ag_div(ag_tensor *a, ag_tensor *b); /* a / b */
 
 /* With a scalar constant (not differentiated). */
-ag_tensor *ag_add_scalar(ag_tensor *x, double c); /* x + c */
-ag_tensor *ag_mul_scalar(ag_tensor *x, double c); /* x * c */
+AG_API ag_tensor *ag_add_scalar(ag_tensor *x, double c); /* x + c */
+AG_API ag_tensor *ag_mul_scalar(ag_tensor *x, double c); /* x * c */
 
 /* Elementwise unary. */
-ag_tensor *ag_neg(ag_tensor *x);     /* -x */
-ag_tensor *ag_exp(ag_tensor *x);     /* e^x */
-ag_tensor *ag_log(ag_tensor *x);     /* ln x (x <= 0 gives -inf/NaN, as in C) */
-ag_tensor *ag_sigmoid(ag_tensor *x); /* 1 / (1 + e^-x), without overflow for any x */
-ag_tensor *ag_tanh(ag_tensor *x);    /* tanh x */
-ag_tensor *ag_relu(ag_tensor *x);    /* max(x, 0); derivative 0 at x = 0 */
-ag_tensor *ag_step(ag_tensor *x);    /* 1 where x > 0, else 0; carries no gradient */
+AG_API ag_tensor *ag_neg(ag_tensor *x);     /* -x */
+AG_API ag_tensor *ag_exp(ag_tensor *x);     /* e^x */
+AG_API ag_tensor *ag_log(ag_tensor *x);     /* ln x (x <= 0 gives -inf/NaN, as in C) */
+AG_API ag_tensor *ag_sigmoid(ag_tensor *x); /* 1 / (1 + e^-x), without overflow for any x */
+AG_API ag_tensor *ag_tanh(ag_tensor *x);    /* tanh x */
+AG_API ag_tensor *ag_relu(ag_tensor *x);    /* max(x, 0); derivative 0 at x = 0 */
+AG_API ag_tensor *ag_step(ag_tensor *x);    /* 1 where x > 0, else 0; carries no gradient */
 
 /* More elementwise functions (f32/f64, broadcasting where two inputs). */
-ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b);       /* a^b; the gradient for b needs a > 0 */
-ag_tensor *ag_pow_scalar(ag_tensor *x, double p);    /* x^p */
-ag_tensor *ag_sqrt(ag_tensor *x);                    /* √x */
-ag_tensor *ag_abs(ag_tensor *x);                     /* |x|; subgradient 0 at 0 */
-ag_tensor *ag_sign(ag_tensor *x);                    /* -1, 0 or 1; carries no gradient */
-ag_tensor *ag_square(ag_tensor *x);                  /* x² */
-ag_tensor *ag_reciprocal(ag_tensor *x);              /* 1/x */
-ag_tensor *ag_softplus(ag_tensor *x);                /* ln(1 + e^x), exact for any x */
-ag_tensor *ag_log_sigmoid(ag_tensor *x);             /* ln σ(x), exact for any x */
+AG_API ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b);       /* a^b; the gradient for b needs a > 0 */
+AG_API ag_tensor *ag_pow_scalar(ag_tensor *x, double p);    /* x^p */
+AG_API ag_tensor *ag_sqrt(ag_tensor *x);                    /* √x */
+AG_API ag_tensor *ag_abs(ag_tensor *x);                     /* |x|; subgradient 0 at 0 */
+AG_API ag_tensor *ag_sign(ag_tensor *x);                    /* -1, 0 or 1; carries no gradient */
+AG_API ag_tensor *ag_square(ag_tensor *x);                  /* x² */
+AG_API ag_tensor *ag_reciprocal(ag_tensor *x);              /* 1/x */
+AG_API ag_tensor *ag_softplus(ag_tensor *x);                /* ln(1 + e^x), exact for any x */
+AG_API ag_tensor *ag_log_sigmoid(ag_tensor *x);             /* ln σ(x), exact for any x */
 /* min(max(x, lo), hi); gradient 1 strictly inside, 0 at and beyond the bounds. */
-ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi);
+AG_API ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi);
 /* Elementwise larger/smaller of a and b; on a tie the gradient goes to a. */
-ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b);
 /* cond ? a : b elementwise; cond of any dtype (nonzero is true) gets no
  * gradient; the three shapes broadcast together. */
-ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b);
 /* Comparisons: 0/1 masks in the inputs' dtype, with broadcasting; no gradient. */
-ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_le(ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_le(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b);
 
 /* Matrix product with numpy's rules: (m,k) @ (k,n) -> (m,n); a 1-D left
  * operand is a row and a 1-D right operand a column (the added dimension is
  * dropped from the result); leading batch dimensions broadcast, e.g.
  * (2,1,3,4) @ (5,4,6) -> (2,5,3,6). Two 1-D operands give their dot product. */
-ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
 /* op(a) @ op(b), where op transposes the last two dimensions of an operand
  * when its flag is set; operands are both 2-D, or both 3-D with one batch
  * size. Gradients of matmul are written with this op, so no transpose is
  * ever materialized. */
-ag_tensor *ag_matmul_t(ag_tensor *a, bool transpose_a, ag_tensor *b, bool transpose_b);
+AG_API ag_tensor *ag_matmul_t(ag_tensor *a, bool transpose_a, ag_tensor *b, bool transpose_b);
 /* x @ W + b for x (n,k), W (k,m) and a bias b (m) added to every row: a
  * layer's affine map as one node (PyTorch's addmm). The bias is copied into
  * the result and the product added onto it by the same GEMM call (beta 1),
  * which saves the separate pass and node of ag_add(ag_matmul(x, W), b);
  * the gradients are those of that expression. AG_ERR_SHAPE for other
  * shapes (use ag_matmul and ag_add). */
-ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b);
+AG_API ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b);
 /* Σ a_i b_i for 1-D tensors of one length (a 0-d result). */
-ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b);
 /* The (n, m) outer product of 1-D tensors a (n) and b (m). */
-ag_tensor *ag_outer(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_outer(ag_tensor *a, ag_tensor *b);
 /* The 2-D transpose (a copy). */
-ag_tensor *ag_transpose2d(ag_tensor *x);
+AG_API ag_tensor *ag_transpose2d(ag_tensor *x);
 
 /* Reductions. Without an axis: a 0-dimensional result. Along an axis
  * (negative counts from the end): that dimension removed, or kept with
  * size 1 when keepdim. */
-ag_tensor *ag_sum(ag_tensor *x);
-ag_tensor *ag_mean(ag_tensor *x);
-ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim);
-ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_sum(ag_tensor *x);
+AG_API ag_tensor *ag_mean(ag_tensor *x);
+AG_API ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim);
 
 /* Shape. */
 /* The same elements in a new shape of equal element count. */
-ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape);
+AG_API ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape);
 /* x broadcast (numpy rules) to `shape`. */
-ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape);
+AG_API ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape);
 /* The inverse of broadcasting: sums x down to `shape`, which x's shape must
  * broadcast from. Every broadcasting op's gradient goes through this one op. */
-ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape);
+AG_API ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape);
 
 /* Indexing. Index tensors are i64 and never carry a gradient. */
 /* y[...i...] = x[...index[...i...]...], the index replacing the coordinate
  * along `axis` (PyTorch's gather): index has x's rank, the result its shape.
  * AG_ERR_VALUE names an index value out of range and its position. */
-ag_tensor *ag_gather(ag_tensor *x, int axis, ag_tensor *index);
+AG_API ag_tensor *ag_gather(ag_tensor *x, int axis, ag_tensor *index);
 /* The adjoint of gather: zeros of `shape`, with src[...i...] added at
  * [...index[...i...]...] along axis (repeated positions add up). */
-ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
+AG_API ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
                           const int64_t *shape);
 /* The slices of x at the positions of the 1-D index along axis. */
-ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index);
+AG_API ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index);
 /* i64 positions of the largest/smallest element along axis: the first on
  * ties; the first NaN is always picked (so a NaN is never hidden, as in
  * numpy). Not recorded. */
-ag_tensor *ag_argmax(ag_tensor *x, int axis, bool keepdim);
-ag_tensor *ag_argmin(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_argmax(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_argmin(ag_tensor *x, int axis, bool keepdim);
 /* (labels..., n_classes) rows of 0/1 in dtype for i64 labels. Not recorded. */
-ag_tensor *ag_one_hot(ag_tensor *labels, int64_t n_classes, ag_dtype dtype);
+AG_API ag_tensor *ag_one_hot(ag_tensor *labels, int64_t n_classes, ag_dtype dtype);
 /* A copy of x's value cut from the graph (a constant to what follows). */
-ag_tensor *ag_detach(ag_tensor *x);
+AG_API ag_tensor *ag_detach(ag_tensor *x);
 
 /* Extremes and a stable log-sum-exp. The gradient of max/min goes to the
  * extreme element — the first one, in row-major order, on ties. */
-ag_tensor *ag_max(ag_tensor *x);
-ag_tensor *ag_min(ag_tensor *x);
-ag_tensor *ag_max_axis(ag_tensor *x, int axis, bool keepdim);
-ag_tensor *ag_min_axis(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_max(ag_tensor *x);
+AG_API ag_tensor *ag_min(ag_tensor *x);
+AG_API ag_tensor *ag_max_axis(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_min_axis(ag_tensor *x, int axis, bool keepdim);
 /* log Σ e^x without overflow (finite for inputs of ±1000 in f32). */
-ag_tensor *ag_logsumexp(ag_tensor *x);
-ag_tensor *ag_logsumexp_axis(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_logsumexp(ag_tensor *x);
+AG_API ag_tensor *ag_logsumexp_axis(ag_tensor *x, int axis, bool keepdim);
 
 /* Neural-net functions and losses, stable for logits of ±1000 in f32 and f64. */
 typedef enum ag_reduction {
@@ -412,19 +421,19 @@ typedef enum ag_reduction {
     AG_REDUCE_NONE = 2  /* one loss per element (per row) */
 } ag_reduction;
 /* e^x / Σ e^x along axis. */
-ag_tensor *ag_softmax(ag_tensor *x, int axis);
+AG_API ag_tensor *ag_softmax(ag_tensor *x, int axis);
 /* x − logsumexp(x) along axis. */
-ag_tensor *ag_log_softmax(ag_tensor *x, int axis);
+AG_API ag_tensor *ag_log_softmax(ag_tensor *x, int axis);
 /* −[y ln σ(z) + (1 − y) ln(1 − σ(z))], computed as softplus(z) − z·y;
  * logits and targets of one shape. */
-ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r);
+AG_API ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r);
 /* −log softmax(z)[i, label_i] for logits (N, C) and i64 labels (N);
  * AG_ERR_VALUE names a label out of [0, C) and its position. */
-ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r);
+AG_API ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r);
 /* −logp[i, label_i] for log-probabilities (N, C) and i64 labels (N). */
-ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r);
+AG_API ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r);
 /* (pred − target)², shapes broadcasting. */
-ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
+AG_API ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
 
 /* Layout: moving elements between axes. Axes may be negative (from the end).
  * Results are copies (never views) and new intermediates, even when nothing
@@ -436,12 +445,12 @@ ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
  * these and on ag_reshape, so every gradient can be differentiated again. */
 #define AG_END INT64_MAX /* a slice's stop meaning "to the end", in the step's direction */
 /* Swaps two axes (a permute; the same axis twice gives a copy). */
-ag_tensor *ag_transpose(ag_tensor *x, int axis0, int axis1);
+AG_API ag_tensor *ag_transpose(ag_tensor *x, int axis0, int axis1);
 /* Reorders the axes: the result's axis i is x's axis perm[i] (n = ag_ndim(x);
  * perm is borrowed and may be NULL when n is 0). AG_ERR_VALUE when n differs
  * from x's rank, an entry is out of range, or an axis repeats (the message
  * names the repeated and the missing axis). */
-ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm);
+AG_API ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm);
 /* The elements start, start+step, ... before stop along one axis, with
  * Python's slice semantics: negative start/stop count from the end,
  * out-of-range bounds clamp, an empty range gives a size-0 axis, and step
@@ -449,29 +458,29 @@ ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm);
  * (AG_ERR_VALUE). stop = AG_END is Python's omitted stop: to the end in the
  * step's direction, so ag_slice(x, a, -1, AG_END, -1) reverses axis a, as
  * x[::-1] does. */
-ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t step);
+AG_API ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t step);
 typedef struct ag_range {
     int64_t start, stop, step;
 } ag_range;
 /* A slice on every axis at once: ranges[i] applies to axis i (ag_ndim(x)
  * entries, borrowed; may be NULL for a 0-d x). {0, AG_END, 1} keeps an axis
  * whole, and whole axes cost nothing: one ag_slice is made per other axis. */
-ag_tensor *ag_slice_ranges(ag_tensor *x, const ag_range *ranges);
+AG_API ag_tensor *ag_slice_ranges(ag_tensor *x, const ag_range *ranges);
 /* Joins n >= 1 tensors (the array is borrowed) of one rank >= 1 along an
  * existing axis; the other dimensions must agree (AG_ERR_SHAPE names the
  * first input that differs from input 0), pieces may have size 0 along the
  * axis. One node with n inputs: each input that requires grad gets its
  * block of the gradient. */
-ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis);
+AG_API ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis);
 /* Stacks n >= 1 tensors of one shape along a new axis at position axis
  * (0..ndim; negative from the end, -1 making it the last): expand_dims of
  * each, then concat. AG_ERR_SHAPE when the shapes differ. */
-ag_tensor *ag_stack(int n, ag_tensor *const *xs, int axis);
+AG_API ag_tensor *ag_stack(int n, ag_tensor *const *xs, int axis);
 /* Inserts a size-1 axis at position axis (0..ndim; negative from the end,
  * -1 appending it). AG_ERR_SHAPE for an input of AG_MAX_DIMS dimensions. */
-ag_tensor *ag_expand_dims(ag_tensor *x, int axis);
+AG_API ag_tensor *ag_expand_dims(ag_tensor *x, int axis);
 /* Removes a size-1 axis (AG_ERR_SHAPE if its size is not 1). */
-ag_tensor *ag_squeeze(ag_tensor *x, int axis);
+AG_API ag_tensor *ag_squeeze(ag_tensor *x, int axis);
 
 /* ------------------------------------------------------------------ */
 /* Backward                                                            */
@@ -486,18 +495,18 @@ ag_tensor *ag_squeeze(ag_tensor *x, int axis);
  * AG_ERR_SHAPE for a loss with more than one element (use ag_backward_seed),
  * AG_ERR_STALE after a reset, AG_ERR_STATE when loss does not require grad.
  * Returns false on error. */
-bool ag_backward(ag_tensor *loss);
+AG_API bool ag_backward(ag_tensor *loss);
 /* The same from any output, seeded with `seed` (the output's shape): the
  * vector in the vector-Jacobian product. A NULL seed is AG_ERR_NULL (use
  * ag_backward_ex for the implicit seed 1). */
-bool ag_backward_seed(ag_tensor *output, ag_tensor *seed);
+AG_API bool ag_backward_seed(ag_tensor *output, ag_tensor *seed);
 
 /* The general form: seed may be NULL for a one-element output. With
  * create_graph the sweep is itself recorded: the gradients it leaves (in
  * ag_grad_of of leaves and intermediates) are graph tensors owned by the
  * tape, which can be differentiated again (Hessian-vector products, Newton
  * steps). A leaf's graph gradient dies at the next reset. */
-bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph);
+AG_API bool ag_backward_ex(ag_tensor *output, ag_tensor *seed, bool create_graph);
 
 /* Flags of ag_grad. */
 enum {
@@ -514,23 +523,23 @@ enum {
  * tensors: differentiate them again for Hessians and higher orders. NULL
  * outputs, inputs or grads, or a NULL entry of outputs or inputs, is
  * AG_ERR_NULL. */
-bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int n_in,
+AG_API bool ag_grad(int n_out, ag_tensor *const *outputs, ag_tensor *const *seeds, int n_in,
              ag_tensor *const *inputs, unsigned flags, ag_tensor **grads);
 
 /* Second-order helpers built on ag_grad; results are tape tensors.
  * The Hessian-vector product H·v of a scalar loss with respect to x (v of
  * x's shape): the gradient of <∇loss, v>. */
-ag_tensor *ag_hvp(ag_tensor *loss, ag_tensor *x, ag_tensor *v);
+AG_API ag_tensor *ag_hvp(ag_tensor *loss, ag_tensor *x, ag_tensor *v);
 /* The full Hessian of a scalar loss with respect to x, as (n, n) with
  * n = ag_numel(x): one H·e_i row per element (for small x: teaching, tests,
  * Newton's method). */
-ag_tensor *ag_hessian(ag_tensor *loss, ag_tensor *x);
+AG_API ag_tensor *ag_hessian(ag_tensor *loss, ag_tensor *x);
 /* The Jacobian of y with respect to x, as (ag_numel(y), ag_numel(x)), one
  * vector-Jacobian product per row. */
-ag_tensor *ag_jacobian(ag_tensor *y, ag_tensor *x);
+AG_API ag_tensor *ag_jacobian(ag_tensor *y, ag_tensor *x);
 /* The Jacobian-vector product J·v (v of x's shape, result of y's shape) by
  * the double-vjp trick: u ↦ Jᵀu is linear in u, and its vjp with v is J·v. */
-ag_tensor *ag_jvp(ag_tensor *y, ag_tensor *x, ag_tensor *v);
+AG_API ag_tensor *ag_jvp(ag_tensor *y, ag_tensor *x, ag_tensor *v);
 
 /* An observer of the backward sweep, called once per node after its rule
  * ran: the node, its upstream gradient, and the gradient it sends to each
@@ -539,7 +548,7 @@ typedef void (*ag_backward_hook)(void *ctx, const ag_tensor *node, const ag_tens
                                  int n_inputs, ag_tensor *const *inputs, ag_tensor *const *grad_in);
 /* Installs the hook for this thread (NULL removes it). While a hook is
  * installed every node runs its rule, so the hook sees every gradient. */
-void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
+AG_API void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
 
 /* Built-in ops carry, beside their rule (written with ops, so that it can
  * be differentiated again), a kernel computing the same product with plain
@@ -549,7 +558,7 @@ void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
  * Turning the kernels off (for this thread) runs every node through its
  * rule: the two agree up to the order of summation, which ag_gradcheck_op
  * checks for every op. Returns the previous setting. */
-bool ag_set_grad_kernels(bool on);
+AG_API bool ag_set_grad_kernels(bool on);
 
 typedef struct ag_rng ag_rng;
 
@@ -561,7 +570,7 @@ typedef struct ag_rng ag_rng;
  * Entries of grad_in may be NULL (inputs that take no gradient); a NULL
  * node, grad_out, inputs (or entry of it) or grad_in prints nothing and
  * records AG_ERR_NULL, and a leaf as node AG_ERR_VALUE. */
-void ag_trace_hook(void *ctx, const ag_tensor *node, const ag_tensor *grad_out, int n_inputs,
+AG_API void ag_trace_hook(void *ctx, const ag_tensor *node, const ag_tensor *grad_out, int n_inputs,
                    ag_tensor *const *inputs, ag_tensor *const *grad_in);
 
 /* ------------------------------------------------------------------ */
@@ -597,7 +606,7 @@ typedef struct ag_explanation {
  * Writes to f (may be NULL) with `digits` significant digits and fills out
  * (may be NULL). Needs the recorded graph: call it before ag_tape_reset.
  * Leaves' gradients are not touched. */
-bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digits,
+AG_API bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digits,
                 ag_explanation *out);
 
 /* Writes the graph that made `outputs` in Graphviz DOT: one box per tensor
@@ -605,7 +614,7 @@ bool ag_explain(FILE *f, ag_tensor *loss, ag_tensor *x, size_t element, int digi
  * gradient; parameters (orange, bold), constants (grey) and computed nodes
  * (blue, rounded) drawn apart. False with AG_ERR_NULL for a NULL f, outputs
  * or output. */
-bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs);
+AG_API bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs);
 /* The library writes the DOT and starts no process: render it with
  * Graphviz, `dot -Tsvg graph.dot -o graph.svg` (examples/seed_backprop.c
  * does so from C). */
@@ -667,17 +676,17 @@ typedef struct ag_op ag_op;
  * lives for the whole process and
  * is behind a lock: any thread may register and look ops up while others
  * run ops. */
-const ag_op *ag_op_register(const ag_op_def *def);
+AG_API const ag_op *ag_op_register(const ag_op_def *def);
 /* The op registered under `name`, or NULL (AG_ERR_NOTFOUND; AG_ERR_NULL
  * for a NULL name). */
-const ag_op *ag_op_find(const char *name);
+AG_API const ag_op *ag_op_find(const char *name);
 /* The op's definition. Borrowed. NULL with AG_ERR_NULL for a NULL op. */
-const ag_op_def *ag_op_info(const ag_op *op);
+AG_API const ag_op_def *ag_op_info(const ag_op *op);
 /* Calls f on every registered op in registration order (ctx is handed on
  * and may be NULL). A NULL f records AG_ERR_NULL. */
-void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx);
+AG_API void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx);
 /* The number of registered ops. */
-size_t ag_op_count(void);
+AG_API size_t ag_op_count(void);
 
 /* Creates the result of a user-defined op: a new intermediate of the given
  * dtype and shape with uninitialised data, recorded as a node of `op` with
@@ -688,25 +697,25 @@ size_t ag_op_count(void);
  * rule in the backward sweep (kernels are for built-in ops). AG_ERR_NULL
  * for a NULL op, a NULL shape with ndim > 0, NULL inputs (or entry) with
  * n_inputs > 0, or NULL params with n_params > 0. */
-ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
+AG_API ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
                         int n_inputs, ag_tensor *const *inputs, const void *params, size_t n_params);
 /* Validates an op's inputs before its shape rule runs: none NULL
  * (AG_ERR_NULL, keeping an earlier error, so a failed sub-expression is
  * reported once), none stale (AG_ERR_STALE), all of one float dtype
  * (AG_ERR_DTYPE). Messages name `op_name`. A NULL op_name, or a NULL
  * `inputs` with n > 0, is AG_ERR_NULL. */
-bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs);
+AG_API bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs);
 /* The op that made t, or NULL for a leaf or an unrecorded result. */
-const ag_op *ag_node_op(const ag_tensor *t);
+AG_API const ag_op *ag_node_op(const ag_tensor *t);
 /* The number of inputs of the node that made t (0 for a leaf). */
-int ag_node_n_inputs(const ag_tensor *t);
+AG_API int ag_node_n_inputs(const ag_tensor *t);
 /* Input i of the node that made t. Borrowed. */
-ag_tensor *ag_node_input(const ag_tensor *t, int i);
+AG_API ag_tensor *ag_node_input(const ag_tensor *t, int i);
 /* The bytes stored with ag_op_result's params. Borrowed. */
-const void *ag_node_params(const ag_tensor *t);
+AG_API const void *ag_node_params(const ag_tensor *t);
 /* t's position on its tape (0 for the first recorded node), or -1.
  * For a NULL t each of these five gives NULL, 0 or -1 with AG_ERR_NULL. */
-long ag_node_index(const ag_tensor *t);
+AG_API long ag_node_index(const ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
 /* Tools                                                               */
@@ -717,46 +726,46 @@ long ag_node_index(const ag_tensor *t);
 struct ag_rng {
     uint64_t s[4];
 };
-void ag_rng_seed(ag_rng *rng, uint64_t seed);
-uint64_t ag_rng_next(ag_rng *rng);
+AG_API void ag_rng_seed(ag_rng *rng, uint64_t seed);
+AG_API uint64_t ag_rng_next(ag_rng *rng);
 /* Uniform in [0, 1). */
-double ag_rng_uniform(ag_rng *rng);
+AG_API double ag_rng_uniform(ag_rng *rng);
 /* Standard normal. */
-double ag_rng_normal(ag_rng *rng);
+AG_API double ag_rng_normal(ag_rng *rng);
 /* A NULL rng records AG_ERR_NULL in all four: ag_rng_seed does nothing,
  * ag_rng_next returns 0, ag_rng_uniform and ag_rng_normal NaN. */
 
 /* Leaves with random elements: uniform in [lo, hi), or normal(mean, std).
  * NULL with AG_ERR_NULL for a NULL rng. */
-ag_tensor *ag_rand_uniform(ag_dtype dtype, int ndim, const int64_t *shape, double lo, double hi,
+AG_API ag_tensor *ag_rand_uniform(ag_dtype dtype, int ndim, const int64_t *shape, double lo, double hi,
                            ag_rng *rng);
-ag_tensor *ag_rand_normal(ag_dtype dtype, int ndim, const int64_t *shape, double mean, double std,
+AG_API ag_tensor *ag_rand_normal(ag_dtype dtype, int ndim, const int64_t *shape, double mean, double std,
                           ag_rng *rng);
 
 /* Writes t numpy-style ("tensor([[1.0000, 2.0000], ...], f64)"); large
  * tensors are summarised with "...". A NULL t prints "tensor(NULL)" (the
  * result of a failed op); a NULL f records AG_ERR_NULL. */
-void ag_fprint(FILE *f, const ag_tensor *t);
-void ag_print(const ag_tensor *t);
+AG_API void ag_fprint(FILE *f, const ag_tensor *t);
+AG_API void ag_print(const ag_tensor *t);
 /* The shape as "(3,4)" into buf; returns buf. A NULL t writes "()" and
  * records AG_ERR_NULL; a NULL buf returns NULL with AG_ERR_NULL. */
-char *ag_shape_str(const ag_tensor *t, char *buf, size_t size);
+AG_API char *ag_shape_str(const ag_tensor *t, char *buf, size_t size);
 
 /* One plain gradient-descent step on a leaf: t -= lr * grad; it counts as
  * an in-place change of t (see ag_set_flat). False with AG_ERR_STATE, t
  * untouched, when t is an intermediate, does not require grad, or has no
  * gradient yet (the message says which and what to call); AG_ERR_VALUE for
  * a learning rate that is not finite, AG_ERR_DTYPE for an i64 tensor. */
-bool ag_sgd_update(ag_tensor *t, double lr);
+AG_API bool ag_sgd_update(ag_tensor *t, double lr);
 
 /* Matrix products use OpenBLAS when the library was built with it; the
  * portable blocked kernel otherwise, or when selected here (tests run both).
  * Returns false when BLAS was requested but not built in. */
 typedef enum ag_matmul_backend { AG_MATMUL_BUILTIN = 0, AG_MATMUL_BLAS = 1 } ag_matmul_backend;
-bool ag_matmul_backend_set(ag_matmul_backend backend);
-ag_matmul_backend ag_matmul_backend_get(void);
+AG_API bool ag_matmul_backend_set(ag_matmul_backend backend);
+AG_API ag_matmul_backend ag_matmul_backend_get(void);
 /* Whether the library was built with BLAS. */
-bool ag_have_blas(void);
+AG_API bool ag_have_blas(void);
 
 /* ------------------------------------------------------------------ */
 /* Gradient checking                                                   */
@@ -783,7 +792,7 @@ typedef struct ag_gradcheck_opts {
 } ag_gradcheck_opts;
 
 /* The defaults above. */
-ag_gradcheck_opts ag_gradcheck_defaults(void);
+AG_API ag_gradcheck_opts ag_gradcheck_defaults(void);
 
 typedef struct ag_gradcheck_input {
     bool checked;                      /* false for inputs that do not require grad */
@@ -831,7 +840,7 @@ typedef struct ag_gradcheck_report {
  * and returns whether all passed. Uses a private tape; the inputs and the
  * current tape are left as they were. `opts` may be NULL for the defaults.
  * Errors from f are recorded and make the check fail. */
-bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
+AG_API bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                   const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
 
 /* Checks a registered op on random inputs drawn from its domain, with
@@ -840,23 +849,23 @@ bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
  * op computes in f32 what it computes in f64 (within f32 precision), and
  * that zero-size inputs give a result or a clear error, never a crash.
  * opts and report may be NULL, as for ag_gradcheck. */
-bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
+AG_API bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
                      ag_gradcheck_report *report);
 
 /* Prints the report as a short table: one line per input with the worst
  * element, both values and the errors. A NULL f or report records
  * AG_ERR_NULL. */
-void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
+AG_API void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
 
 /* Second derivatives: checks the gradient of x ↦ <∇<f(x), r1>, r2> (the
  * first derivative as a recorded expression) against finite differences
  * of that analytic gradient, so each rule's own derivative is tested.
  * Arguments as for ag_gradcheck (ctx, opts and report may be NULL). */
-bool ag_gradgradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
+AG_API bool ag_gradgradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                       const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
 /* The same for a registered op on random inputs from its domain. Ops whose
  * rule is not twice differentiable carry AG_OP_FIRST_ORDER and a reason. */
-bool ag_gradgradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
+AG_API bool ag_gradgradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
                          ag_gradcheck_report *report);
 
 /* What ag_gradcheck_nodes found. */
@@ -879,26 +888,26 @@ typedef struct ag_gradcheck_nodes_report {
  * ag_gradcheck of a model fails, to find the culprit without bisecting by
  * hand. Returns whether every node passed. ctx, opts and report may be
  * NULL; a NULL f, inputs or input is AG_ERR_NULL. */
-bool ag_gradcheck_nodes(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
+AG_API bool ag_gradcheck_nodes(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                         const ag_gradcheck_opts *opts, ag_gradcheck_nodes_report *report);
 /* One line naming the culprit (or "all N nodes pass"). A NULL f or report
  * records AG_ERR_NULL. */
-void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *report);
+AG_API void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *report);
 
 /* The number of heap allocations the library has made so far, by every
  * thread (all go through one allocator). A training loop's steady state
  * adds none: compare the count before and after a step. */
-size_t ag_alloc_count(void);
+AG_API size_t ag_alloc_count(void);
 /* For out-of-memory tests: lets k more allocations succeed and fails the
  * next one (then all succeed again); a negative k cancels. Every caller
  * must report AG_ERR_NOMEM (or its own error) and leak nothing. The plan is
  * process-wide: with several threads the failure hits whichever thread
  * makes that allocation. */
-void ag_alloc_fail_after(long k);
+AG_API void ag_alloc_fail_after(long k);
 
 /* Frees this thread's default tape and the op registry (call once at the
  * end of a program; valgrind then reports nothing). */
-void ag_shutdown(void);
+AG_API void ag_shutdown(void);
 
 /* ------------------------------------------------------------------ */
 /* Anomaly mode                                                        */
@@ -913,12 +922,12 @@ void ag_shutdown(void);
  * label, its inputs' ranges and that source location; the op that would
  * consume it returns NULL. Off by default: it scans every value, which
  * costs time. */
-void ag_anomaly_mode_set(bool on);
-bool ag_anomaly_mode(void);
+AG_API void ag_anomaly_mode_set(bool on);
+AG_API bool ag_anomaly_mode(void);
 /* Where a recorded tensor was made in anomaly mode ("file.c:42 in main"),
  * or "" when unknown, written to buf, which it returns. "" with
  * AG_ERR_NULL for a NULL t or buf. */
-const char *ag_node_location(const ag_tensor *t, char *buf, size_t size);
+AG_API const char *ag_node_location(const ag_tensor *t, char *buf, size_t size);
 
 /* For the wrappers in ag_locations.h; not for direct use. Atomic because
  * one thread may toggle the mode while others run ops; a relaxed load is
@@ -927,10 +936,10 @@ const char *ag_node_location(const ag_tensor *t, char *buf, size_t size);
  * flag through ag_anomaly_mode() instead. */
 #ifndef __cplusplus
 #include <stdatomic.h>
-extern atomic_bool ag_anomaly_on_;
+AG_API extern atomic_bool ag_anomaly_on_;
 #endif
 /* file and func may be NULL (an unknown place). */
-void ag_set_location_(const char *file, int line, const char *func);
+AG_API void ag_set_location_(const char *file, int line, const char *func);
 
 #ifdef __cplusplus
 }

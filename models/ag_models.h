@@ -22,9 +22,9 @@ extern "C" {
 typedef struct ag_params ag_params;
 
 /* A new, empty store. Caller owns; free with ag_params_free. */
-ag_params *ag_params_new(void);
+AG_API ag_params *ag_params_new(void);
 /* Frees the store and every tensor it owns. NULL is a no-op. */
-void ag_params_free(ag_params *p);
+AG_API void ag_params_free(ag_params *p);
 /* Adds leaf t under `name` (copied, 1 to 127 bytes); the store takes
  * ownership of t. Float tensors are marked requires_grad. Returns t, or
  * NULL with an error. On failure t is freed (AG_ERR_NULL, AG_ERR_NOMEM, or
@@ -35,20 +35,20 @@ void ag_params_free(ag_params *p);
  * has; it stays the store's, unchanged). A store holds a tensor once: to
  * hold its values twice, add an ag_clone. A tensor must not be in two
  * stores at once (each would free it); this is not detected. */
-ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t);
+AG_API ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t);
 /* The tensor under `name`, or NULL (AG_ERR_NOTFOUND). Borrowed. */
-ag_tensor *ag_params_get(const ag_params *p, const char *name);
+AG_API ag_tensor *ag_params_get(const ag_params *p, const char *name);
 /* The number of tensors, and the i-th in insertion order (with its name;
  * both borrowed; `name` may be NULL). For a NULL store: 0 and NULL with
  * AG_ERR_NULL; an i out of range is AG_ERR_VALUE. */
-size_t ag_params_count(const ag_params *p);
-ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name);
+AG_API size_t ag_params_count(const ag_params *p);
+AG_API ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name);
 /* The total number of scalars in all tensors (0 and AG_ERR_NULL for NULL). */
-size_t ag_params_numel(const ag_params *p);
+AG_API size_t ag_params_numel(const ag_params *p);
 /* Zeroes every tensor's gradient. A NULL store records AG_ERR_NULL. */
-void ag_params_zero_grad(ag_params *p);
+AG_API void ag_params_zero_grad(ag_params *p);
 /* A deep copy (values only, requires_grad kept). Caller owns. */
-ag_params *ag_params_clone(const ag_params *p);
+AG_API ag_params *ag_params_clone(const ag_params *p);
 
 /* ------------------------------------------------------------------ */
 /* Initialisation (seeded)                                             */
@@ -64,7 +64,7 @@ typedef enum ag_init {
 
 /* A new (fan_in, fan_out) leaf initialised by `init` from rng (rows are
  * inputs, so a layer computes x·W). */
-ag_tensor *ag_init_matrix(ag_dtype dtype, int64_t fan_in, int64_t fan_out, ag_init init,
+AG_API ag_tensor *ag_init_matrix(ag_dtype dtype, int64_t fan_in, int64_t fan_out, ag_init init,
                           ag_rng *rng);
 
 /* ------------------------------------------------------------------ */
@@ -79,14 +79,14 @@ typedef enum ag_activation {
 } ag_activation;
 
 /* act(x): one of the activations by enum. */
-ag_tensor *ag_activate(ag_tensor *x, ag_activation act);
+AG_API ag_tensor *ag_activate(ag_tensor *x, ag_activation act);
 
 /* Adds "<name>.weight" (in, out) and "<name>.bias" (out) to p, initialised
  * by `init` (bias zeros). Returns false on error. */
-bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t out, ag_dtype dtype,
+AG_API bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t out, ag_dtype dtype,
                     ag_init init, ag_rng *rng);
 /* x·W + b with "<name>.weight" and "<name>.bias" from p; x is (batch, in). */
-ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x);
+AG_API ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x);
 
 /* A multilayer perceptron: sizes[0] inputs, sizes[n-1] outputs, layers
  * "fc1", "fc2", ... with `act` between them and none after the last. */
@@ -106,26 +106,26 @@ typedef struct ag_mlp {
 
 /* Builds the MLP's parameters (He init for ReLU, Xavier otherwise).
  * Caller owns; free with ag_mlp_free. */
-ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtype dtype,
+AG_API ag_mlp *ag_mlp_new(int n_sizes, const int64_t *sizes, ag_activation act, ag_dtype dtype,
                    ag_rng *rng);
 /* Frees the model and its store. NULL is a no-op. */
-void ag_mlp_free(ag_mlp *m);
+AG_API void ag_mlp_free(ag_mlp *m);
 /* The logits (batch, sizes[n-1]) for x (batch, sizes[0]). */
-ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x);
+AG_API ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x);
 
 /* Binary logistic regression p(y=1|x) = σ(x·w + b): parameters "w" (d, 1)
  * and "b" (1). */
-ag_params *ag_logreg_new(int64_t d, ag_dtype dtype);
+AG_API ag_params *ag_logreg_new(int64_t d, ag_dtype dtype);
 /* The logits x·w + b, (batch, 1). */
-ag_tensor *ag_logreg_logits(const ag_params *p, ag_tensor *x);
+AG_API ag_tensor *ag_logreg_logits(const ag_params *p, ag_tensor *x);
 
 /* Multinomial (softmax) regression: "W" (d, k), "b" (k); logits x·W + b. */
-ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype);
-ag_tensor *ag_softmax_regression_logits(const ag_params *p, ag_tensor *x);
+AG_API ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype);
+AG_API ag_tensor *ag_softmax_regression_logits(const ag_params *p, ag_tensor *x);
 
 /* λ/2 · Σ‖W‖² over every parameter whose name ends in "weight" or is "w"/"W"
  * (biases are not penalised). Add it to a loss. */
-ag_tensor *ag_l2_penalty(const ag_params *p, double lambda);
+AG_API ag_tensor *ag_l2_penalty(const ag_params *p, double lambda);
 
 /* ------------------------------------------------------------------ */
 /* Optimizers                                                          */
@@ -155,9 +155,9 @@ typedef struct ag_optim ag_optim;
  * (lr, eps, weight_decay, clip_norm >= 0, eps > 0, momentum and the betas in
  * [0, 1), Nesterov only with momentum): otherwise NULL with AG_ERR_VALUE
  * naming the setting and its value. Caller owns; free with ag_optim_free. */
-ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg);
+AG_API ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg);
 /* Frees the optimizer and its state (not the parameters). NULL is a no-op. */
-void ag_optim_free(ag_optim *o);
+AG_API void ag_optim_free(ag_optim *o);
 /* One update from the current gradients, run without recording, in each
  * parameter's precision (f32 parameters are updated in f32 arithmetic, as
  * PyTorch does). Parameters that take no part are left as they are, state
@@ -179,34 +179,34 @@ void ag_optim_free(ag_optim *o);
  * is written, at no extra pass: the step is then applied, counted, and
  * reported as false with AG_ERR_NUMERIC naming the first such parameter;
  * restore the parameters (from a checkpoint) before going on. */
-bool ag_optim_step(ag_optim *o);
+AG_API bool ag_optim_step(ag_optim *o);
 /* Zeroes the gradients of the optimizer's parameters. The getters below
  * and this record AG_ERR_NULL for a NULL optimizer, and return NaN (rates,
  * norms), 0 (steps), NULL (state) or false. */
-void ag_optim_zero_grad(ag_optim *o);
-double ag_optim_lr(const ag_optim *o);
+AG_API void ag_optim_zero_grad(ag_optim *o);
+AG_API double ag_optim_lr(const ag_optim *o);
 /* Sets the learning rate; a negative, infinite or NaN rate is refused
  * (false, AG_ERR_VALUE) and the rate is kept. */
-bool ag_optim_set_lr(ag_optim *o, double lr);
+AG_API bool ag_optim_set_lr(ag_optim *o, double lr);
 /* Steps taken so far (Adam's bias correction uses it). */
-uint64_t ag_optim_steps(const ag_optim *o);
+AG_API uint64_t ag_optim_steps(const ag_optim *o);
 /* Sets the step count (to resume a run). At most 2^53, the largest count
  * the bias corrections see exactly (no run takes that many steps): a larger
  * one is refused with AG_ERR_VALUE and the count is kept; AG_ERR_NULL for a
  * NULL optimizer. */
-bool ag_optim_set_steps(ag_optim *o, uint64_t steps);
+AG_API bool ag_optim_set_steps(ag_optim *o, uint64_t steps);
 /* The optimizer's settings as it uses them, defaults filled in (beta1 0.9,
  * beta2 0.999 and eps 1e-8 for Adam when given as 0; betas 0 for SGD) and
  * the current learning rate, into *cfg. False with AG_ERR_NULL. */
-bool ag_optim_config_get(const ag_optim *o, ag_optim_config *cfg);
+AG_API bool ag_optim_config_get(const ag_optim *o, ag_optim_config *cfg);
 /* The optimizer's state as named tensors ("exp_avg.fc1.weight", ...),
  * owned by the optimizer; values may be written (to restore a checkpoint)
  * but not the set of names. */
-ag_params *ag_optim_state(ag_optim *o);
+AG_API ag_params *ag_optim_state(ag_optim *o);
 /* The global L2 norm of all gradients, before clipping, of the last step
  * (also of a refused one: NaN or Inf then). f32 gradients' squares are
  * summed in f32 blocks: about 1e-7 relative error, at most 2e-6. */
-double ag_optim_last_grad_norm(const ag_optim *o);
+AG_API double ag_optim_last_grad_norm(const ag_optim *o);
 
 /* Learning-rate schedules: the rate for step t (0-based) of `total`. */
 typedef enum ag_schedule { AG_SCHEDULE_CONSTANT = 0, AG_SCHEDULE_STEP, AG_SCHEDULE_COSINE } ag_schedule;
@@ -219,7 +219,7 @@ typedef struct ag_schedule_config {
     double min_lr;       /* ... down to min_lr */
 } ag_schedule_config;
 /* NaN with AG_ERR_NULL for a NULL s. */
-double ag_schedule_lr(const ag_schedule_config *s, uint64_t t);
+AG_API double ag_schedule_lr(const ag_schedule_config *s, uint64_t t);
 
 /* ------------------------------------------------------------------ */
 /* Data                                                                */
@@ -240,7 +240,7 @@ typedef struct ag_dataset {
 } ag_dataset;
 
 /* Frees the data set, its tensors and its names. NULL is a no-op. */
-void ag_dataset_free(ag_dataset *d);
+AG_API void ag_dataset_free(ag_dataset *d);
 
 /* The largest number of bytes any reader takes from one file — the data
  * ag_csv_load parses, the decompressed bytes ag_idx_load inflates, the
@@ -252,9 +252,9 @@ void ag_dataset_free(ag_dataset *d);
  * restores the default, AG_READ_LIMIT_DEFAULT (4 GiB). Returns the limit
  * now in force. */
 #define AG_READ_LIMIT_DEFAULT ((uint64_t)4 << 30)
-uint64_t ag_read_limit_set(uint64_t max_bytes);
+AG_API uint64_t ag_read_limit_set(uint64_t max_bytes);
 /* The limit in force (AG_READ_LIMIT_DEFAULT unless set). */
-uint64_t ag_read_limit(void);
+AG_API uint64_t ag_read_limit(void);
 
 /* Options of ag_csv_load. NULL options mean: a header row, the label in the
  * last column, X in f32. Note that a zero-initialised struct selects column
@@ -291,7 +291,7 @@ typedef struct ag_csv_options {
  * label_index out of range (or a label name with no_header); AG_ERR_DTYPE
  * for an integer dtype; AG_ERR_NOMEM. Returns NULL on any error, having
  * freed everything. Caller owns the result; free with ag_dataset_free. */
-ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts);
+AG_API ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts);
 
 /* Reads an MNIST-format image set: an IDX images file (magic 0x00000803:
  * unsigned bytes, dimensions count x rows x cols, big-endian) and an IDX
@@ -316,7 +316,7 @@ ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts);
  * 7856 of the decompressed data: truncated: the header declares 10000
  * images of 28x28 (7840000 bytes from offset 16), but the data ends after
  * 7840 of them". Caller owns the result; free with ag_dataset_free. */
-ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dtype dtype);
+AG_API ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dtype dtype);
 
 /* Splits the rows of d into a training set and a test set of
  * round(n * test_fraction) rows (half away from zero), after a seeded
@@ -327,7 +327,7 @@ ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dty
  * sets (caller owns; free with ag_dataset_free) with copies of d's feature
  * names and d's n_classes (even when a class misses one side). d is
  * borrowed. On error *train and *test are NULL. */
-bool ag_dataset_split(const ag_dataset *d, double test_fraction, uint64_t seed,
+AG_API bool ag_dataset_split(const ag_dataset *d, double test_fraction, uint64_t seed,
                       ag_dataset **train, ag_dataset **test);
 
 /* Per-feature mean and standard deviation, fitted on one set (the training
@@ -345,18 +345,18 @@ typedef struct ag_standardizer {
  * ag_standardizer_free before refitting one); on error it is left empty,
  * so ag_standardizer_free is always safe. Errors: AG_ERR_VALUE for a set of
  * no rows, AG_ERR_NUMERIC for a NaN or infinite feature, AG_ERR_NOMEM. */
-bool ag_standardizer_fit(ag_standardizer *s, const ag_dataset *d);
+AG_API bool ag_standardizer_fit(ag_standardizer *s, const ag_dataset *d);
 /* Replaces d's X in place by (X - mean) / std. AG_ERR_SHAPE when d has a
  * different number of features than s was fitted on. */
-bool ag_standardizer_apply(const ag_standardizer *s, ag_dataset *d);
+AG_API bool ag_standardizer_apply(const ag_standardizer *s, ag_dataset *d);
 /* Frees the statistics and empties s (s itself is the caller's). NULL is a
  * no-op. */
-void ag_standardizer_free(ag_standardizer *s);
+AG_API void ag_standardizer_free(ag_standardizer *s);
 
 /* The labels as an (n, 1) tensor of 0/1 in a float dtype, the targets of a
  * binary model (logistic regression). AG_ERR_VALUE, naming the first row,
  * when a label is neither 0 nor 1. Caller owns; free with ag_tensor_free. */
-ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype);
+AG_API ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype);
 
 /* Minibatches of a data set, in a seeded random order that changes every
  * epoch (or in row order when shuffle is false). Epoch k's order depends
@@ -370,9 +370,9 @@ ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype);
  * by standardizing). Caller owns the iterator; free with ag_batches_free.
  * AG_ERR_VALUE for a batch size below 1. */
 typedef struct ag_batches ag_batches;
-ag_batches *ag_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle, uint64_t seed);
+AG_API ag_batches *ag_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle, uint64_t seed);
 /* Frees the iterator and its batch tensors. NULL is a no-op. */
-void ag_batches_free(ag_batches *b);
+AG_API void ag_batches_free(ag_batches *b);
 /* The next batch of the epoch: X (b, d) in the data set's dtype, y (b) i64,
  * and targets (b, 1), the labels as numbers in X's dtype (the 0/1 targets of
  * a binary set). Any of the three pointers may be NULL. Owned by the
@@ -380,9 +380,9 @@ void ag_batches_free(ag_batches *b);
  * Returns false, with the pointers set to NULL, at the end of an epoch; the
  * call after that starts the next epoch with a new order. Also false, with
  * an error recorded, for a NULL iterator or a data set whose shape changed. */
-bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **targets);
+AG_API bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **targets);
 /* Batches per epoch: ceil(n / batch_size). */
-int64_t ag_batches_count(const ag_batches *b);
+AG_API int64_t ag_batches_count(const ag_batches *b);
 
 /* ------------------------------------------------------------------ */
 /* Model files: safetensors                                            */
@@ -412,7 +412,7 @@ int64_t ag_batches_count(const ag_batches *b);
  * not UTF-8; AG_ERR_IO (naming the system's reason) when the temporary file
  * cannot be created, written, synced or renamed — it is removed then, and
  * any file at `path` is unchanged. */
-bool ag_safetensors_save(const char *path, const ag_params *p, const char *const *metadata);
+AG_API bool ag_safetensors_save(const char *path, const ag_params *p, const char *const *metadata);
 
 /* Loads a file into the existing tensors of p: the file must hold exactly
  * p's tensors, each with the same dtype and shape. The header is validated
@@ -429,14 +429,14 @@ bool ag_safetensors_save(const char *path, const ag_params *p, const char *const
  * that overflows, or a shape that differs from the model's);
  * AG_ERR_NOTFOUND (a tensor of p missing from the file, or one in the file
  * that p lacks — named); AG_ERR_NOMEM; AG_ERR_NULL. Metadata is ignored. */
-bool ag_safetensors_load(const char *path, ag_params *p);
+AG_API bool ag_safetensors_load(const char *path, ag_params *p);
 
 /* Reads every tensor of a file into a new store, in the header's order,
  * with the same validation and errors as ag_safetensors_load (less the
  * matching) and AG_ERR_VALUE for a name the store cannot hold (empty or
  * over 127 bytes). Float tensors require grad, as ag_params_add makes them.
  * Caller owns; free with ag_params_free. NULL on error. */
-ag_params *ag_safetensors_read(const char *path);
+AG_API ag_params *ag_safetensors_read(const char *path);
 
 /* A training checkpoint: one safetensors file with the model's tensors as
  * "model.<name>", the optimizer's state (ag_optim_state) as
@@ -446,14 +446,14 @@ ag_params *ag_safetensors_read(const char *path);
  * parameters of N + M uninterrupted steps, provided the optimizer is made
  * with the same settings (which are not stored: a different kind shows as
  * missing state tensors). Saving is as safe as ag_safetensors_save. */
-bool ag_checkpoint_save(const char *path, const ag_params *model, ag_optim *opt);
+AG_API bool ag_checkpoint_save(const char *path, const ag_params *model, ag_optim *opt);
 /* Restores a checkpoint into a model and an optimizer of the same layout:
  * values, step count and learning rate. Everything — the format tag
  * (AG_ERR_PARSE for a plain model file), the step count and rate, and both
  * groups of tensors, as ag_safetensors_load checks them — is validated
  * before anything changes: on any error the model and the optimizer are as
  * they were. */
-bool ag_checkpoint_load(const char *path, ag_params *model, ag_optim *opt);
+AG_API bool ag_checkpoint_load(const char *path, ag_params *model, ag_optim *opt);
 
 /* ------------------------------------------------------------------ */
 /* Training                                                            */
@@ -496,7 +496,7 @@ typedef struct ag_epoch_stats {
  * the failed step's graph is left on the tape for inspection (reset it).
  * `model` is only handed to loss and logits (it may be NULL if they do not
  * need it); NULL loss, logits, opt, train or cfg is AG_ERR_NULL. */
-bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
+AG_API bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
               const ag_dataset *train, const ag_dataset *test, const ag_train_config *cfg,
               ag_epoch_stats *stats);
 
@@ -504,7 +504,7 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
  * recording. loss may be NULL (then *mean_loss is NAN), and so may
  * accuracy and mean_loss (that figure is not stored); NULL logits or d is
  * AG_ERR_NULL. */
-bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
+AG_API bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
                  int64_t batch_size, double *accuracy, double *mean_loss);
 
 #ifdef __cplusplus

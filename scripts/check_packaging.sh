@@ -7,7 +7,9 @@
 #   3. every installed header compiles on its own as C11 and as C++11
 #      (-Wall -Wextra -Wpedantic -Werror), and qualified calls (::ag_add)
 #      work in C++;
-#   4. the library calls nothing that starts a process;
+#   4. the shared library exports exactly the functions the installed
+#      headers declare (scripts/check_exports.py), and calls nothing that
+#      starts a process;
 #   5. a program outside the tree links with `pkg-config --cflags --libs
 #      autograd`, and with `pkg-config --static` against libautograd.a
 #      alone, and both compute the same gradient as the closed form.
@@ -43,6 +45,9 @@ done
 meson compile -C "$build"
 rm -rf "$prefix"
 meson install -C "$build" --quiet
+
+# Exported: the public API, all of it and nothing else.
+python3 scripts/check_exports.py "$prefix/lib/libautograd.so" "$prefix"/include/autograd/*.h
 
 # The library starts no process (pictures are written as files for the
 # caller to render): none of the calls that would are linked in.
