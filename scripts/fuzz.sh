@@ -25,7 +25,7 @@ out=build-fuzz
 mkdir -p "$out"
 sources=(autograd/*.c ops/*.c models/*.c)
 flags=(-std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -DAG_BUILDING_LIBRARY
-    -Iautograd -Imodels -fno-omit-frame-pointer)
+    -I. -Iautograd -Imodels -fno-omit-frame-pointer)
 san=("-fsanitize=address,undefined" -fno-sanitize-recover=undefined)
 
 # The library once, instrumented for coverage (the portable matmul kernel:
