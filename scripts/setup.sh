@@ -31,8 +31,9 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # clang and libclang-rt-14-dev: the libFuzzer targets of the file readers.
 # g++: the packaging check compiles every installed header as C++.
 # gnuplot-nox: the training test draws the curves from the script ag_train writes.
+# libblas-dev, libblis-dev: the products through the reference BLAS and BLIS.
 test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
-    gnuplot-nox)
+    gnuplot-nox libblas-dev libblis-dev)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2
