@@ -10,7 +10,8 @@
 #   4. the shared library exports exactly the functions the installed
 #      headers declare (scripts/check_exports.py), and calls nothing that
 #      starts a process;
-#   5. a program outside the tree links with `pkg-config --cflags --libs
+#   5. the examples install (programs, sources, data) and run from there;
+#   6. a program outside the tree links with `pkg-config --cflags --libs
 #      autograd`, and with `pkg-config --static` against libautograd.a
 #      alone, and both compute the same gradient as the closed form.
 #
@@ -32,9 +33,9 @@ fail() {
 }
 
 if [[ -f $build/meson-private/coredata.dat ]]; then
-    meson setup --reconfigure "$build" -Dtests=disabled --werror --prefix="$prefix" --libdir=lib
+    meson setup --reconfigure "$build" -Dtests=disabled -Dinstall_examples=true --werror --prefix="$prefix" --libdir=lib
 else
-    meson setup "$build" -Dtests=disabled --werror --prefix="$prefix" --libdir=lib
+    meson setup "$build" -Dtests=disabled -Dinstall_examples=true --werror --prefix="$prefix" --libdir=lib
 fi
 deps=$(meson introspect --dependencies "$build" |
     python3 -c 'import json, sys; print(" ".join(d["name"] for d in json.load(sys.stdin)))')
@@ -125,4 +126,18 @@ gcc -std=c11 "$work/outside.c" -o "$work/outside-static" \
 if ldd "$work/outside-static" | grep -q libautograd; then
     fail "the static link still loads libautograd.so"
 fi
+# The installed examples: a program runs on the installed data, and an
+# installed source builds through pkg-config and runs.
+docs=$prefix/share/doc/autograd
+for f in LICENSE README.md CHANGELOG.md examples/readme_logreg.c examples/data/wdbc.csv; do
+    [[ -f $docs/$f ]] || fail "$docs/$f is not installed"
+done
+"$prefix/libexec/autograd/logreg_wdbc" "$docs/examples/data" "$work/wdbc.safetensors" >"$work/wdbc.out"
+grep -q "test accuracy" "$work/wdbc.out" || fail "the installed logreg_wdbc printed no test accuracy"
+# shellcheck disable=SC2046
+gcc -std=c11 "$docs/examples/readme_logreg.c" -o "$work/readme_logreg" \
+    $(pkg-config --cflags --libs autograd) -lm -Wl,-rpath,"$prefix/lib"
+"$work/readme_logreg" >/dev/null
+echo "installed examples: logreg_wdbc runs on the installed data; readme_logreg.c builds and runs"
+
 echo "check_packaging.sh: an outside program links shared and static; every header stands alone"
