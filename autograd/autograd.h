@@ -179,7 +179,7 @@ AG_API const char *ag_label(const ag_tensor *t);
 /* Shape queries. They return 0 (or AG_F32) for NULL or a stale tensor,
  * and record the error. */
 AG_API ag_dtype ag_tensor_dtype(const ag_tensor *t);
-AG_API int ag_ndim(const ag_tensor *t);
+AG_API int ag_ndim(const ag_tensor *t); /* the number of dimensions, 0 to 8 */
 /* The size of dimension `axis`; negative axes count from the end. */
 AG_API int64_t ag_dim(const ag_tensor *t, int axis);
 /* All dimensions (borrowed, ag_ndim(t) entries; NULL on error). */
@@ -194,7 +194,7 @@ AG_API size_t ag_numel(const ag_tensor *t);
  * below (ag_set_flat's are): after changing a leaf that a recorded graph
  * used, compute the forward pass again before backward. */
 AG_API void *ag_data(ag_tensor *t);
-AG_API const void *ag_data_const(const ag_tensor *t);
+AG_API const void *ag_data_const(const ag_tensor *t); /* the same storage, read-only */
 
 /* The single value of a one-element tensor, as a double. NaN and an error
  * otherwise. */
@@ -283,8 +283,8 @@ AG_API uint64_t ag_tape_generation(const ag_tape *tape);
 /* Grad mode: when off, ops compute without recording (evaluation, optimizer
  * updates). ag_no_grad_begin returns the previous mode for ag_grad_mode_set. */
 AG_API bool ag_grad_mode(void);
-AG_API void ag_grad_mode_set(bool enabled);
-AG_API bool ag_no_grad_begin(void);
+AG_API void ag_grad_mode_set(bool enabled); /* recording on or off, for this thread */
+AG_API bool ag_no_grad_begin(void); /* recording off; returns the mode before */
 
 /* ------------------------------------------------------------------ */
 /* Ops                                                                 */
@@ -330,17 +330,17 @@ AG_API ag_tensor *ag_log_sigmoid(ag_tensor *x);             /* ln σ(x), exact f
 AG_API ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi);
 /* Elementwise larger/smaller of a and b; on a tie the gradient goes to a. */
 AG_API ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b);
-AG_API ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b); /* the smaller of a and b */
 /* cond ? a : b elementwise; cond of any dtype (nonzero is true) gets no
  * gradient; the three shapes broadcast together. */
 AG_API ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b);
 /* Comparisons: 0/1 masks in the inputs' dtype, with broadcasting; no gradient. */
 AG_API ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b);
-AG_API ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b);
-AG_API ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b);
-AG_API ag_tensor *ag_le(ag_tensor *a, ag_tensor *b);
-AG_API ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b);
-AG_API ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b);
+AG_API ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b); /* a >= b */
+AG_API ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b); /* a < b */
+AG_API ag_tensor *ag_le(ag_tensor *a, ag_tensor *b); /* a <= b */
+AG_API ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b); /* a == b */
+AG_API ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b); /* a != b */
 
 /* Matrix product with numpy's rules: (m,k) @ (k,n) -> (m,n); a 1-D left
  * operand is a row and a 1-D right operand a column (the added dimension is
@@ -370,9 +370,9 @@ AG_API ag_tensor *ag_transpose2d(ag_tensor *x);
  * (negative counts from the end): that dimension removed, or kept with
  * size 1 when keepdim. */
 AG_API ag_tensor *ag_sum(ag_tensor *x);
-AG_API ag_tensor *ag_mean(ag_tensor *x);
-AG_API ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim);
-AG_API ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_mean(ag_tensor *x); /* the mean of every element */
+AG_API ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim); /* the sum along one axis */
+AG_API ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim); /* the mean along one axis */
 
 /* Shape. */
 /* The same elements in a new shape of equal element count. */
@@ -398,7 +398,7 @@ AG_API ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index);
  * ties; the first NaN is always picked (so a NaN is never hidden, as in
  * numpy). Not recorded. */
 AG_API ag_tensor *ag_argmax(ag_tensor *x, int axis, bool keepdim);
-AG_API ag_tensor *ag_argmin(ag_tensor *x, int axis, bool keepdim);
+AG_API ag_tensor *ag_argmin(ag_tensor *x, int axis, bool keepdim); /* the index of the smallest */
 /* (labels..., n_classes) rows of 0/1 in dtype for i64 labels. Not recorded. */
 AG_API ag_tensor *ag_one_hot(ag_tensor *labels, int64_t n_classes, ag_dtype dtype);
 /* A copy of x's value cut from the graph (a constant to what follows). */
@@ -407,11 +407,14 @@ AG_API ag_tensor *ag_detach(ag_tensor *x);
 /* Extremes and a stable log-sum-exp. The gradient of max/min goes to the
  * extreme element — the first one, in row-major order, on ties. */
 AG_API ag_tensor *ag_max(ag_tensor *x);
-AG_API ag_tensor *ag_min(ag_tensor *x);
+AG_API ag_tensor *ag_min(ag_tensor *x); /* the smallest element */
+/* The largest along one axis. */
 AG_API ag_tensor *ag_max_axis(ag_tensor *x, int axis, bool keepdim);
+/* The smallest along one axis. */
 AG_API ag_tensor *ag_min_axis(ag_tensor *x, int axis, bool keepdim);
 /* log Σ e^x without overflow (finite for inputs of ±1000 in f32). */
 AG_API ag_tensor *ag_logsumexp(ag_tensor *x);
+/* The same along one axis. */
 AG_API ag_tensor *ag_logsumexp_axis(ag_tensor *x, int axis, bool keepdim);
 
 /* Neural-net functions and losses, stable for logits of ±1000 in f32 and f64. */
@@ -726,8 +729,8 @@ AG_API long ag_node_index(const ag_tensor *t);
 struct ag_rng {
     uint64_t s[4];
 };
-AG_API void ag_rng_seed(ag_rng *rng, uint64_t seed);
-AG_API uint64_t ag_rng_next(ag_rng *rng);
+AG_API void ag_rng_seed(ag_rng *rng, uint64_t seed); /* starts the stream of `seed` */
+AG_API uint64_t ag_rng_next(ag_rng *rng); /* 64 random bits */
 /* Uniform in [0, 1). */
 AG_API double ag_rng_uniform(ag_rng *rng);
 /* Standard normal. */
@@ -740,13 +743,13 @@ AG_API double ag_rng_normal(ag_rng *rng);
 AG_API ag_tensor *ag_rand_uniform(ag_dtype dtype, int ndim, const int64_t *shape, double lo, double hi,
                            ag_rng *rng);
 AG_API ag_tensor *ag_rand_normal(ag_dtype dtype, int ndim, const int64_t *shape, double mean, double std,
-                          ag_rng *rng);
+                          ag_rng *rng); /* normal(mean, std) elements */
 
 /* Writes t numpy-style ("tensor([[1.0000, 2.0000], ...], f64)"); large
  * tensors are summarised with "...". A NULL t prints "tensor(NULL)" (the
  * result of a failed op); a NULL f records AG_ERR_NULL. */
 AG_API void ag_fprint(FILE *f, const ag_tensor *t);
-AG_API void ag_print(const ag_tensor *t);
+AG_API void ag_print(const ag_tensor *t); /* ag_fprint to stdout */
 /* The shape as "(3,4)" into buf; returns buf. A NULL t writes "()" and
  * records AG_ERR_NULL; a NULL buf returns NULL with AG_ERR_NULL. */
 AG_API char *ag_shape_str(const ag_tensor *t, char *buf, size_t size);
@@ -762,8 +765,9 @@ AG_API bool ag_sgd_update(ag_tensor *t, double lr);
  * portable blocked kernel otherwise, or when selected here (tests run both).
  * Returns false when BLAS was requested but not built in. */
 typedef enum ag_matmul_backend { AG_MATMUL_BUILTIN = 0, AG_MATMUL_BLAS = 1 } ag_matmul_backend;
+/* Selects the kernel for this thread. */
 AG_API bool ag_matmul_backend_set(ag_matmul_backend backend);
-AG_API ag_matmul_backend ag_matmul_backend_get(void);
+AG_API ag_matmul_backend ag_matmul_backend_get(void); /* the kernel selected for this thread */
 /* Whether the library was built with BLAS. */
 AG_API bool ag_have_blas(void);
 
@@ -923,7 +927,7 @@ AG_API void ag_shutdown(void);
  * consume it returns NULL. Off by default: it scans every value, which
  * costs time. */
 AG_API void ag_anomaly_mode_set(bool on);
-AG_API bool ag_anomaly_mode(void);
+AG_API bool ag_anomaly_mode(void); /* whether anomaly mode is on */
 /* Where a recorded tensor was made in anomaly mode ("file.c:42 in main"),
  * or "" when unknown, written to buf, which it returns. "" with
  * AG_ERR_NULL for a NULL t or buf. */

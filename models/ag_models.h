@@ -42,6 +42,7 @@ AG_API ag_tensor *ag_params_get(const ag_params *p, const char *name);
  * both borrowed; `name` may be NULL). For a NULL store: 0 and NULL with
  * AG_ERR_NULL; an i out of range is AG_ERR_VALUE. */
 AG_API size_t ag_params_count(const ag_params *p);
+/* The i-th tensor, and its name. */
 AG_API ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name);
 /* The total number of scalars in all tensors (0 and AG_ERR_NULL for NULL). */
 AG_API size_t ag_params_numel(const ag_params *p);
@@ -121,6 +122,7 @@ AG_API ag_tensor *ag_logreg_logits(const ag_params *p, ag_tensor *x);
 
 /* Multinomial (softmax) regression: "W" (d, k), "b" (k); logits x·W + b. */
 AG_API ag_params *ag_softmax_regression_new(int64_t d, int64_t k, ag_dtype dtype);
+/* The logits x W + b, (n, k). */
 AG_API ag_tensor *ag_softmax_regression_logits(const ag_params *p, ag_tensor *x);
 
 /* λ/2 · Σ‖W‖² over every parameter whose name ends in "weight" or is "w"/"W"
@@ -184,7 +186,7 @@ AG_API bool ag_optim_step(ag_optim *o);
  * and this record AG_ERR_NULL for a NULL optimizer, and return NaN (rates,
  * norms), 0 (steps), NULL (state) or false. */
 AG_API void ag_optim_zero_grad(ag_optim *o);
-AG_API double ag_optim_lr(const ag_optim *o);
+AG_API double ag_optim_lr(const ag_optim *o); /* the learning rate in use */
 /* Sets the learning rate; a negative, infinite or NaN rate is refused
  * (false, AG_ERR_VALUE) and the rate is kept. */
 AG_API bool ag_optim_set_lr(ag_optim *o, double lr);
@@ -252,7 +254,7 @@ AG_API void ag_dataset_free(ag_dataset *d);
  * restores the default, AG_READ_LIMIT_DEFAULT (4 GiB). Returns the limit
  * now in force. */
 #define AG_READ_LIMIT_DEFAULT ((uint64_t)4 << 30)
-AG_API uint64_t ag_read_limit_set(uint64_t max_bytes);
+AG_API uint64_t ag_read_limit_set(uint64_t max_bytes); /* sets the limit */
 /* The limit in force (AG_READ_LIMIT_DEFAULT unless set). */
 AG_API uint64_t ag_read_limit(void);
 
@@ -370,6 +372,7 @@ AG_API ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype);
  * by standardizing). Caller owns the iterator; free with ag_batches_free.
  * AG_ERR_VALUE for a batch size below 1. */
 typedef struct ag_batches ag_batches;
+/* A new iterator over d. */
 AG_API ag_batches *ag_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle, uint64_t seed);
 /* Frees the iterator and its batch tensors. NULL is a no-op. */
 AG_API void ag_batches_free(ag_batches *b);

@@ -32,8 +32,9 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # g++: the packaging check compiles every installed header as C++.
 # gnuplot-nox: the training test draws the curves from the script ag_train writes.
 # libblas-dev, libblis-dev: the products through the reference BLAS and BLIS.
+# doxygen: the API reference, and the test that every public function has one.
 test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
-    gnuplot-nox libblas-dev libblis-dev)
+    gnuplot-nox libblas-dev libblis-dev doxygen)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2
