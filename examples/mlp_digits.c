@@ -45,7 +45,8 @@ int main(int argc, char **argv)
     ag_rng rng;
     ag_rng_seed(&rng, 7);
     ag_mlp *mlp = ag_mlp_new(3, (int64_t[]){64, 128, 10}, AG_ACT_RELU, AG_F32, &rng);
-    ag_optim *opt = mlp ? ag_optim_new(mlp->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 1e-3}) : NULL;
+    ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+    ag_optim *opt = mlp ? ag_optim_new(mlp->params, &oc) : NULL;
     if (!opt)
         return fail("making the model");
     ag_epoch_stats st;

@@ -48,7 +48,8 @@ int main(int argc, char **argv)
     ag_rng rng;
     ag_rng_seed(&rng, 2024);
     ag_mlp *mlp = ag_mlp_new(4, (int64_t[]){784, 256, 128, 10}, AG_ACT_RELU, AG_F32, &rng);
-    ag_optim *opt = mlp ? ag_optim_new(mlp->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 1e-3}) : NULL;
+    ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+    ag_optim *opt = mlp ? ag_optim_new(mlp->params, &oc) : NULL;
     if (!opt)
         return fail("making the model");
     ag_epoch_stats st;

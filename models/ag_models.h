@@ -140,13 +140,20 @@ typedef struct ag_optim_config {
     double lr;           /* learning rate */
     double momentum;     /* SGD: 0 for plain SGD */
     bool nesterov;       /* SGD: Nesterov momentum */
-    double beta1, beta2; /* Adam/AdamW: 0 means the defaults 0.9, 0.999 (for β1 = 0
-                            exactly, which PyTorch allows, pass 1e-300) */
-    double eps;          /* Adam/AdamW: default 1e-8 when 0 */
+    double beta1, beta2; /* Adam/AdamW: the moments' decay rates (0 means 0) */
+    double eps;          /* Adam/AdamW: > 0, added to the root of the second moment */
     double weight_decay; /* SGD/Adam: L2 added to the gradient; AdamW: decoupled */
     double clip_norm;    /* > 0: scale all gradients by clip/‖g‖ when their global norm
                             ‖g‖ exceeds clip (PyTorch adds 1e-6 to ‖g‖; we do not) */
 } ag_optim_config;
+
+/* Every field means what it says, zero included; PyTorch's defaults come
+ * from ag_optim_defaults, to change what differs:
+ *     ag_optim_config c = ag_optim_defaults(AG_ADAM);   // lr 1e-3, betas 0.9, 0.999, eps 1e-8
+ *     c.lr = 0.01;
+ * (AdamW also gets weight_decay 0.01; SGD lr 1e-3 and nothing else.) An
+ * unknown kind gets lr 1e-3 and zeros, which ag_optim_new refuses. */
+AG_API ag_optim_config ag_optim_defaults(ag_optim_kind kind);
 
 /* The optimizer keeps its state (momenta, moments) per parameter name, so it
  * can be saved and restored with the model. */
@@ -197,9 +204,8 @@ AG_API uint64_t ag_optim_steps(const ag_optim *o);
  * one is refused with AG_ERR_VALUE and the count is kept; AG_ERR_NULL for a
  * NULL optimizer. */
 AG_API bool ag_optim_set_steps(ag_optim *o, uint64_t steps);
-/* The optimizer's settings as it uses them, defaults filled in (beta1 0.9,
- * beta2 0.999 and eps 1e-8 for Adam when given as 0; betas 0 for SGD) and
- * the current learning rate, into *cfg. False with AG_ERR_NULL. */
+/* The optimizer's settings as it was made with them, and the current
+ * learning rate, into *cfg. False with AG_ERR_NULL. */
 AG_API bool ag_optim_config_get(const ag_optim *o, ag_optim_config *cfg);
 /* The optimizer's state as named tensors ("exp_avg.fc1.weight", ...),
  * owned by the optimizer; values may be written (to restore a checkpoint)
@@ -258,15 +264,20 @@ AG_API uint64_t ag_read_limit_set(uint64_t max_bytes); /* sets the limit */
 /* The limit in force (AG_READ_LIMIT_DEFAULT unless set). */
 AG_API uint64_t ag_read_limit(void);
 
-/* Options of ag_csv_load. NULL options mean: a header row, the label in the
- * last column, X in f32. Note that a zero-initialised struct selects column
- * 0 as the label (label_index 0): set label_column or label_index = -1. */
+/* Options of ag_csv_load. Every field means what it says, zero included: a
+ * zero-initialised struct selects column 0 as the label (label_index 0).
+ * NULL options, or ag_csv_defaults(), mean a header row, the label in the
+ * last column (label_index -1) and X in f32. */
 typedef struct ag_csv_options {
     const char *label_column; /* the label column by header name, or NULL ... */
     int label_index;          /* ... by 0-based index; negative counts from the end (-1 = last) */
     ag_dtype dtype;           /* of X: AG_F32 (0, the default) or AG_F64 */
     bool no_header;           /* the first row is data (no feature names; label by index) */
 } ag_csv_options;
+
+/* The options NULL stands for: {.label_column = NULL, .label_index = -1,
+ * .dtype = AG_F32, .no_header = false}, to change what differs. */
+AG_API ag_csv_options ag_csv_defaults(void);
 
 /* Reads a numeric CSV file: comma-separated fields; a header row of column
  * names (kept, without the label's, in feature_names) unless no_header;

@@ -200,6 +200,9 @@ static bool read_metadata(const ag_st_file *sf, const ag_optim *opt, uint64_t *s
     ag_optim_config c;
     if (!ag_optim_config_get(opt, &c))
         return false;
+    /* eps is Adam's: > 0 there, and SGD's own 0 (zero means zero) passes.
+     * The kind comes first; a file without one is read as the optimizer's. */
+    double file_kind = (double)c.kind;
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const char *key = SETTINGS[i].key, *v = ag_st_metadata(sf, key);
         if (!v)
@@ -211,6 +214,8 @@ static bool read_metadata(const ag_st_file *sf, const ag_optim *opt, uint64_t *s
             for (size_t k = 0; k < sizeof KIND_NAMES / sizeof KIND_NAMES[0]; k++)
                 if (!strcmp(v, KIND_NAMES[k]))
                     x = (double)k;
+            if (!isnan(x))
+                file_kind = x;
             range = "an optimizer kind ('sgd', 'adam' or 'adamw')";
             break;
         case S_BOOL:
@@ -223,7 +228,7 @@ static bool read_metadata(const ag_st_file *sf, const ag_optim *opt, uint64_t *s
             range = "a number in [0, 1)";
             break;
         case S_POS:
-            if (parse_number(v, &x) && !(x > 0))
+            if (parse_number(v, &x) && !(x > 0 || (x == 0 && file_kind == (double)AG_SGD)))
                 x = NAN;
             range = "a finite number > 0";
             break;

@@ -550,9 +550,14 @@ static ag_dataset *load(csv *c, const ag_csv_options *o)
     return finish(c);
 }
 
+ag_csv_options ag_csv_defaults(void)
+{
+    return (ag_csv_options){.label_index = -1, .dtype = AG_F32};
+}
+
 ag_dataset *ag_csv_load(const char *path, const ag_csv_options *opts)
 {
-    ag_csv_options o = {.label_index = -1, .dtype = AG_F32};
+    ag_csv_options o = ag_csv_defaults();
     if (opts)
         o = *opts;
     if (!path) {

@@ -51,6 +51,20 @@ static bool add_state(ag_optim *o, const char *kind, const char *name, const ag_
     return true;
 }
 
+ag_optim_config ag_optim_defaults(ag_optim_kind kind)
+{
+    /* PyTorch's defaults (torch.optim.SGD, Adam, AdamW). */
+    ag_optim_config c = {.kind = kind, .lr = 1e-3};
+    if (kind != AG_SGD) {
+        c.beta1 = 0.9;
+        c.beta2 = 0.999;
+        c.eps = 1e-8;
+    }
+    if (kind == AG_ADAMW)
+        c.weight_decay = 0.01;
+    return c;
+}
+
 ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
 {
     if (!params || !cfg) {
@@ -62,12 +76,9 @@ ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
         ag_error_set(AG_ERR_VALUE, "optim_new: unknown optimizer kind %d", (int)c.kind);
         return NULL;
     }
-    if (c.beta1 == 0)
-        c.beta1 = c.kind == AG_SGD ? 0 : 0.9;
-    if (c.beta2 == 0)
-        c.beta2 = c.kind == AG_SGD ? 0 : 0.999;
-    if (c.eps == 0)
-        c.eps = 1e-8;
+    /* Zero means zero: the defaults come from ag_optim_defaults. eps is
+     * Adam's alone (SGD ignores it). */
+    bool adam = c.kind != AG_SGD;
     /* Every setting finite: an infinite rate, decay or eps turns finite
      * parameters into Inf or NaN, or freezes them, at the first step. */
     const struct {
@@ -80,7 +91,8 @@ ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
         {"momentum", c.momentum, c.momentum >= 0 && c.momentum < 1, "in [0, 1)"},
         {"beta1", c.beta1, c.beta1 >= 0 && c.beta1 < 1, "in [0, 1)"},
         {"beta2", c.beta2, c.beta2 >= 0 && c.beta2 < 1, "in [0, 1)"},
-        {"eps", c.eps, c.eps > 0 && isfinite(c.eps), "> 0 and finite"},
+        {"eps", c.eps, !adam || (c.eps > 0 && isfinite(c.eps)),
+         "> 0 and finite (ag_optim_defaults sets 1e-8)"},
         {"weight_decay", c.weight_decay, c.weight_decay >= 0 && isfinite(c.weight_decay),
          ">= 0 and finite"},
         {"clip_norm", c.clip_norm, c.clip_norm >= 0 && isfinite(c.clip_norm),

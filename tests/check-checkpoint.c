@@ -69,11 +69,13 @@ static bool stores_identical(const ag_params *a, const ag_params *b)
 START_TEST(test_checkpoint_resume_is_bit_identical)
 {
     const ag_optim_config cfgs[] = {
-        {.kind = AG_ADAM, .lr = 0.01},
-        {.kind = AG_ADAMW, .lr = 0.02 / 3, /* 17 digits needed */ .weight_decay = 0.1, .beta1 = 0.8, .beta2 = 0.99},
+        {.kind = AG_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = AG_ADAMW, .lr = 0.02 / 3, /* 17 digits needed */ .weight_decay = 0.1, .beta1 = 0.8,
+         .beta2 = 0.99, .eps = 1e-8},
         {.kind = AG_SGD, .lr = 0.05, .momentum = 0.9, .nesterov = true},
         {.kind = AG_SGD, .lr = 0.1},
-        {.kind = AG_ADAM, .lr = 0.01, .clip_norm = 0.05, .weight_decay = 0.01},
+        {.kind = AG_ADAM, .lr = 0.01, .clip_norm = 0.05, .weight_decay = 0.01, .beta1 = 0.9,
+         .beta2 = 0.999, .eps = 1e-8},
     };
     const ag_dtype dts[] = {AG_F32, AG_F64};
     const int N = 6, M = 9;
@@ -165,7 +167,9 @@ START_TEST(test_checkpoint_validates_before_changing_anything)
 {
     train_data d = make_data(AG_F32);
     ag_mlp *m = make_mlp(1, AG_F32, 6);
-    ag_optim *o = keep_optim(ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.01}));
+    ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+    oc.lr = 0.01;
+    ag_optim *o = keep_optim(ag_optim_new(m->params, &oc));
     train(m, o, &d, 3);
     char ckpt[600];
     tpath_into(ckpt, "ckpt.st");
@@ -184,7 +188,9 @@ START_TEST(test_checkpoint_validates_before_changing_anything)
 
     /* A model being trained elsewhere: state, steps and rate of its own. */
     ag_mlp *t = make_mlp(2, AG_F32, 6);
-    ag_optim *ot = keep_optim(ag_optim_new(t->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.2}));
+    ag_optim_config oc2 = ag_optim_defaults(AG_ADAM);
+    oc2.lr = 0.2;
+    ag_optim *ot = keep_optim(ag_optim_new(t->params, &oc2));
     train(t, ot, &d, 1);
 
     ck_assert(ag_safetensors_save(tpath("plain.st"), m->params, NULL));
@@ -192,7 +198,9 @@ START_TEST(test_checkpoint_validates_before_changing_anything)
                       "not an autograd checkpoint");
 
     ag_mlp *w = make_mlp(3, AG_F32, 5);
-    ag_optim *ow = keep_optim(ag_optim_new(w->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.2}));
+    ag_optim_config oc3 = ag_optim_defaults(AG_ADAM);
+    oc3.lr = 0.2;
+    ag_optim *ow = keep_optim(ag_optim_new(w->params, &oc3));
     expect_ckpt_fails("other architecture", ckpt, w->params, ow, AG_ERR_SHAPE,
                       "tensor 'model.fc1.weight' has shape (4,6) in the file but (4,5) in the model");
 
@@ -299,7 +307,9 @@ START_TEST(test_every_allocation_can_fail)
      * allocations are not counted: it has no allocator hook. */
     train_data d = make_data(AG_F64);
     ag_mlp *m = make_mlp(5, AG_F64, 6);
-    ag_optim *o = keep_optim(ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.01}));
+    ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+    oc.lr = 0.01;
+    ag_optim *o = keep_optim(ag_optim_new(m->params, &oc));
     train(m, o, &d, 2);
     char file[600], ckpt[600], target[600];
     tpath_into(file, "model.st");

@@ -52,8 +52,11 @@ START_TEST(test_csv_small)
 {
     ag_csv_options o = {.label_index = -1, .dtype = AG_F64};
     check_small(keep_ds(ag_csv_load(fixture("small.csv"), &o)), AG_F64);
-    /* NULL options: a header, the last column, f32. */
+    /* NULL options: a header, the last column, f32; ag_csv_defaults() the same. */
     check_small(keep_ds(ag_csv_load(fixture("small.csv"), NULL)), AG_F32);
+    ag_csv_options d = ag_csv_defaults();
+    ck_assert(d.label_column == NULL && d.label_index == -1 && d.dtype == AG_F32 && !d.no_header);
+    check_small(keep_ds(ag_csv_load(fixture("small.csv"), &d)), AG_F32);
     /* The label by name. */
     o = (ag_csv_options){.label_column = "label", .dtype = AG_F64};
     check_small(keep_ds(ag_csv_load(fixture("small.csv"), &o)), AG_F64);

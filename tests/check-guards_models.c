@@ -162,7 +162,8 @@ static ckpt_case ckpt_case_new(const ag_optim_config *cfg, double w0)
     return c;
 }
 
-static const ag_optim_config ADAM_CFG = {.kind = AG_ADAM, .lr = 0.01};
+static const ag_optim_config ADAM_CFG = {.kind = AG_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
+                                         .eps = 1e-8};
 
 /* The metadata of a checkpoint of ADAM_CFG after 3 steps, written by hand
  * (the settings as a person would write them: "0.9" parses to the double
@@ -369,8 +370,8 @@ static const ag_optim_config EVERY_KIND[] = {
     {.kind = AG_SGD, .lr = 0.1, .weight_decay = 0.01},
     {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9},
     {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = true},
-    {.kind = AG_ADAM, .lr = 0.1},
-    {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.01},
+    {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+    {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
 };
 
 /* One parameter w = (1, -2) with loss Σ w²: gradient 2w = (2, -4). */
@@ -457,9 +458,11 @@ START_TEST(test_optim_coefficients_not_finite)
         const char *coef;
     } cases[] = {
         {AG_F32, {.kind = AG_SGD, .lr = 1e39}, "learning rate"},
-        {AG_F32, {.kind = AG_ADAM, .lr = 1e39}, "learning rate"},
+        {AG_F32, {.kind = AG_ADAM, .lr = 1e39, .beta1 = 0.9, .beta2 = 0.999,
+                  .eps = 1e-8}, "learning rate"},
         {AG_F32, {.kind = AG_SGD, .lr = 0.1, .weight_decay = 1e39}, "weight decay"},
-        {AG_F64, {.kind = AG_ADAMW, .lr = 1e200, .weight_decay = 1e200}, "AdamW decay factor"},
+        {AG_F64, {.kind = AG_ADAMW, .lr = 1e200, .weight_decay = 1e200, .beta1 = 0.9,
+                  .beta2 = 0.999, .eps = 1e-8}, "AdamW decay factor"},
     };
     for (size_t i = 0; i < H_COUNT(cases); i++) {
         one_param q = one_param_new(cases[i].dt, &cases[i].cfg, 1, -2);
@@ -521,10 +524,11 @@ START_TEST(test_optim_settings_not_finite)
         const char *msg;
     } cases[] = {
         {{.kind = AG_SGD, .lr = INFINITY}, "lr is inf"},
-        {{.kind = AG_ADAM, .lr = 0.1, .eps = INFINITY}, "eps is inf"},
+        {{.kind = AG_ADAM, .lr = 0.1, .eps = INFINITY, .beta1 = 0.9, .beta2 = 0.999}, "eps is inf"},
         {{.kind = AG_SGD, .lr = 0.1, .weight_decay = INFINITY}, "weight_decay is inf"},
-        {{.kind = AG_ADAMW, .lr = 0.1, .clip_norm = INFINITY}, "clip_norm is inf"},
-        {{.kind = AG_ADAM, .lr = 0.1, .beta2 = 1.0}, "beta2 is 1"},
+        {{.kind = AG_ADAMW, .lr = 0.1, .clip_norm = INFINITY, .beta1 = 0.9, .beta2 = 0.999,
+          .eps = 1e-8}, "clip_norm is inf"},
+        {{.kind = AG_ADAM, .lr = 0.1, .beta2 = 1.0, .beta1 = 0.9, .eps = 1e-8}, "beta2 is 1"},
     };
     for (size_t i = 0; i < H_COUNT(cases); i++) {
         ck_assert_ptr_null(ag_optim_new(p, &cases[i].cfg));
@@ -538,7 +542,8 @@ START_TEST(test_optim_settings_not_finite)
     ck_assert(ag_optim_lr(o) == 0.1);
     ag_optim_config got;
     ck_assert(ag_optim_config_get(o, &got));
-    ck_assert(got.kind == AG_SGD && got.lr == 0.1 && got.beta1 == 0 && got.eps == 1e-8);
+    /* Zero means zero (ag_optim_defaults gives the defaults): SGD keeps eps 0. */
+    ck_assert(got.kind == AG_SGD && got.lr == 0.1 && got.beta1 == 0 && got.eps == 0);
 }
 END_TEST
 

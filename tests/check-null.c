@@ -158,7 +158,8 @@ static void fixture_setup(void)
     F.p = F.mlp->params;
     F.logreg = ag_logreg_new(3, AG_F64);
     F.smreg = ag_softmax_regression_new(3, 2, AG_F64);
-    F.cfg = (ag_optim_config){.kind = AG_ADAM, .lr = 0.01};
+    F.cfg = (ag_optim_config){.kind = AG_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
+                              .eps = 1e-8};
     F.opt = ag_optim_new(F.p, &F.cfg);
     ck_assert_msg(F.logreg && F.smreg && F.opt, "%s", ag_last_error());
     F.sched = (ag_schedule_config){.kind = AG_SCHEDULE_CONSTANT, .base_lr = 0.1};
@@ -697,6 +698,8 @@ enum kind {
         VOID_CALL(ag_gradcheck_nodes_fprint(F.out, NULL)))                                       \
     ROW(ag_alloc_count, "-", NOPTR, true)                                                        \
     ROW(ag_version, "-", NOPTR, true)                                                            \
+    ROW(ag_optim_defaults, "-", NOPTR, true)                                                     \
+    ROW(ag_csv_defaults, "-", NOPTR, true)                                                       \
     ROW(ag_alloc_fail_after, "-", NOPTR, true)                                                   \
     ROW(ag_shutdown, "-", NOPTR, true)                                                           \
     /* anomaly mode */                                                                           \

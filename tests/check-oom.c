@@ -21,7 +21,9 @@ static double first_step(void)
     ag_rng rng;
     ag_rng_seed(&rng, 42);
     ag_mlp *m = tape ? ag_mlp_new(3, (int64_t[]){4, 8, 3}, AG_ACT_RELU, AG_F64, &rng) : NULL;
-    ag_optim *opt = m ? ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.01}) : NULL;
+    ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+    oc.lr = 0.01;
+    ag_optim *opt = m ? ag_optim_new(m->params, &oc) : NULL;
     ag_tensor *X = ag_rand_normal(AG_F64, 2, (int64_t[]){5, 4}, 0, 1, &rng);
     ag_tensor *y = ag_from_array(AG_I64, 1, (int64_t[]){5}, (int64_t[]){0, 1, 2, 1, 0});
     if (opt && X && y) {

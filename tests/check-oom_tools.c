@@ -425,7 +425,8 @@ static bool train_evaluate(uint64_t *h)
         (d.X = ag_from_array(AG_F64, 2, H_SHAPE(20, 3), xs)) &&
         (d.y = ag_from_array(AG_I64, 1, H_SHAPE(20), ys)) &&
         (m = ag_mlp_new(3, H_SHAPE(3, 4, 2), AG_ACT_TANH, AG_F64, &rng)) &&
-        (opt = ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.05}))) {
+        (opt = ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.05, .beta1 = 0.9,
+                                                          .beta2 = 0.999, .eps = 1e-8}))) {
         ag_train_config cfg = {.epochs = 2, .batch_size = 5, .seed = 11, .quiet = true};
         ag_epoch_stats st;
         double acc, loss;

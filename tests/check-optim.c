@@ -110,8 +110,7 @@ static void ref_step(const ag_optim_config *c, ref_state *s)
         for (int i = 0; i < NP; i++)
             g[i] *= c->clip_norm / s->norm;
     s->t++;
-    double beta1 = c->beta1 ? c->beta1 : 0.9, beta2 = c->beta2 ? c->beta2 : 0.999;
-    double eps = c->eps ? c->eps : 1e-8;
+    double beta1 = c->beta1, beta2 = c->beta2, eps = c->eps; /* zero means zero */
     for (int i = 0; i < NP; i++) {
         double gi = g[i], th = s->th[i];
         if (c->kind == AG_SGD) {
@@ -150,39 +149,49 @@ static const optim_case optim_cases[] = {
      {.kind = AG_SGD, .lr = 0.05, .momentum = 0.8, .weight_decay = 0.3}},
     {"SGD Nesterov + weight decay", AG_F64,
      {.kind = AG_SGD, .lr = 0.05, .momentum = 0.5, .nesterov = true, .weight_decay = 0.2}},
-    {"Adam (default betas, eps)", AG_F64, {.kind = AG_ADAM, .lr = 0.1}},
+    {"Adam (default betas, eps)", AG_F64, {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999,
+                                           .eps = 1e-8}},
+    /* Zero means zero: β1 = 0 (no first-moment averaging), β2 = 0. */
+    {"Adam beta1 = 0", AG_F64, {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0, .beta2 = 0.999, .eps = 1e-8}},
+    {"Adam beta2 = 0", AG_F64, {.kind = AG_ADAM, .lr = 0.05, .beta1 = 0.9, .beta2 = 0, .eps = 1e-8}},
     {"Adam (betas 0.8/0.99, eps 1e-3)", AG_F64,
      {.kind = AG_ADAM, .lr = 0.2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3}},
-    {"Adam + L2 weight decay", AG_F64, {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5}},
-    {"AdamW", AG_F64, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5}},
+    {"Adam + L2 weight decay", AG_F64, {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5,
+                                        .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
+    {"AdamW", AG_F64, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .beta1 = 0.9,
+                       .beta2 = 0.999, .eps = 1e-8}},
     {"AdamW (betas 0.5/0.9)", AG_F64,
-     {.kind = AG_ADAMW, .lr = 0.3, .beta1 = 0.5, .beta2 = 0.9, .weight_decay = 0.1}},
+     {.kind = AG_ADAMW, .lr = 0.3, .beta1 = 0.5, .beta2 = 0.9, .weight_decay = 0.1, .eps = 1e-8}},
     /* The first gradient's norm is √28.3125 ≈ 5.32: clip_norm 1 clips
      * every step, 100 never does. */
     {"SGD clipped", AG_F64, {.kind = AG_SGD, .lr = 0.1, .clip_norm = 1.0}},
     {"SGD momentum clipped + weight decay", AG_F64,
      {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 0.3, .clip_norm = 2.0}},
     {"Adam clipped + weight decay", AG_F64,
-     {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0}},
-    {"AdamW clipped", AG_F64, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 0.5}},
+     {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0, .beta1 = 0.9,
+      .beta2 = 0.999, .eps = 1e-8}},
+    {"AdamW clipped", AG_F64, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 0.5,
+                               .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
     {"SGD clip above the norm", AG_F64, {.kind = AG_SGD, .lr = 0.1, .clip_norm = 100.0}},
     /* f32 parameters and state, updated in f32 arithmetic: the reference
      * runs in f64, so the difference is f32 rounding of a few operations
      * per step. One case per update loop (plain, weight decay, momentum,
      * Nesterov, Adam, AdamW), with and without clipping. */
     {"SGD Nesterov f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = true}},
-    {"AdamW f32", AG_F32, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0}},
+    {"AdamW f32", AG_F32, {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0,
+                           .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
     {"SGD f32", AG_F32, {.kind = AG_SGD, .lr = 0.1}},
     {"SGD clipped f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .clip_norm = 1.0}},
     {"SGD weight decay f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .weight_decay = 0.3}},
     {"SGD momentum f32", AG_F32, {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9}},
     {"SGD momentum clipped + weight decay f32", AG_F32,
      {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 0.3, .clip_norm = 2.0}},
-    {"Adam f32", AG_F32, {.kind = AG_ADAM, .lr = 0.1}},
+    {"Adam f32", AG_F32, {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8}},
     {"Adam (betas 0.8/0.99, eps 1e-3) f32", AG_F32,
      {.kind = AG_ADAM, .lr = 0.2, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3}},
     {"Adam clipped + weight decay f32", AG_F32,
-     {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0}},
+     {.kind = AG_ADAM, .lr = 0.1, .weight_decay = 0.5, .clip_norm = 1.0, .beta1 = 0.9,
+      .beta2 = 0.999, .eps = 1e-8}},
 };
 
 static void check_state_tensor(ag_params *state, const char *key, size_t n, const double *want,
@@ -252,12 +261,39 @@ START_TEST(test_optim_formulas)
 }
 END_TEST
 
+/* PyTorch's defaults (torch.optim.SGD, Adam, AdamW: lr 1e-3, betas 0.9 and
+ * 0.999, eps 1e-8, AdamW's weight_decay 0.01) from ag_optim_defaults; a
+ * zero left in a config is zero, and Adam's eps 0 is refused, naming eps. */
+START_TEST(test_optim_defaults_and_zero)
+{
+    ag_optim_config sgd = ag_optim_defaults(AG_SGD), adam = ag_optim_defaults(AG_ADAM),
+                    adamw = ag_optim_defaults(AG_ADAMW);
+    ck_assert(sgd.kind == AG_SGD && sgd.lr == 1e-3 && sgd.momentum == 0 && !sgd.nesterov &&
+              sgd.beta1 == 0 && sgd.beta2 == 0 && sgd.eps == 0 && sgd.weight_decay == 0 &&
+              sgd.clip_norm == 0);
+    ck_assert(adam.kind == AG_ADAM && adam.lr == 1e-3 && adam.beta1 == 0.9 &&
+              adam.beta2 == 0.999 && adam.eps == 1e-8 && adam.weight_decay == 0 &&
+              adam.clip_norm == 0);
+    ck_assert(adamw.kind == AG_ADAMW && adamw.lr == 1e-3 && adamw.beta1 == 0.9 &&
+              adamw.beta2 == 0.999 && adamw.eps == 1e-8 && adamw.weight_decay == 0.01);
+    quad q = quad_new(AG_F64);
+    ck_assert(ag_optim_new(q.p, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.1}) == NULL);
+    ck_assert_error(AG_ERR_VALUE, "eps is 0; it must be > 0 and finite (ag_optim_defaults sets 1e-8)");
+    ag_error_clear();
+    ag_optim_config got;
+    ag_optim *o = own_optim(ag_optim_new(q.p, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.1,
+                                                                 .eps = 1e-8}));
+    ck_assert(ag_optim_config_get(o, &got));
+    ck_assert(got.beta1 == 0 && got.beta2 == 0 && got.eps == 1e-8);
+}
+END_TEST
+
 /* The step counter drives Adam's bias correction: restoring it (as a
  * checkpoint does) continues the reference trajectory exactly; an lr set
  * between steps is the one used. */
 START_TEST(test_optim_steps_and_lr)
 {
-    ag_optim_config c = {.kind = AG_ADAM, .lr = 0.1};
+    ag_optim_config c = {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     quad q = quad_new(AG_F64);
     ag_optim *o = own_optim(ag_optim_new(q.p, &c));
     ref_state s = {.t = 0};
@@ -306,7 +342,8 @@ START_TEST(test_optim_untouched_parameters)
     ag_tensor *u = ag_params_add(p, "unused.weight", make(AG_F64, 1, H_SHAPE(2), H_VALS(3, 4)));
     ag_tensor *k = ag_params_add(p, "count", make(AG_I64, 0, NULL, H_VALS(42)));
     ag_optim *o = own_optim(ag_optim_new(p, &(ag_optim_config){.kind = AG_ADAMW, .lr = 0.1,
-                                                               .weight_decay = 0.5}));
+                                                               .weight_decay = 0.5, .beta1 = 0.9,
+.beta2 = 0.999, .eps = 1e-8}));
     ck_assert(o != NULL);
     ag_params *st = ag_optim_state(o);
     ck_assert_uint_eq(ag_params_count(st), 4); /* exp_avg and exp_avg_sq of w and unused */
@@ -333,8 +370,9 @@ START_TEST(test_optim_nonfinite_gradient)
     const double bad[] = {NAN, INFINITY, -INFINITY};
     const ag_optim_config cfgs[] = {
         {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9},
-        {.kind = AG_ADAM, .lr = 0.1},
-        {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.1, .clip_norm = 1.0},
+        {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = 0.1, .clip_norm = 1.0, .beta1 = 0.9,
+         .beta2 = 0.999, .eps = 1e-8},
     };
     for (size_t ci = 0; ci < H_COUNT(cfgs); ci++)
         for (size_t bi = 0; bi < H_COUNT(bad); bi++) {
@@ -500,7 +538,7 @@ START_TEST(test_optim_nonfinite_far)
     const ag_optim_config cfgs[] = {
         {.kind = AG_SGD, .lr = 0.1},
         {.kind = AG_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 0.01},
-        {.kind = AG_ADAM, .lr = 0.1},
+        {.kind = AG_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
     };
     enum { NWB = 3000 * 2, NBB = 5 };
     for (size_t ci = 0; ci < H_COUNT(cfgs); ci++)
@@ -597,12 +635,13 @@ START_TEST(test_optim_bad_settings)
         {.kind = AG_SGD, .lr = 0.1, .nesterov = true}, /* Nesterov needs momentum */
         {.kind = AG_SGD, .lr = 0.1, .weight_decay = -1e-4},
         {.kind = AG_SGD, .lr = 0.1, .clip_norm = -1.0},
-        {.kind = AG_ADAM, .lr = 0.1, .beta1 = 1.0},
-        {.kind = AG_ADAM, .lr = 0.1, .beta1 = -0.1},
-        {.kind = AG_ADAM, .lr = 0.1, .beta2 = 1.0},
-        {.kind = AG_ADAM, .lr = 0.1, .beta2 = 1.5},
-        {.kind = AG_ADAM, .lr = 0.1, .eps = -1e-8},
-        {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = NAN},
+        {.kind = AG_ADAM, .lr = 0.1, .beta1 = 1.0, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = AG_ADAM, .lr = 0.1, .beta1 = -0.1, .beta2 = 0.999, .eps = 1e-8},
+        {.kind = AG_ADAM, .lr = 0.1, .beta2 = 1.0, .beta1 = 0.9, .eps = 1e-8},
+        {.kind = AG_ADAM, .lr = 0.1, .beta2 = 1.5, .beta1 = 0.9, .eps = 1e-8},
+        {.kind = AG_ADAM, .lr = 0.1, .eps = -1e-8, .beta1 = 0.9, .beta2 = 0.999},
+        {.kind = AG_ADAMW, .lr = 0.1, .weight_decay = NAN, .beta1 = 0.9, .beta2 = 0.999,
+         .eps = 1e-8},
         {.kind = (ag_optim_kind)7, .lr = 0.1},
     };
     for (size_t i = 0; i < H_COUNT(bad); i++) {
@@ -627,7 +666,9 @@ START_TEST(test_optim_bad_settings)
 
     /* lr 0 is allowed (a frozen run); a store that grew after the
      * optimizer was made is an error, not a read past the state arrays. */
-    ag_optim *o = own_optim(ag_optim_new(p, &(ag_optim_config){.kind = AG_ADAM, .lr = 0}));
+    ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+    oc.lr = 0;
+    ag_optim *o = own_optim(ag_optim_new(p, &oc));
     ck_assert(o != NULL);
     ag_params_add(p, "late", make(AG_F64, 1, H_SHAPE(2), NULL));
     ck_assert(!ag_optim_step(o));
@@ -686,6 +727,7 @@ static Suite *optim_suite(void)
     tcase_add_checked_fixture(tc, NULL, models_teardown);
     tcase_add_loop_test(tc, test_optim_formulas, 0, (int)H_COUNT(optim_cases));
     tcase_add_test(tc, test_optim_steps_and_lr);
+    tcase_add_test(tc, test_optim_defaults_and_zero);
     tcase_add_test(tc, test_optim_untouched_parameters);
     tcase_add_test(tc, test_optim_nonfinite_gradient);
     tcase_add_test(tc, test_optim_sgd_f32_by_hand);

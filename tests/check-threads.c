@@ -44,7 +44,8 @@ static void train(trainer *t)
     ag_tape *prev = tape ? ag_tape_use(tape) : NULL;
     ag_mlp *m = tape ? ag_mlp_new(3, (int64_t[]){4, 8, 3}, AG_ACT_RELU, AG_F64, &rng) : NULL;
     ag_optim *opt =
-        m ? ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.02}) : NULL;
+        m ? ag_optim_new(m->params, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.02, .beta1 = 0.9,
+                                                       .beta2 = 0.999, .eps = 1e-8}) : NULL;
     ag_tensor *X = ag_rand_normal(AG_F64, 2, (int64_t[]){12, 4}, 0, 1, &rng);
     int64_t labels[12];
     for (int i = 0; i < 12; i++)

@@ -386,7 +386,7 @@ START_TEST(test_train_mlp_digits)
     ag_rng rng;
     ag_rng_seed(&rng, 1);
     ag_mlp *m = own_mlp(ag_mlp_new(3, H_SHAPE(64, 128, 10), AG_ACT_RELU, AG_F32, &rng));
-    ag_optim_config oc = {.kind = AG_ADAM, .lr = 1e-3};
+    ag_optim_config oc = {.kind = AG_ADAM, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     ag_optim *o = own_optim(ag_optim_new(m->params, &oc));
     ck_assert(m && o);
 
@@ -660,7 +660,9 @@ START_TEST(test_train_stop_on_nan)
     for (int stop = 1; stop >= 0; stop--) {
         logreg_model m = {.p = own_params(ag_logreg_new(d, AG_F64)), .lambda = 1e-3,
                           .nan_at = per_epoch + 3};
-        ag_optim *o = own_optim(ag_optim_new(m.p, &(ag_optim_config){.kind = AG_ADAM, .lr = 0.05}));
+        ag_optim_config oc = ag_optim_defaults(AG_ADAM);
+        oc.lr = 0.05;
+        ag_optim *o = own_optim(ag_optim_new(m.p, &oc));
         const char *log_path = tmp_path(stop ? "nan-stop.csv" : "nan-go.csv");
         ag_train_config cfg = {.epochs = 3, .batch_size = B, .seed = 5, .quiet = true,
                                .log_csv = log_path, .stop_on_nan = stop};
@@ -794,7 +796,7 @@ START_TEST(test_no_alloc_steady_state)
         loss = logreg_loss_fn;
         params = lm.p;
     }
-    ag_optim_config adam = {.kind = AG_ADAM, .lr = 1e-3};
+    ag_optim_config adam = {.kind = AG_ADAM, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     ag_optim_config sgd = {.kind = AG_SGD, .lr = 0.05, .momentum = 0.9, .nesterov = true};
     ag_optim *o = own_optim(ag_optim_new(params, sc->mlp ? &adam : &sgd));
     ck_assert(o != NULL);
