@@ -553,15 +553,6 @@ typedef void (*ag_backward_hook)(void *ctx, const ag_tensor *node, const ag_tens
  * installed every node runs its rule, so the hook sees every gradient. */
 AG_API void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
 
-/* Built-in ops carry, beside their rule (written with ops, so that it can
- * be differentiated again), a kernel computing the same product with plain
- * loops straight into the gradient buffers: a weight's gradient comes out
- * of one GEMM call with no temporary. First-order sweeps use the kernels;
- * create_graph sweeps, hooks, anomaly mode and ag_grad use the rules.
- * Turning the kernels off (for this thread) runs every node through its
- * rule: the two agree up to the order of summation, which ag_gradcheck_op
- * checks for every op. Returns the previous setting. */
-AG_API bool ag_set_grad_kernels(bool on);
 
 typedef struct ag_rng ag_rng;
 
@@ -622,103 +613,6 @@ AG_API bool ag_graph_dot(FILE *f, int n, ag_tensor *const *outputs);
  * Graphviz, `dot -Tsvg graph.dot -o graph.svg` (examples/seed_backprop.c
  * does so from C). */
 
-/* ------------------------------------------------------------------ */
-/* Op registry                                                         */
-/* ------------------------------------------------------------------ */
-
-/* A node's vector-Jacobian rule: given the node (its inputs through
- * ag_node_input, its own value as `node`) and the upstream gradient g (the
- * node's shape), set grad_in[i] to the gradient for input i, of input i's
- * shape, or leave NULL where input i needs none (ag_requires_grad false).
- * Write it with the public ops, so it can itself be recorded. Return false
- * on error. */
-typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
-
-/* An op builder as the registry calls it: n inputs in, one result out.
- * `inputs` holds the op's n_inputs differentiable inputs, then — when a
- * recorded node is re-run — the node's further inputs (index tensors,
- * conditions), NULL-padded to AG_GRADCHECK_MAX_INPUTS entries.
- * `params` are the bytes a recorded node keeps (ag_node_params), so a node
- * can be re-run exactly as it was made; NULL asks for the op's default
- * options (an axis, a constant) as the registry sweep does. */
-typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
-
-enum {
-    AG_OP_KINK = 1u << 0,         /* derivative has kinks (relu at 0, max ties) */
-    AG_OP_NO_BROADCAST = 1u << 1, /* the op does not broadcast its inputs: the default
-                                     sample rule then gives every input one shape
-                                     (otherwise shapes that broadcast) */
-    AG_OP_COMPOSITE = 1u << 2,    /* built from other ops: records no node of its own and
-                                     has no vjp; listed so that checks and sweeps cover it */
-    AG_OP_NO_GRAD = 1u << 3       /* its result carries no gradient (masks, comparisons) */
-};
-
-typedef struct ag_op_def {
-    const char *name;  /* unique, e.g. "sigmoid" */
-    int n_inputs;      /* arity */
-    ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps) */
-    ag_vjp_fn vjp;     /* the vector-Jacobian rule (NULL for a composite) */
-    double domain_lo;  /* inputs for gradient checks are drawn from [lo, hi] */
-    double domain_hi;
-    unsigned flags;    /* AG_OP_* */
-    /* Shapes for random checks: fills ndim[i] and shape[i] for each input.
-     * NULL: every input gets the same random shape of rank 0 to 3. */
-    void (*sample)(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS]);
-    /* The rule in words, for traces: "dx += g * y * (1 - y)". May be NULL. */
-    const char *rule;
-    /* NULL when the rule is twice differentiable (gradgradcheck sweeps it);
-     * otherwise why not, e.g. "a raw kernel with no composite form". */
-    const char *first_order;
-} ag_op_def;
-
-typedef struct ag_op ag_op;
-
-/* Registers an op under def->name (the strings are copied). Returns the
- * registered op, or NULL with AG_ERR_VALUE when the name is taken or the
- * definition is incomplete (AG_ERR_NULL for a NULL def). The registry
- * lives for the whole process and
- * is behind a lock: any thread may register and look ops up while others
- * run ops. */
-AG_API const ag_op *ag_op_register(const ag_op_def *def);
-/* The op registered under `name`, or NULL (AG_ERR_NOTFOUND; AG_ERR_NULL
- * for a NULL name). */
-AG_API const ag_op *ag_op_find(const char *name);
-/* The op's definition. Borrowed. NULL with AG_ERR_NULL for a NULL op. */
-AG_API const ag_op_def *ag_op_info(const ag_op *op);
-/* Calls f on every registered op in registration order (ctx is handed on
- * and may be NULL). A NULL f records AG_ERR_NULL. */
-AG_API void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx);
-/* The number of registered ops. */
-AG_API size_t ag_op_count(void);
-
-/* Creates the result of a user-defined op: a new intermediate of the given
- * dtype and shape with uninitialised data, recorded as a node of `op` with
- * `inputs` when grad mode is on and any input requires grad. Fill its data
- * through ag_data before returning it. `params` (n_params bytes, may be 0)
- * are copied into the node for the vjp rule (ag_node_params). At most
- * 32767 inputs (AG_ERR_VALUE beyond). A custom op's node always runs its
- * rule in the backward sweep (kernels are for built-in ops). AG_ERR_NULL
- * for a NULL op, a NULL shape with ndim > 0, NULL inputs (or entry) with
- * n_inputs > 0, or NULL params with n_params > 0. */
-AG_API ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,
-                        int n_inputs, ag_tensor *const *inputs, const void *params, size_t n_params);
-/* Validates an op's inputs before its shape rule runs: none NULL
- * (AG_ERR_NULL, keeping an earlier error, so a failed sub-expression is
- * reported once), none stale (AG_ERR_STALE), all of one float dtype
- * (AG_ERR_DTYPE). Messages name `op_name`. A NULL op_name, or a NULL
- * `inputs` with n > 0, is AG_ERR_NULL. */
-AG_API bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs);
-/* The op that made t, or NULL for a leaf or an unrecorded result. */
-AG_API const ag_op *ag_node_op(const ag_tensor *t);
-/* The number of inputs of the node that made t (0 for a leaf). */
-AG_API int ag_node_n_inputs(const ag_tensor *t);
-/* Input i of the node that made t. Borrowed. */
-AG_API ag_tensor *ag_node_input(const ag_tensor *t, int i);
-/* The bytes stored with ag_op_result's params. Borrowed. */
-AG_API const void *ag_node_params(const ag_tensor *t);
-/* t's position on its tape (0 for the first recorded node), or -1.
- * For a NULL t each of these five gives NULL, 0 or -1 with AG_ERR_NULL. */
-AG_API long ag_node_index(const ag_tensor *t);
 
 /* ------------------------------------------------------------------ */
 /* Tools                                                               */
@@ -847,14 +741,6 @@ typedef struct ag_gradcheck_report {
 AG_API bool ag_gradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                   const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
 
-/* Checks a registered op on random inputs drawn from its domain, with
- * shapes from its sample rule (broadcasting and size-1 dimensions included).
- * `seed` makes the draw repeatable. Beyond the gradient it checks that the
- * op computes in f32 what it computes in f64 (within f32 precision), and
- * that zero-size inputs give a result or a clear error, never a crash.
- * opts and report may be NULL, as for ag_gradcheck. */
-AG_API bool ag_gradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
-                     ag_gradcheck_report *report);
 
 /* Prints the report as a short table: one line per input with the worst
  * element, both values and the errors. A NULL f or report records
@@ -867,10 +753,6 @@ AG_API void ag_gradcheck_fprint(FILE *f, const ag_gradcheck_report *report);
  * Arguments as for ag_gradcheck (ctx, opts and report may be NULL). */
 AG_API bool ag_gradgradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
                       const ag_gradcheck_opts *opts, ag_gradcheck_report *report);
-/* The same for a registered op on random inputs from its domain. Ops whose
- * rule is not twice differentiable carry AG_OP_FIRST_ORDER and a reason. */
-AG_API bool ag_gradgradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,
-                         ag_gradcheck_report *report);
 
 /* What ag_gradcheck_nodes found. */
 typedef struct ag_gradcheck_nodes_report {
@@ -902,12 +784,6 @@ AG_API void ag_gradcheck_nodes_fprint(FILE *f, const ag_gradcheck_nodes_report *
  * thread (all go through one allocator). A training loop's steady state
  * adds none: compare the count before and after a step. */
 AG_API size_t ag_alloc_count(void);
-/* For out-of-memory tests: lets k more allocations succeed and fails the
- * next one (then all succeed again); a negative k cancels. Every caller
- * must report AG_ERR_NOMEM (or its own error) and leak nothing. The plan is
- * process-wide: with several threads the failure hits whichever thread
- * makes that allocation. */
-AG_API void ag_alloc_fail_after(long k);
 
 /* Frees this thread's default tape and the op registry (call once at the
  * end of a program; valgrind then reports nothing). */

@@ -8,6 +8,8 @@
 #define AG_INTERNAL_H
 
 #include "autograd.h"
+#include "op.h"
+#include "testing.h"
 
 void *ag_malloc(size_t size);
 void ag_free(void *p);

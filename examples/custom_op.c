@@ -8,7 +8,7 @@
  * mistake (the derivative of x·σ(x) taken as σ(x) alone); the checker names
  * it, the input and the element, and a model that uses it is traced back to
  * the node by the per-node check. */
-#include <autograd/autograd.h>
+#include <autograd/op.h>
 
 #include <math.h>
 #include <stdio.h>

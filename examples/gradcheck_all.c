@@ -6,7 +6,7 @@
  *
  * Exit status 0 when every op passes. Custom ops registered before the
  * sweep are checked the same way: the registry is self-certifying. */
-#include <autograd/autograd.h>
+#include <autograd/op.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1065,7 +1065,8 @@ START_TEST(test_table_complete)
 {
     char root[512], path[640];
     snprintf(root, sizeof root, "%s/../..", test_data());
-    const char *api[] = {"autograd/autograd.h", "models/ag_models.h"};
+    const char *api[] = {"autograd/autograd.h", "autograd/op.h", "models/ag_models.h",
+                         "autograd/testing.h"};
     n_decls = n_fnptr_types = 0;
     for (size_t h = 0; h < H_COUNT(api); h++) {
         snprintf(path, sizeof path, "%s/%s", root, api[h]);

@@ -14,6 +14,8 @@
 #define AG_TEST_HARNESS_H
 
 #include <autograd/autograd.h>
+#include <autograd/op.h>
+#include <autograd/testing.h>
 #include <check.h>
 
 #include <math.h>

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* testing.h — hooks for the library's own tests, not installed: they
+ * change how the library behaves (a planned allocation failure) and have
+ * no place in a program. */
+#ifndef AG_TESTING_H
+#define AG_TESTING_H
+
+#include "op.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* For out-of-memory tests: lets k more allocations succeed and fails the
+ * next one (then all succeed again); a negative k cancels. Every caller
+ * must report AG_ERR_NOMEM (or its own error) and leak nothing. The plan is
+ * process-wide: with several threads the failure hits whichever thread
+ * makes that allocation. */
+void ag_alloc_fail_after(long k);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
