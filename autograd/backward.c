@@ -169,6 +169,10 @@ bool ag_set_grad_kernels(bool on)
 
 void *ag_grad_dst_data(ag_grad_dst *d)
 {
+    if (!d || (!d->data && !d->x)) {
+        ag_error_set(AG_ERR_NULL, "grad_dst_data: %s is NULL", d ? "d->x" : "d");
+        return NULL;
+    }
     if (d->data)
         return d->data;
     ag_tensor *x = d->x;
@@ -230,7 +234,7 @@ static int run_kernel(ag_tensor *node)
         }
         dst[j].x = in;
     }
-    if (!node->op->kernel(node, node->grad, dst)) {
+    if (!node->op->def.kernel(node, node->grad, dst)) {
         if (ag_last_status() == AG_OK)
             ag_error_set(AG_ERR_STATE, "backward: the kernel of op '%s' failed", node->op->def.name);
         return false;
@@ -296,7 +300,7 @@ static bool versions_ok(ag_tape *tape, const ag_tensor *output)
  * rule, the hook and anomaly checks, and the accumulation. */
 static bool run_rule(ag_tensor *node, bool create_graph, bool to_leaves, bool kernels)
 {
-    if (kernels && node->op->kernel) {
+    if (kernels && node->op->def.kernel) {
         int r = run_kernel(node);
         if (r >= 0)
             return r;

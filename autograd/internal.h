@@ -280,32 +280,9 @@ static inline void ag_store(ag_tensor *t, size_t i, double v)
     }
 }
 
-/* --- first-order backward kernels ---
- *
- * A built-in op may have, beside its rule (which is written with ops and
- * so can be differentiated again), a kernel that computes the same
- * vector-Jacobian product with plain loops straight into the inputs'
- * gradient buffers. A first-order sweep (no create_graph, no hook, no
- * anomaly mode, no ag_grad capture) runs the kernel when there is one; the
- * rule remains the definition, and tests check that both agree. */
-typedef struct ag_grad_dst {
-    ag_tensor *x;     /* the input; NULL when it wants no gradient */
-    void *data;       /* x's gradient buffer (x's shape and dtype), or NULL until
-                         ag_grad_dst_data makes one */
-    bool accumulate;  /* data holds a gradient to add to; otherwise overwrite all of it */
-    ag_tensor *alias; /* instead of writing, a kernel may set this when data is NULL: a
-                         tensor of x's shape and dtype that is the gradient (g itself, for
-                         add), which the sweep will not write into */
-} ag_grad_dst;
-
-/* Fills dst[j] for every j with dst[j].x set; false with an error set. */
-typedef bool (*ag_grad_kernel)(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst);
-
 /* dst += src over n elements of a float dtype (gradient accumulation). */
 void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src);
 
-/* d's buffer, made (uninitialised, so d->accumulate is false) on first use. */
-void *ag_grad_dst_data(ag_grad_dst *d);
 
 
 /* --- registry --- */
@@ -313,7 +290,6 @@ struct ag_op {
     ag_op_def def;
     bool builtin;      /* a static object in ops/, never freed */
     size_t order;      /* registration order, for ag_op_foreach */
-    ag_grad_kernel kernel; /* built-ins: the rule as plain loops, or NULL */
     UT_hash_handle hh;
 };
 

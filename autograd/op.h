@@ -38,6 +38,32 @@ typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
  * options (an axis, a constant) as the registry sweep does. */
 typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 
+/* A first-order kernel: beside its rule (written with ops, so that it can
+ * be differentiated again), an op may carry a kernel that computes the
+ * same vector-Jacobian product with plain loops straight into the inputs'
+ * gradient buffers. A first-order sweep (no create_graph, no hook, no
+ * anomaly mode, no ag_grad capture) runs the kernel when there is one; the
+ * rule remains the definition, and ag_gradcheck_op checks that both agree
+ * (for built-in and user ops alike). */
+typedef struct ag_grad_dst {
+    ag_tensor *x;     /* the input; NULL when it wants no gradient */
+    void *data;       /* x's gradient buffer (x's shape and dtype), or NULL until
+                         ag_grad_dst_data makes one */
+    bool accumulate;  /* data holds a gradient to add to; otherwise overwrite all of it */
+    ag_tensor *alias; /* instead of writing, a kernel may set this when data is NULL: a
+                         tensor of x's shape and dtype that is the gradient (g itself, for
+                         add), which the sweep will not write into */
+} ag_grad_dst;
+
+/* Fills dst[j] for every input j with dst[j].x set, from the node y and its
+ * upstream gradient g; false with an error recorded. */
+typedef bool (*ag_grad_kernel)(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst);
+
+/* d's gradient buffer, made on first use (uninitialised: d->accumulate is
+ * then false, and the kernel must write every element). NULL with
+ * AG_ERR_NOMEM. */
+AG_API void *ag_grad_dst_data(ag_grad_dst *d);
+
 enum {
     AG_OP_KINK = 1u << 0,         /* derivative has kinks (relu at 0, max ties) */
     AG_OP_NO_BROADCAST = 1u << 1, /* the op does not broadcast its inputs: the default
@@ -64,6 +90,9 @@ typedef struct ag_op_def {
     /* NULL when the rule is twice differentiable (gradgradcheck sweeps it);
      * otherwise why not, e.g. "a raw kernel with no composite form". */
     const char *first_order;
+    /* The rule as plain loops for first-order sweeps, or NULL (the rule
+     * runs). Must agree with vjp up to the order of sums. */
+    ag_grad_kernel kernel;
 } ag_op_def;
 
 typedef struct ag_op ag_op;
@@ -91,8 +120,8 @@ AG_API size_t ag_op_count(void);
  * `inputs` when grad mode is on and any input requires grad. Fill its data
  * through ag_data before returning it. `params` (n_params bytes, may be 0)
  * are copied into the node for the vjp rule (ag_node_params). At most
- * 32767 inputs (AG_ERR_VALUE beyond). A custom op's node always runs its
- * rule in the backward sweep (kernels are for built-in ops). AG_ERR_NULL
+ * 32767 inputs (AG_ERR_VALUE beyond). In a first-order sweep the node
+ * runs the op's kernel when it has one, else its rule. AG_ERR_NULL
  * for a NULL op, a NULL shape with ndim > 0, NULL inputs (or entry) with
  * n_inputs > 0, or NULL params with n_params > 0. */
 AG_API ag_tensor *ag_op_result(const ag_op *op, ag_dtype dtype, int ndim, const int64_t *shape,

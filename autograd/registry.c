@@ -69,6 +69,11 @@ const ag_op *ag_op_register(const ag_op_def *def)
                      def && def->name ? def->name : "");
         return NULL;
     }
+    if (def->kernel && !def->vjp) {
+        ag_error_set(AG_ERR_VALUE, "op_register: %s: a kernel needs a vjp rule beside it (the "
+                     "rule is the definition the kernel is checked against)", def->name);
+        return NULL;
+    }
     if (!(def->domain_lo < def->domain_hi)) {
         ag_error_set(AG_ERR_VALUE, "op_register: %s: domain [%g, %g] is empty", def->name,
                      def->domain_lo, def->domain_hi);

@@ -134,11 +134,51 @@ static void sample_broadcast(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
     }
 }
 
-static ag_op OP_ADD = {.def = {"add", 2, apply_add, add_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g), db += sum_to(g)"}, .kernel = add_kernel};
-static ag_op OP_SUB = {.def = {"sub", 2, apply_sub, sub_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g), db += sum_to(-g)"}, .kernel = sub_kernel};
-static ag_op OP_MUL = {.def = {"mul", 2, apply_mul, mul_vjp, -2, 2, 0, sample_broadcast, "da += sum_to(g * b), db += sum_to(g * a)"}, .kernel = mul_kernel};
+static ag_op OP_ADD = {.def = {
+        .name = "add",
+        .n_inputs = 2,
+        .apply = apply_add,
+        .vjp = add_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_broadcast,
+        .rule = "da += sum_to(g), db += sum_to(g)",
+        .kernel = add_kernel,
+    }};
+static ag_op OP_SUB = {.def = {
+        .name = "sub",
+        .n_inputs = 2,
+        .apply = apply_sub,
+        .vjp = sub_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_broadcast,
+        .rule = "da += sum_to(g), db += sum_to(-g)",
+        .kernel = sub_kernel,
+    }};
+static ag_op OP_MUL = {.def = {
+        .name = "mul",
+        .n_inputs = 2,
+        .apply = apply_mul,
+        .vjp = mul_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_broadcast,
+        .rule = "da += sum_to(g * b), db += sum_to(g * a)",
+        .kernel = mul_kernel,
+    }};
 /* Divisors are kept away from zero, where the quotient blows up. */
-static ag_op OP_DIV = {.def = {"div", 2, apply_div, div_vjp, 0.5, 2, 0, sample_broadcast, "da += sum_to(g / b), db += sum_to(-g * y / b)"}, .kernel = div_kernel};
+static ag_op OP_DIV = {.def = {
+        .name = "div",
+        .n_inputs = 2,
+        .apply = apply_div,
+        .vjp = div_vjp,
+        .domain_lo = 0.5,
+        .domain_hi = 2,
+        .sample = sample_broadcast,
+        .rule = "da += sum_to(g / b), db += sum_to(-g * y / b)",
+        .kernel = div_kernel,
+    }};
 
 ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_ADD, add_f32, add_f64, a, b); }
 ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_SUB, sub_f32, sub_f64, a, b); }
@@ -237,8 +277,26 @@ static ag_tensor *apply_mul_scalar(ag_tensor *const *in, const void *params)
     return ag_mul_scalar(in[0], p ? p->c : -1.5);
 }
 
-static ag_op OP_ADD_SCALAR = {.def = {"add_scalar", 1, apply_add_scalar, add_scalar_vjp, -2, 2, 0, NULL, "dx += g"}, .kernel = add_scalar_kernel};
-static ag_op OP_MUL_SCALAR = {.def = {"mul_scalar", 1, apply_mul_scalar, mul_scalar_vjp, -2, 2, 0, NULL, "dx += g * c"}, .kernel = mul_scalar_kernel};
+static ag_op OP_ADD_SCALAR = {.def = {
+        .name = "add_scalar",
+        .n_inputs = 1,
+        .apply = apply_add_scalar,
+        .vjp = add_scalar_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .rule = "dx += g",
+        .kernel = add_scalar_kernel,
+    }};
+static ag_op OP_MUL_SCALAR = {.def = {
+        .name = "mul_scalar",
+        .n_inputs = 1,
+        .apply = apply_mul_scalar,
+        .vjp = mul_scalar_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .rule = "dx += g * c",
+        .kernel = mul_scalar_kernel,
+    }};
 
 ag_tensor *ag_add_scalar(ag_tensor *x, double c) { return scalar_op(&OP_ADD_SCALAR, x, c, false); }
 ag_tensor *ag_mul_scalar(ag_tensor *x, double c) { return scalar_op(&OP_MUL_SCALAR, x, c, true); }

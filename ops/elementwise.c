@@ -49,12 +49,66 @@ static ag_tensor *apply_eq(ag_tensor *const *in, const void *p) { (void)p; retur
 static ag_tensor *apply_ne(ag_tensor *const *in, const void *p) { (void)p; return ag_ne(in[0], in[1]); }
 
 #define MASK_FLAGS (AG_OP_KINK | AG_OP_NO_GRAD)
-static ag_op OP_GT = {.def = {"gt", 2, apply_gt, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
-static ag_op OP_GE = {.def = {"ge", 2, apply_ge, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
-static ag_op OP_LT = {.def = {"lt", 2, apply_lt, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
-static ag_op OP_LE = {.def = {"le", 2, apply_le, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
-static ag_op OP_EQ = {.def = {"eq", 2, apply_eq, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
-static ag_op OP_NE = {.def = {"ne", 2, apply_ne, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (mask)"}};
+static ag_op OP_GT = {.def = {
+        .name = "gt",
+        .n_inputs = 2,
+        .apply = apply_gt,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (mask)",
+    }};
+static ag_op OP_GE = {.def = {
+        .name = "ge",
+        .n_inputs = 2,
+        .apply = apply_ge,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (mask)",
+    }};
+static ag_op OP_LT = {.def = {
+        .name = "lt",
+        .n_inputs = 2,
+        .apply = apply_lt,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (mask)",
+    }};
+static ag_op OP_LE = {.def = {
+        .name = "le",
+        .n_inputs = 2,
+        .apply = apply_le,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (mask)",
+    }};
+static ag_op OP_EQ = {.def = {
+        .name = "eq",
+        .n_inputs = 2,
+        .apply = apply_eq,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (mask)",
+    }};
+static ag_op OP_NE = {.def = {
+        .name = "ne",
+        .n_inputs = 2,
+        .apply = apply_ne,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (mask)",
+    }};
 
 ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GT, gt_f32, gt_f64, a, b); }
 ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GE, ge_f32, ge_f64, a, b); }
@@ -98,8 +152,26 @@ static bool minimum_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 static ag_tensor *apply_maximum(ag_tensor *const *in, const void *p) { (void)p; return ag_maximum(in[0], in[1]); }
 static ag_tensor *apply_minimum(ag_tensor *const *in, const void *p) { (void)p; return ag_minimum(in[0], in[1]); }
 
-static ag_op OP_MAXIMUM = {.def = {"maximum", 2, apply_maximum, maximum_vjp, -2, 2, AG_OP_KINK, NULL, "da += g * (a >= b), db += g * (a < b)"}};
-static ag_op OP_MINIMUM = {.def = {"minimum", 2, apply_minimum, minimum_vjp, -2, 2, AG_OP_KINK, NULL, "da += g * (a <= b), db += g * (a > b)"}};
+static ag_op OP_MAXIMUM = {.def = {
+        .name = "maximum",
+        .n_inputs = 2,
+        .apply = apply_maximum,
+        .vjp = maximum_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "da += g * (a >= b), db += g * (a < b)",
+    }};
+static ag_op OP_MINIMUM = {.def = {
+        .name = "minimum",
+        .n_inputs = 2,
+        .apply = apply_minimum,
+        .vjp = minimum_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "da += g * (a <= b), db += g * (a > b)",
+    }};
 
 ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MAXIMUM, maximum_f32, maximum_f64, a, b); }
 ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MINIMUM, minimum_f32, minimum_f64, a, b); }
@@ -129,7 +201,15 @@ static bool pow_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 }
 
 static ag_tensor *apply_pow(ag_tensor *const *in, const void *p) { (void)p; return ag_pow(in[0], in[1]); }
-static ag_op OP_POW = {.def = {"pow", 2, apply_pow, pow_vjp, 0.5, 2, 0, NULL, "da += g * (b == 0 ? 0 : b * a^(b-1)), db += g * y * ln a"}};
+static ag_op OP_POW = {.def = {
+        .name = "pow",
+        .n_inputs = 2,
+        .apply = apply_pow,
+        .vjp = pow_vjp,
+        .domain_lo = 0.5,
+        .domain_hi = 2,
+        .rule = "da += g * (b == 0 ? 0 : b * a^(b-1)), db += g * y * ln a",
+    }};
 ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_POW, pow_f32, pow_f64, a, b); }
 
 typedef struct pow_params {
@@ -171,7 +251,15 @@ static ag_tensor *apply_pow_scalar(ag_tensor *const *in, const void *params)
     const pow_params *pp = params;
     return ag_pow_scalar(in[0], pp ? pp->p : 2.5);
 }
-static ag_op OP_POW_SCALAR = {.def = {"pow_scalar", 1, apply_pow_scalar, pow_scalar_vjp, 0.2, 3, 0, NULL, "dx += g * p * x^(p-1)"}};
+static ag_op OP_POW_SCALAR = {.def = {
+        .name = "pow_scalar",
+        .n_inputs = 1,
+        .apply = apply_pow_scalar,
+        .vjp = pow_scalar_vjp,
+        .domain_lo = 0.2,
+        .domain_hi = 3,
+        .rule = "dx += g * p * x^(p-1)",
+    }};
 
 /* ---- unary ---- */
 
@@ -190,12 +278,30 @@ static bool sqrt_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_div(ag_mul_scalar(g, 0.5), y)) != NULL;
 }
 AG_UNARY_GRAD(sqrt, (gv * 0.5f) / yv, (gv * 0.5) / yv)
-static ag_op OP_SQRT = {.def = {"sqrt", 1, apply_sqrt, sqrt_vjp, 0.2, 3, 0, NULL, "dx += g / (2y)"}, .kernel = sqrt_kernel};
+static ag_op OP_SQRT = {.def = {
+        .name = "sqrt",
+        .n_inputs = 1,
+        .apply = apply_sqrt,
+        .vjp = sqrt_vjp,
+        .domain_lo = 0.2,
+        .domain_hi = 3,
+        .rule = "dx += g / (2y)",
+        .kernel = sqrt_kernel,
+    }};
 ag_tensor *ag_sqrt(ag_tensor *x) { return ag_unary_op(&OP_SQRT, sqrt_f32, sqrt_f64, x); }
 
 /* y = sign(x) ∈ {-1, 0, 1};  no gradient (0 almost everywhere) */
 AG_UNARY_MAPS(sign, (float)((v > 0) - (v < 0)), (double)((v > 0) - (v < 0)))
-static ag_op OP_SIGN = {.def = {"sign", 1, apply_sign, mask_vjp, -2, 2, MASK_FLAGS, NULL, "none (constant)"}};
+static ag_op OP_SIGN = {.def = {
+        .name = "sign",
+        .n_inputs = 1,
+        .apply = apply_sign,
+        .vjp = mask_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = MASK_FLAGS,
+        .rule = "none (constant)",
+    }};
 ag_tensor *ag_sign(ag_tensor *x) { return ag_unary_op(&OP_SIGN, sign_f32, sign_f64, x); }
 
 /* y = |x|;  dx += g * sign(x)   (subgradient 0 at x = 0) */
@@ -205,7 +311,17 @@ static bool abs_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_sign(y->inputs[0]))) != NULL;
 }
 AG_UNARY_GRAD(abs, gv * (float)((xv > 0) - (xv < 0)), gv * (double)((xv > 0) - (xv < 0)))
-static ag_op OP_ABS = {.def = {"abs", 1, apply_abs, abs_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * sign(x)"}, .kernel = abs_kernel};
+static ag_op OP_ABS = {.def = {
+        .name = "abs",
+        .n_inputs = 1,
+        .apply = apply_abs,
+        .vjp = abs_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "dx += g * sign(x)",
+        .kernel = abs_kernel,
+    }};
 ag_tensor *ag_abs(ag_tensor *x) { return ag_unary_op(&OP_ABS, abs_f32, abs_f64, x); }
 
 /* y = x²;  dx += g * 2x */
@@ -215,7 +331,16 @@ static bool square_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_mul_scalar(y->inputs[0], 2.0))) != NULL;
 }
 AG_UNARY_GRAD(square, gv * (xv * 2.0f), gv * (xv * 2.0))
-static ag_op OP_SQUARE = {.def = {"square", 1, apply_square, square_vjp, -2, 2, 0, NULL, "dx += g * 2x"}, .kernel = square_kernel};
+static ag_op OP_SQUARE = {.def = {
+        .name = "square",
+        .n_inputs = 1,
+        .apply = apply_square,
+        .vjp = square_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .rule = "dx += g * 2x",
+        .kernel = square_kernel,
+    }};
 ag_tensor *ag_square(ag_tensor *x) { return ag_unary_op(&OP_SQUARE, square_f32, square_f64, x); }
 
 /* y = 1/x;  dx += -g * y² */
@@ -225,7 +350,16 @@ static bool reciprocal_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_neg(ag_mul(g, ag_mul(y, y)))) != NULL;
 }
 AG_UNARY_GRAD(reciprocal, -(gv * (yv * yv)), -(gv * (yv * yv)))
-static ag_op OP_RECIPROCAL = {.def = {"reciprocal", 1, apply_reciprocal, reciprocal_vjp, 0.5, 2, 0, NULL, "dx += -g * y^2"}, .kernel = reciprocal_kernel};
+static ag_op OP_RECIPROCAL = {.def = {
+        .name = "reciprocal",
+        .n_inputs = 1,
+        .apply = apply_reciprocal,
+        .vjp = reciprocal_vjp,
+        .domain_lo = 0.5,
+        .domain_hi = 2,
+        .rule = "dx += -g * y^2",
+        .kernel = reciprocal_kernel,
+    }};
 ag_tensor *ag_reciprocal(ag_tensor *x) { return ag_unary_op(&OP_RECIPROCAL, reciprocal_f32, reciprocal_f64, x); }
 
 /* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|);  dx += g * σ(x)
@@ -237,7 +371,16 @@ static bool softplus_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_sigmoid(y->inputs[0]))) != NULL;
 }
 AG_UNARY_GRAD(softplus, gv * ag_sigmoid_f32(xv), gv * ag_sigmoid_f64(xv))
-static ag_op OP_SOFTPLUS = {.def = {"softplus", 1, apply_softplus, softplus_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(x)"}, .kernel = softplus_kernel};
+static ag_op OP_SOFTPLUS = {.def = {
+        .name = "softplus",
+        .n_inputs = 1,
+        .apply = apply_softplus,
+        .vjp = softplus_vjp,
+        .domain_lo = -4,
+        .domain_hi = 4,
+        .rule = "dx += g * sigmoid(x)",
+        .kernel = softplus_kernel,
+    }};
 ag_tensor *ag_softplus(ag_tensor *x) { return ag_unary_op(&OP_SOFTPLUS, softplus_f32, softplus_f64, x); }
 
 /* y = ln σ(x) = -softplus(-x) = min(x, 0) - ln(1 + e^-|x|);  dx += g * σ(-x) */
@@ -247,7 +390,16 @@ static bool log_sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_sigmoid(ag_neg(y->inputs[0])))) != NULL;
 }
 AG_UNARY_GRAD(log_sigmoid, gv * ag_sigmoid_f32(-xv), gv * ag_sigmoid_f64(-xv))
-static ag_op OP_LOG_SIGMOID = {.def = {"log_sigmoid", 1, apply_log_sigmoid, log_sigmoid_vjp, -4, 4, 0, NULL, "dx += g * sigmoid(-x)"}, .kernel = log_sigmoid_kernel};
+static ag_op OP_LOG_SIGMOID = {.def = {
+        .name = "log_sigmoid",
+        .n_inputs = 1,
+        .apply = apply_log_sigmoid,
+        .vjp = log_sigmoid_vjp,
+        .domain_lo = -4,
+        .domain_hi = 4,
+        .rule = "dx += g * sigmoid(-x)",
+        .kernel = log_sigmoid_kernel,
+    }};
 ag_tensor *ag_log_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_LOG_SIGMOID, log_sigmoid_f32, log_sigmoid_f64, x); }
 
 static ag_tensor *apply_sqrt(ag_tensor *const *in, const void *p) { (void)p; return ag_sqrt(in[0]); }
@@ -300,7 +452,16 @@ static ag_tensor *apply_clamp(ag_tensor *const *in, const void *params)
     const clamp_params *p = params;
     return ag_clamp(in[0], p ? p->lo : -1.0, p ? p->hi : 1.0);
 }
-static ag_op OP_CLAMP = {.def = {"clamp", 1, apply_clamp, clamp_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * (lo < x < hi)"}};
+static ag_op OP_CLAMP = {.def = {
+        .name = "clamp",
+        .n_inputs = 1,
+        .apply = apply_clamp,
+        .vjp = clamp_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "dx += g * (lo < x < hi)",
+    }};
 
 /* ---- where ---- */
 
@@ -376,7 +537,16 @@ static ag_tensor *apply_where(ag_tensor *const *in, const void *params)
     }
     return ag_where(NULL, in[0], in[1]);
 }
-static ag_op OP_WHERE = {.def = {"where", 2, apply_where, where_vjp, -2, 2, AG_OP_KINK, NULL, "da += where(c, g, 0), db += where(c, 0, g)"}};
+static ag_op OP_WHERE = {.def = {
+        .name = "where",
+        .n_inputs = 2,
+        .apply = apply_where,
+        .vjp = where_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "da += where(c, g, 0), db += where(c, 0, g)",
+    }};
 
 void ag_ops_register_elementwise(void)
 {

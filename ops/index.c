@@ -234,9 +234,26 @@ static void sample_rank1to3(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
 }
 
-static ag_op OP_GATHER = {.def = {"gather", 1, apply_gather, gather_vjp, -2, 2, 0, sample_rank1to3, "dx += scatter_add(g, index)"}};
-static ag_op OP_SCATTER_ADD = {
-    .def = {"scatter_add", 1, apply_scatter_add, scatter_add_vjp, -2, 2, 0, sample_rank1to3, "dsrc += gather(g, index)"}};
+static ag_op OP_GATHER = {.def = {
+        .name = "gather",
+        .n_inputs = 1,
+        .apply = apply_gather,
+        .vjp = gather_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_rank1to3,
+        .rule = "dx += scatter_add(g, index)",
+    }};
+static ag_op OP_SCATTER_ADD = {.def = {
+        .name = "scatter_add",
+        .n_inputs = 1,
+        .apply = apply_scatter_add,
+        .vjp = scatter_add_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_rank1to3,
+        .rule = "dsrc += gather(g, index)",
+    }};
 
 /* ---- composites ---- */
 
@@ -493,10 +510,42 @@ static ag_tensor *apply_index_select(ag_tensor *const *in, const void *params)
 }
 
 /* Ties are measure-zero for random inputs but are kinks all the same. */
-static ag_op OP_MAX = {.def = {"max", 1, apply_max, NULL, -2, 2, AG_OP_COMPOSITE | AG_OP_KINK, sample_rank1to3}};
-static ag_op OP_MIN = {.def = {"min", 1, apply_min, NULL, -2, 2, AG_OP_COMPOSITE | AG_OP_KINK, sample_rank1to3}};
-static ag_op OP_LOGSUMEXP = {.def = {"logsumexp", 1, apply_logsumexp, NULL, -3, 3, AG_OP_COMPOSITE, sample_rank1to3}};
-static ag_op OP_INDEX_SELECT = {.def = {"index_select", 1, apply_index_select, NULL, -2, 2, AG_OP_COMPOSITE, sample_rank1to3}};
+static ag_op OP_MAX = {.def = {
+        .name = "max",
+        .n_inputs = 1,
+        .apply = apply_max,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE | AG_OP_KINK,
+        .sample = sample_rank1to3,
+    }};
+static ag_op OP_MIN = {.def = {
+        .name = "min",
+        .n_inputs = 1,
+        .apply = apply_min,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE | AG_OP_KINK,
+        .sample = sample_rank1to3,
+    }};
+static ag_op OP_LOGSUMEXP = {.def = {
+        .name = "logsumexp",
+        .n_inputs = 1,
+        .apply = apply_logsumexp,
+        .domain_lo = -3,
+        .domain_hi = 3,
+        .flags = AG_OP_COMPOSITE,
+        .sample = sample_rank1to3,
+    }};
+static ag_op OP_INDEX_SELECT = {.def = {
+        .name = "index_select",
+        .n_inputs = 1,
+        .apply = apply_index_select,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE,
+        .sample = sample_rank1to3,
+    }};
 
 void ag_ops_register_index(void)
 {

@@ -735,20 +735,91 @@ static void sample_stack(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 
 #define COMPOSITE AG_OP_COMPOSITE
 #define NO_BCAST AG_OP_NO_BROADCAST
-static ag_op OP_PERMUTE = {.def = {"permute", 1, apply_permute, permute_vjp, -2, 2, 0, sample_any,
-                                   "dx += permute(g, p^-1)"}};
-static ag_op OP_SLICE = {.def = {"slice", 1, apply_slice, slice_vjp, -2, 2, 0, sample_any,
-                                 "dx += slice_backward(g): g at the sliced positions, 0 elsewhere"}};
-static ag_op OP_SLICE_BACKWARD = {.def = {"slice_backward", 1, apply_slice_backward,
-                                          slice_backward_vjp, -2, 2, 0, sample_any,
-                                          "dg += slice(gy) at the same positions"}};
-static ag_op OP_CONCAT = {.def = {"concat", 2, apply_concat, concat_vjp, -2, 2, NO_BCAST, sample_concat,
-                                  "dx_i += slice(g, axis, o_i, o_i + len_i)"}};
-static ag_op OP_TRANSPOSE = {.def = {"transpose", 1, apply_transpose, NULL, -2, 2, COMPOSITE, sample_matrixish}};
-static ag_op OP_SLICE_RANGES = {.def = {"slice_ranges", 1, apply_slice_ranges, NULL, -2, 2, COMPOSITE, sample_any}};
-static ag_op OP_STACK = {.def = {"stack", 2, apply_stack, NULL, -2, 2, COMPOSITE | NO_BCAST, sample_stack}};
-static ag_op OP_EXPAND_DIMS = {.def = {"expand_dims", 1, apply_expand_dims, NULL, -2, 2, COMPOSITE, NULL}};
-static ag_op OP_SQUEEZE = {.def = {"squeeze", 1, apply_squeeze, NULL, -2, 2, COMPOSITE, sample_squeezable}};
+static ag_op OP_PERMUTE = {.def = {
+        .name = "permute",
+        .n_inputs = 1,
+        .apply = apply_permute,
+        .vjp = permute_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_any,
+        .rule = "dx += permute(g, p^-1)",
+    }};
+static ag_op OP_SLICE = {.def = {
+        .name = "slice",
+        .n_inputs = 1,
+        .apply = apply_slice,
+        .vjp = slice_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_any,
+        .rule = "dx += slice_backward(g): g at the sliced positions, 0 elsewhere",
+    }};
+static ag_op OP_SLICE_BACKWARD = {.def = {
+        .name = "slice_backward",
+        .n_inputs = 1,
+        .apply = apply_slice_backward,
+        .vjp = slice_backward_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_any,
+        .rule = "dg += slice(gy) at the same positions",
+    }};
+static ag_op OP_CONCAT = {.def = {
+        .name = "concat",
+        .n_inputs = 2,
+        .apply = apply_concat,
+        .vjp = concat_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = NO_BCAST,
+        .sample = sample_concat,
+        .rule = "dx_i += slice(g, axis, o_i, o_i + len_i)",
+    }};
+static ag_op OP_TRANSPOSE = {.def = {
+        .name = "transpose",
+        .n_inputs = 1,
+        .apply = apply_transpose,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = COMPOSITE,
+        .sample = sample_matrixish,
+    }};
+static ag_op OP_SLICE_RANGES = {.def = {
+        .name = "slice_ranges",
+        .n_inputs = 1,
+        .apply = apply_slice_ranges,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = COMPOSITE,
+        .sample = sample_any,
+    }};
+static ag_op OP_STACK = {.def = {
+        .name = "stack",
+        .n_inputs = 2,
+        .apply = apply_stack,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = COMPOSITE | NO_BCAST,
+        .sample = sample_stack,
+    }};
+static ag_op OP_EXPAND_DIMS = {.def = {
+        .name = "expand_dims",
+        .n_inputs = 1,
+        .apply = apply_expand_dims,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = COMPOSITE,
+    }};
+static ag_op OP_SQUEEZE = {.def = {
+        .name = "squeeze",
+        .n_inputs = 1,
+        .apply = apply_squeeze,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = COMPOSITE,
+        .sample = sample_squeezable,
+    }};
 
 void ag_ops_register_layout(void)
 {

@@ -380,10 +380,18 @@ static void sample_affine(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
     shape[2][0] = m;
 }
 
-static ag_op OP_AFFINE = {
-    .def = {"affine", 3, apply_affine, affine_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_affine,
-            "dx += g W^T, dW += x^T g, db += sum_to(g)"},
-    .kernel = affine_kernel};
+static ag_op OP_AFFINE = {.def = {
+        .name = "affine",
+        .n_inputs = 3,
+        .apply = apply_affine,
+        .vjp = affine_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_NO_BROADCAST,
+        .sample = sample_affine,
+        .rule = "dx += g W^T, dW += x^T g, db += sum_to(g)",
+        .kernel = affine_kernel,
+    }};
 
 /* a · b = Σ a_i b_i for 1-D tensors of one length. */
 ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b)
@@ -466,8 +474,18 @@ static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
     shape[1][0] = k, shape[1][1] = n;
 }
 
-static ag_op OP_MATMUL = {
-    .def = {"matmul", 2, apply_matmul, matmul_vjp, -2, 2, AG_OP_NO_BROADCAST, sample_matmul, "dA += g op(B)^T, dB += op(A)^T g"}, .kernel = matmul_kernel};
+static ag_op OP_MATMUL = {.def = {
+        .name = "matmul",
+        .n_inputs = 2,
+        .apply = apply_matmul,
+        .vjp = matmul_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_NO_BROADCAST,
+        .sample = sample_matmul,
+        .rule = "dA += g op(B)^T, dB += op(A)^T g",
+        .kernel = matmul_kernel,
+    }};
 
 /* Batched and promoted shapes, through ag_matmul's reshapes and broadcasts. */
 static void sample_matmul_general(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -495,10 +513,33 @@ static ag_tensor *apply_matmul_general(ag_tensor *const *in, const void *p) { (v
 static ag_tensor *apply_dot(ag_tensor *const *in, const void *p) { (void)p; return ag_dot(in[0], in[1]); }
 static ag_tensor *apply_outer(ag_tensor *const *in, const void *p) { (void)p; return ag_outer(in[0], in[1]); }
 
-static ag_op OP_MATMUL_GENERAL = {.def = {"matmul_batched", 2, apply_matmul_general, NULL, -2, 2,
-                                          AG_OP_COMPOSITE | AG_OP_NO_BROADCAST, sample_matmul_general}};
-static ag_op OP_DOT = {.def = {"dot", 2, apply_dot, NULL, -2, 2, AG_OP_COMPOSITE | AG_OP_NO_BROADCAST, sample_vectors}};
-static ag_op OP_OUTER = {.def = {"outer", 2, apply_outer, NULL, -2, 2, AG_OP_COMPOSITE | AG_OP_NO_BROADCAST, sample_vectors}};
+static ag_op OP_MATMUL_GENERAL = {.def = {
+        .name = "matmul_batched",
+        .n_inputs = 2,
+        .apply = apply_matmul_general,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE | AG_OP_NO_BROADCAST,
+        .sample = sample_matmul_general,
+    }};
+static ag_op OP_DOT = {.def = {
+        .name = "dot",
+        .n_inputs = 2,
+        .apply = apply_dot,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE | AG_OP_NO_BROADCAST,
+        .sample = sample_vectors,
+    }};
+static ag_op OP_OUTER = {.def = {
+        .name = "outer",
+        .n_inputs = 2,
+        .apply = apply_outer,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE | AG_OP_NO_BROADCAST,
+        .sample = sample_vectors,
+    }};
 
 /* y = xᵀ;  dx += gᵀ */
 static ag_op OP_TRANSPOSE2D;
@@ -547,8 +588,16 @@ static void sample_2d(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
     shape[0][1] = 1 + (int64_t)(ag_rng_next(rng) % 4);
 }
 
-static ag_op OP_TRANSPOSE2D = {
-    .def = {"transpose2d", 1, apply_transpose2d, transpose2d_vjp, -2, 2, 0, sample_2d, "dx += g^T"}};
+static ag_op OP_TRANSPOSE2D = {.def = {
+        .name = "transpose2d",
+        .n_inputs = 1,
+        .apply = apply_transpose2d,
+        .vjp = transpose2d_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_2d,
+        .rule = "dx += g^T",
+    }};
 
 void ag_ops_register_matmul(void)
 {

@@ -206,9 +206,18 @@ static ag_tensor *apply_bce(ag_tensor *const *in, const void *params)
 
 /* Targets are drawn from [-1, 1) like the logits: any real y is a valid
  * target. */
-static ag_op OP_BCE = {.def = {"bce_with_logits", 2, apply_bce, bce_vjp, -1, 1, AG_OP_NO_BROADCAST, sample_rows,
-                               "dz += g * (sigmoid(z) - y), dy += -g * z (g / n for mean)"},
-                       .kernel = bce_kernel};
+static ag_op OP_BCE = {.def = {
+        .name = "bce_with_logits",
+        .n_inputs = 2,
+        .apply = apply_bce,
+        .vjp = bce_vjp,
+        .domain_lo = -1,
+        .domain_hi = 1,
+        .flags = AG_OP_NO_BROADCAST,
+        .sample = sample_rows,
+        .rule = "dz += g * (sigmoid(z) - y), dy += -g * z (g / n for mean)",
+        .kernel = bce_kernel,
+    }};
 
 /* ---- class labels ---- */
 
@@ -423,9 +432,17 @@ static ag_tensor *apply_ce(ag_tensor *const *in, const void *params)
 }
 
 /* Labels come from sweep_labels (or, when a node is re-run, the node's own). */
-static ag_op OP_CE = {.def = {"cross_entropy", 1, apply_ce, ce_vjp, -3, 3, 0, sample_rows,
-                              "dz += (softmax(z) - one_hot(labels)) * g per row (g / N for mean)"},
-                      .kernel = ce_kernel};
+static ag_op OP_CE = {.def = {
+        .name = "cross_entropy",
+        .n_inputs = 1,
+        .apply = apply_ce,
+        .vjp = ce_vjp,
+        .domain_lo = -3,
+        .domain_hi = 3,
+        .sample = sample_rows,
+        .rule = "dz += (softmax(z) - one_hot(labels)) * g per row (g / N for mean)",
+        .kernel = ce_kernel,
+    }};
 
 /* ℓ = (pred − target)² elementwise, for a pred and a target of one shape.
  * Not broadcast, as bce_with_logits is not (and unlike PyTorch, which only
@@ -461,10 +478,42 @@ static ag_tensor *apply_nll(ag_tensor *const *in, const void *p)
 }
 
 #define COMPOSITE AG_OP_COMPOSITE
-static ag_op OP_SOFTMAX = {.def = {"softmax", 1, apply_softmax, NULL, -3, 3, COMPOSITE, sample_rows}};
-static ag_op OP_LOG_SOFTMAX = {.def = {"log_softmax", 1, apply_log_softmax, NULL, -3, 3, COMPOSITE, sample_rows}};
-static ag_op OP_NLL = {.def = {"nll", 1, apply_nll, NULL, -3, -0.1, COMPOSITE, sample_rows}};
-static ag_op OP_MSE = {.def = {"mse", 2, apply_mse, NULL, -2, 2, COMPOSITE | AG_OP_NO_BROADCAST, sample_rows}};
+static ag_op OP_SOFTMAX = {.def = {
+        .name = "softmax",
+        .n_inputs = 1,
+        .apply = apply_softmax,
+        .domain_lo = -3,
+        .domain_hi = 3,
+        .flags = COMPOSITE,
+        .sample = sample_rows,
+    }};
+static ag_op OP_LOG_SOFTMAX = {.def = {
+        .name = "log_softmax",
+        .n_inputs = 1,
+        .apply = apply_log_softmax,
+        .domain_lo = -3,
+        .domain_hi = 3,
+        .flags = COMPOSITE,
+        .sample = sample_rows,
+    }};
+static ag_op OP_NLL = {.def = {
+        .name = "nll",
+        .n_inputs = 1,
+        .apply = apply_nll,
+        .domain_lo = -3,
+        .domain_hi = -0.1,
+        .flags = COMPOSITE,
+        .sample = sample_rows,
+    }};
+static ag_op OP_MSE = {.def = {
+        .name = "mse",
+        .n_inputs = 2,
+        .apply = apply_mse,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = COMPOSITE | AG_OP_NO_BROADCAST,
+        .sample = sample_rows,
+    }};
 
 void ag_ops_register_nn(void)
 {

@@ -172,8 +172,28 @@ static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 4);
 }
 
-static ag_op OP_SUM = {.def = {"sum", 1, apply_sum, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g)"}, .kernel = reduce_kernel};
-static ag_op OP_MEAN = {.def = {"mean", 1, apply_mean, reduce_vjp, -2, 2, 0, sample_nonscalar, "dx += broadcast(g) / n"}, .kernel = reduce_kernel};
+static ag_op OP_SUM = {.def = {
+        .name = "sum",
+        .n_inputs = 1,
+        .apply = apply_sum,
+        .vjp = reduce_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_nonscalar,
+        .rule = "dx += broadcast(g)",
+        .kernel = reduce_kernel,
+    }};
+static ag_op OP_MEAN = {.def = {
+        .name = "mean",
+        .n_inputs = 1,
+        .apply = apply_mean,
+        .vjp = reduce_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_nonscalar,
+        .rule = "dx += broadcast(g) / n",
+        .kernel = reduce_kernel,
+    }};
 
 void ag_ops_register_reduce(void)
 {

@@ -218,9 +218,37 @@ static void sample_small(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
         shape[0][d] = 1 + (int64_t)(ag_rng_next(rng) % 3);
 }
 
-static ag_op OP_RESHAPE = {.def = {"reshape", 1, apply_reshape, reshape_vjp, -2, 2, 0, sample_small, "dx += reshape(g, shape of x)"}, .kernel = reshape_kernel};
-static ag_op OP_BROADCAST_TO = {.def = {"broadcast_to", 1, apply_broadcast_to, broadcast_to_vjp, -2, 2, 0, sample_small, "dx += sum_to(g, shape of x)"}};
-static ag_op OP_SUM_TO = {.def = {"sum_to", 1, apply_sum_to, sum_to_vjp, -2, 2, 0, sample_small, "dx += broadcast_to(g, shape of x)"}};
+static ag_op OP_RESHAPE = {.def = {
+        .name = "reshape",
+        .n_inputs = 1,
+        .apply = apply_reshape,
+        .vjp = reshape_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_small,
+        .rule = "dx += reshape(g, shape of x)",
+        .kernel = reshape_kernel,
+    }};
+static ag_op OP_BROADCAST_TO = {.def = {
+        .name = "broadcast_to",
+        .n_inputs = 1,
+        .apply = apply_broadcast_to,
+        .vjp = broadcast_to_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_small,
+        .rule = "dx += sum_to(g, shape of x)",
+    }};
+static ag_op OP_SUM_TO = {.def = {
+        .name = "sum_to",
+        .n_inputs = 1,
+        .apply = apply_sum_to,
+        .vjp = sum_to_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .sample = sample_small,
+        .rule = "dx += broadcast_to(g, shape of x)",
+    }};
 
 void ag_ops_register_shape(void)
 {

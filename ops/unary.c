@@ -24,7 +24,16 @@ static bool neg_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_neg(g)) != NULL;
 }
 AG_UNARY_GRAD(neg, -gv, -gv)
-static ag_op OP_NEG = {.def = {"neg", 1, apply_neg, neg_vjp, -2, 2, 0, NULL, "dx += -g"}, .kernel = neg_kernel};
+static ag_op OP_NEG = {.def = {
+        .name = "neg",
+        .n_inputs = 1,
+        .apply = apply_neg,
+        .vjp = neg_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .rule = "dx += -g",
+        .kernel = neg_kernel,
+    }};
 ag_tensor *ag_neg(ag_tensor *x) { return ag_unary_op(&OP_NEG, neg_f32, neg_f64, x); }
 
 /* y = e^x;  dx += g * y */
@@ -34,7 +43,16 @@ static bool exp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, y)) != NULL;
 }
 AG_UNARY_GRAD(exp, gv * yv, gv * yv)
-static ag_op OP_EXP = {.def = {"exp", 1, apply_exp, exp_vjp, -2, 2, 0, NULL, "dx += g * y"}, .kernel = exp_kernel};
+static ag_op OP_EXP = {.def = {
+        .name = "exp",
+        .n_inputs = 1,
+        .apply = apply_exp,
+        .vjp = exp_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .rule = "dx += g * y",
+        .kernel = exp_kernel,
+    }};
 ag_tensor *ag_exp(ag_tensor *x) { return ag_unary_op(&OP_EXP, exp_f32, exp_f64, x); }
 
 /* y = ln x;  dx += g / x */
@@ -45,7 +63,16 @@ static bool log_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 }
 /* log wants positive inputs: the checker draws them away from 0. */
 AG_UNARY_GRAD(log, gv / xv, gv / xv)
-static ag_op OP_LOG = {.def = {"log", 1, apply_log, log_vjp, 0.2, 3, 0, NULL, "dx += g / x"}, .kernel = log_kernel};
+static ag_op OP_LOG = {.def = {
+        .name = "log",
+        .n_inputs = 1,
+        .apply = apply_log,
+        .vjp = log_vjp,
+        .domain_lo = 0.2,
+        .domain_hi = 3,
+        .rule = "dx += g / x",
+        .kernel = log_kernel,
+    }};
 ag_tensor *ag_log(ag_tensor *x) { return ag_unary_op(&OP_LOG, log_f32, log_f64, x); }
 
 /* y = 1 / (1 + e^-x);  dx += g * y * (1 - y)
@@ -72,7 +99,16 @@ static bool sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_mul(y, one_minus_y))) != NULL;
 }
 AG_UNARY_GRAD(sigmoid, gv * (yv * (-yv + 1.0f)), gv * (yv * (-yv + 1.0)))
-static ag_op OP_SIGMOID = {.def = {"sigmoid", 1, apply_sigmoid, sigmoid_vjp, -4, 4, 0, NULL, "dx += g * y * (1 - y)"}, .kernel = sigmoid_kernel};
+static ag_op OP_SIGMOID = {.def = {
+        .name = "sigmoid",
+        .n_inputs = 1,
+        .apply = apply_sigmoid,
+        .vjp = sigmoid_vjp,
+        .domain_lo = -4,
+        .domain_hi = 4,
+        .rule = "dx += g * y * (1 - y)",
+        .kernel = sigmoid_kernel,
+    }};
 ag_tensor *ag_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_SIGMOID, sigmoid_f32, sigmoid_f64, x); }
 
 /* y = tanh x;  dx += g * (1 - y²) */
@@ -83,7 +119,16 @@ static bool tanh_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, one_minus_y2)) != NULL;
 }
 AG_UNARY_GRAD(tanh, gv * (-(yv * yv) + 1.0f), gv * (-(yv * yv) + 1.0))
-static ag_op OP_TANH = {.def = {"tanh", 1, apply_tanh, tanh_vjp, -3, 3, 0, NULL, "dx += g * (1 - y^2)"}, .kernel = tanh_kernel};
+static ag_op OP_TANH = {.def = {
+        .name = "tanh",
+        .n_inputs = 1,
+        .apply = apply_tanh,
+        .vjp = tanh_vjp,
+        .domain_lo = -3,
+        .domain_hi = 3,
+        .rule = "dx += g * (1 - y^2)",
+        .kernel = tanh_kernel,
+    }};
 ag_tensor *ag_tanh(ag_tensor *x) { return ag_unary_op(&OP_TANH, tanh_f32, tanh_f64, x); }
 
 /* y = step(x) = (x > 0 ? 1 : 0);  no gradient (0 almost everywhere).
@@ -94,7 +139,16 @@ static bool step_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     (void)y, (void)g, (void)gin;
     return true;
 }
-static ag_op OP_STEP = {.def = {"step", 1, apply_step, step_vjp, -2, 2, AG_OP_KINK, NULL, "none (constant)"}};
+static ag_op OP_STEP = {.def = {
+        .name = "step",
+        .n_inputs = 1,
+        .apply = apply_step,
+        .vjp = step_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "none (constant)",
+    }};
 ag_tensor *ag_step(ag_tensor *x) { return ag_unary_op(&OP_STEP, step_f32, step_f64, x); }
 
 /* y = max(x, 0);  dx += g * step(x)
@@ -107,7 +161,17 @@ static bool relu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 /* g where x > 0, else 0 (as PyTorch's threshold_backward; the rule's g·step(x)
  * differs only for an infinite or NaN g at x ≤ 0, where it gives NaN). */
 AG_UNARY_GRAD(relu, xv > 0 ? gv : 0.0f, xv > 0 ? gv : 0.0)
-static ag_op OP_RELU = {.def = {"relu", 1, apply_relu, relu_vjp, -2, 2, AG_OP_KINK, NULL, "dx += g * step(x)"}, .kernel = relu_kernel};
+static ag_op OP_RELU = {.def = {
+        .name = "relu",
+        .n_inputs = 1,
+        .apply = apply_relu,
+        .vjp = relu_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_KINK,
+        .rule = "dx += g * step(x)",
+        .kernel = relu_kernel,
+    }};
 ag_tensor *ag_relu(ag_tensor *x) { return ag_unary_op(&OP_RELU, relu_f32, relu_f64, x); }
 
 static ag_tensor *apply_neg(ag_tensor *const *in, const void *params)

@@ -637,6 +637,7 @@ enum kind {
     ROW(ag_node_n_inputs, "t", ERR, ag_node_n_inputs(NULL) == 0)                                 \
     ROW(ag_node_input, "t", ERR, IS_NULL(ag_node_input(NULL, 0)))                                \
     ROW(ag_node_params, "t", ERR, IS_NULL(ag_node_params(NULL)))                                 \
+    ROW(ag_grad_dst_data, "d", ERR, IS_NULL(ag_grad_dst_data(NULL)))                             \
     ROW(ag_node_index, "t", ERR, ag_node_index(NULL) == -1)                                      \
     /* tools */                                                                                  \
     ROW(ag_rng_seed, "rng", ERR, VOID_CALL(ag_rng_seed(NULL, 1)))                                \
