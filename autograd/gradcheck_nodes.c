@@ -18,7 +18,7 @@ typedef struct node_call {
 static ag_tensor *rerun_node(ag_tensor *const *inputs, void *ctx)
 {
     const node_call *c = ctx;
-    return c->op->def.apply(inputs, c->params);
+    return ag_op_apply(c->op, inputs, c->params);
 }
 
 /* Copies of a node's inputs as leaves, marked as the originals were. */

@@ -14,7 +14,7 @@
 static ag_tensor *call_op(ag_tensor *const *inputs, void *ctx)
 {
     const ag_op *op = ctx;
-    return op->def.apply(inputs, NULL);
+    return ag_op_apply(op, inputs, NULL);
 }
 
 /* Runs the op on f32 copies of the f64 inputs and returns the largest
@@ -36,8 +36,8 @@ static double f32_agreement(const ag_op *op, int n, ag_tensor *const *in64)
         for (size_t e = 0; ok && e < in64[i]->numel; e++)
             ag_store(in32[i], e, ag_load(in64[i], e));
     }
-    ag_tensor *y64 = ok ? op->def.apply(in64, NULL) : NULL;
-    ag_tensor *y32 = y64 ? op->def.apply(in32, NULL) : NULL;
+    ag_tensor *y64 = ok ? ag_op_apply(op, in64, NULL) : NULL;
+    ag_tensor *y32 = y64 ? ag_op_apply(op, in32, NULL) : NULL;
     if (y64 && y32 && y32->dtype == AG_F32 && y32->numel == y64->numel) {
         worst = 0;
         for (size_t e = 0; e < y64->numel; e++) {
@@ -70,7 +70,7 @@ static bool kernel_sweep(const ag_op *op, int n, ag_tensor *const *in, bool kern
     bool prev = ag_set_grad_kernels(kernels);
     for (int i = 0; i < n; i++)
         ag_zero_grad(in[i]);
-    ag_tensor *y = op->def.apply(in, NULL);
+    ag_tensor *y = ag_op_apply(op, in, NULL);
     bool ok = y != NULL;
     if (ok && y->requires_grad) {
         ag_tensor *r = ag_tape_tensor(y->dtype, y->ndim, y->shape);
@@ -159,7 +159,7 @@ static bool zero_size(const ag_op *op, int n, const int *ndim,
         ok = in[i] && ag_set_requires_grad(in[i], true);
     }
     ag_status before = ag_last_status();
-    ag_tensor *y = ok ? op->def.apply(in, NULL) : NULL;
+    ag_tensor *y = ok ? ag_op_apply(op, in, NULL) : NULL;
     if (y && y->requires_grad) {
         ag_tensor *seed = ag_ones(AG_F64, y->ndim, y->shape);
         ok = seed && ag_backward_seed(y, seed);

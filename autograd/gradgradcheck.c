@@ -104,7 +104,7 @@ bool ag_gradgradcheck(ag_fn f, void *ctx, int n, ag_tensor *const *inputs,
 static ag_tensor *call_op(ag_tensor *const *inputs, void *ctx)
 {
     const ag_op *op = ctx;
-    return op->def.apply(inputs, NULL);
+    return ag_op_apply(op, inputs, NULL);
 }
 
 bool ag_gradgradcheck_op(const ag_op *op, uint64_t seed, const ag_gradcheck_opts *opts,

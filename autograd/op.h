@@ -38,6 +38,13 @@ typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
  * options (an axis, a constant) as the registry sweep does. */
 typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 
+/* The forward of an elementwise function of one tensor, for n contiguous
+ * elements: y[i] = f(x[i]). An op with both maps (and one input) needs no
+ * apply function: ag_op_apply and its builder run the map of the input's
+ * dtype into a new result. */
+typedef void (*ag_map_f32)(size_t n, const float *restrict x, float *restrict y);
+typedef void (*ag_map_f64)(size_t n, const double *restrict x, double *restrict y);
+
 /* A first-order kernel: beside its rule (written with ops, so that it can
  * be differentiated again), an op may carry a kernel that computes the
  * same vector-Jacobian product with plain loops straight into the inputs'
@@ -77,7 +84,8 @@ enum {
 typedef struct ag_op_def {
     const char *name;  /* unique, e.g. "sigmoid" */
     int n_inputs;      /* arity */
-    ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps) */
+    ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps); may be NULL
+                          for an elementwise op given by map_f32 and map_f64 */
     ag_vjp_fn vjp;     /* the vector-Jacobian rule (NULL for a composite) */
     double domain_lo;  /* inputs for gradient checks are drawn from [lo, hi] */
     double domain_hi;
@@ -93,6 +101,9 @@ typedef struct ag_op_def {
     /* The rule as plain loops for first-order sweeps, or NULL (the rule
      * runs). Must agree with vjp up to the order of sums. */
     ag_grad_kernel kernel;
+    /* An elementwise op of one input: its forward in each dtype. */
+    ag_map_f32 map_f32;
+    ag_map_f64 map_f64;
 } ag_op_def;
 
 typedef struct ag_op ag_op;
@@ -107,6 +118,11 @@ AG_API const ag_op *ag_op_register(const ag_op_def *def);
 /* The op registered under `name`, or NULL (AG_ERR_NOTFOUND; AG_ERR_NULL
  * for a NULL name). */
 AG_API const ag_op *ag_op_find(const char *name);
+/* Runs the op on inputs, as its builder would: its apply function, or for
+ * an elementwise op its map of the input's dtype (the result recorded as a
+ * node of op). `params` as for ag_apply_fn. NULL with AG_ERR_NULL for a
+ * NULL op or inputs, or the op's own error. */
+AG_API ag_tensor *ag_op_apply(const ag_op *op, ag_tensor *const *inputs, const void *params);
 /* The op's definition. Borrowed. NULL with AG_ERR_NULL for a NULL op. */
 AG_API const ag_op_def *ag_op_info(const ag_op *op);
 /* Calls f on every registered op in registration order (ctx is handed on

@@ -271,7 +271,7 @@ bool ag_grad_pass(ag_grad_dst *dst, ag_tensor *g)
 }
 
 /* The shared builder of elementwise functions of one tensor. */
-ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x)
+ag_tensor *ag_unary_op(const ag_op *op, ag_tensor *x)
 {
     if (!ag_inputs_ok(op->def.name, 1, &x))
         return NULL;
@@ -279,8 +279,19 @@ ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x)
     if (!y)
         return NULL;
     if (x->dtype == AG_F32)
-        k32(x->numel, x->data, y->data);
+        op->def.map_f32(x->numel, x->data, y->data);
     else
-        k64(x->numel, x->data, y->data);
+        op->def.map_f64(x->numel, x->data, y->data);
     return y;
+}
+
+ag_tensor *ag_op_apply(const ag_op *op, ag_tensor *const *inputs, const void *params)
+{
+    if (!op || !inputs) {
+        ag_error_set(AG_ERR_NULL, "op_apply: %s is NULL", op ? "inputs" : "op");
+        return NULL;
+    }
+    if (op->def.apply)
+        return op->def.apply(inputs, params);
+    return ag_unary_op(op, inputs[0]);
 }

@@ -263,13 +263,6 @@ static ag_op OP_POW_SCALAR = {.def = {
 
 /* ---- unary ---- */
 
-static ag_tensor *apply_sqrt(ag_tensor *const *in, const void *p);
-static ag_tensor *apply_abs(ag_tensor *const *in, const void *p);
-static ag_tensor *apply_sign(ag_tensor *const *in, const void *p);
-static ag_tensor *apply_square(ag_tensor *const *in, const void *p);
-static ag_tensor *apply_reciprocal(ag_tensor *const *in, const void *p);
-static ag_tensor *apply_softplus(ag_tensor *const *in, const void *p);
-static ag_tensor *apply_log_sigmoid(ag_tensor *const *in, const void *p);
 
 /* y = √x;  dx += g / (2y) */
 AG_UNARY_MAPS(sqrt, sqrtf(v), sqrt(v))
@@ -281,28 +274,30 @@ AG_UNARY_GRAD(sqrt, (gv * 0.5f) / yv, (gv * 0.5) / yv)
 static ag_op OP_SQRT = {.def = {
         .name = "sqrt",
         .n_inputs = 1,
-        .apply = apply_sqrt,
         .vjp = sqrt_vjp,
         .domain_lo = 0.2,
         .domain_hi = 3,
         .rule = "dx += g / (2y)",
         .kernel = sqrt_kernel,
+        .map_f32 = sqrt_f32,
+        .map_f64 = sqrt_f64,
     }};
-ag_tensor *ag_sqrt(ag_tensor *x) { return ag_unary_op(&OP_SQRT, sqrt_f32, sqrt_f64, x); }
+ag_tensor *ag_sqrt(ag_tensor *x) { return ag_unary_op(&OP_SQRT, x); }
 
 /* y = sign(x) ∈ {-1, 0, 1};  no gradient (0 almost everywhere) */
 AG_UNARY_MAPS(sign, (float)((v > 0) - (v < 0)), (double)((v > 0) - (v < 0)))
 static ag_op OP_SIGN = {.def = {
         .name = "sign",
         .n_inputs = 1,
-        .apply = apply_sign,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (constant)",
+        .map_f32 = sign_f32,
+        .map_f64 = sign_f64,
     }};
-ag_tensor *ag_sign(ag_tensor *x) { return ag_unary_op(&OP_SIGN, sign_f32, sign_f64, x); }
+ag_tensor *ag_sign(ag_tensor *x) { return ag_unary_op(&OP_SIGN, x); }
 
 /* y = |x|;  dx += g * sign(x)   (subgradient 0 at x = 0) */
 AG_UNARY_MAPS(abs, fabsf(v), fabs(v))
@@ -314,15 +309,16 @@ AG_UNARY_GRAD(abs, gv * (float)((xv > 0) - (xv < 0)), gv * (double)((xv > 0) - (
 static ag_op OP_ABS = {.def = {
         .name = "abs",
         .n_inputs = 1,
-        .apply = apply_abs,
         .vjp = abs_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_KINK,
         .rule = "dx += g * sign(x)",
         .kernel = abs_kernel,
+        .map_f32 = abs_f32,
+        .map_f64 = abs_f64,
     }};
-ag_tensor *ag_abs(ag_tensor *x) { return ag_unary_op(&OP_ABS, abs_f32, abs_f64, x); }
+ag_tensor *ag_abs(ag_tensor *x) { return ag_unary_op(&OP_ABS, x); }
 
 /* y = x²;  dx += g * 2x */
 AG_UNARY_MAPS(square, v * v, v * v)
@@ -334,14 +330,15 @@ AG_UNARY_GRAD(square, gv * (xv * 2.0f), gv * (xv * 2.0))
 static ag_op OP_SQUARE = {.def = {
         .name = "square",
         .n_inputs = 1,
-        .apply = apply_square,
         .vjp = square_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .rule = "dx += g * 2x",
         .kernel = square_kernel,
+        .map_f32 = square_f32,
+        .map_f64 = square_f64,
     }};
-ag_tensor *ag_square(ag_tensor *x) { return ag_unary_op(&OP_SQUARE, square_f32, square_f64, x); }
+ag_tensor *ag_square(ag_tensor *x) { return ag_unary_op(&OP_SQUARE, x); }
 
 /* y = 1/x;  dx += -g * y² */
 AG_UNARY_MAPS(reciprocal, 1.0f / v, 1.0 / v)
@@ -353,14 +350,15 @@ AG_UNARY_GRAD(reciprocal, -(gv * (yv * yv)), -(gv * (yv * yv)))
 static ag_op OP_RECIPROCAL = {.def = {
         .name = "reciprocal",
         .n_inputs = 1,
-        .apply = apply_reciprocal,
         .vjp = reciprocal_vjp,
         .domain_lo = 0.5,
         .domain_hi = 2,
         .rule = "dx += -g * y^2",
         .kernel = reciprocal_kernel,
+        .map_f32 = reciprocal_f32,
+        .map_f64 = reciprocal_f64,
     }};
-ag_tensor *ag_reciprocal(ag_tensor *x) { return ag_unary_op(&OP_RECIPROCAL, reciprocal_f32, reciprocal_f64, x); }
+ag_tensor *ag_reciprocal(ag_tensor *x) { return ag_unary_op(&OP_RECIPROCAL, x); }
 
 /* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|);  dx += g * σ(x)
  * The rewritten form never exponentiates a positive number, so it is
@@ -374,14 +372,15 @@ AG_UNARY_GRAD(softplus, gv * ag_sigmoid_f32(xv), gv * ag_sigmoid_f64(xv))
 static ag_op OP_SOFTPLUS = {.def = {
         .name = "softplus",
         .n_inputs = 1,
-        .apply = apply_softplus,
         .vjp = softplus_vjp,
         .domain_lo = -4,
         .domain_hi = 4,
         .rule = "dx += g * sigmoid(x)",
         .kernel = softplus_kernel,
+        .map_f32 = softplus_f32,
+        .map_f64 = softplus_f64,
     }};
-ag_tensor *ag_softplus(ag_tensor *x) { return ag_unary_op(&OP_SOFTPLUS, softplus_f32, softplus_f64, x); }
+ag_tensor *ag_softplus(ag_tensor *x) { return ag_unary_op(&OP_SOFTPLUS, x); }
 
 /* y = ln σ(x) = -softplus(-x) = min(x, 0) - ln(1 + e^-|x|);  dx += g * σ(-x) */
 AG_UNARY_MAPS(log_sigmoid, fminf(v, 0.0f) - log1pf(expf(-fabsf(v))), fmin(v, 0.0) - log1p(exp(-fabs(v))))
@@ -393,22 +392,16 @@ AG_UNARY_GRAD(log_sigmoid, gv * ag_sigmoid_f32(-xv), gv * ag_sigmoid_f64(-xv))
 static ag_op OP_LOG_SIGMOID = {.def = {
         .name = "log_sigmoid",
         .n_inputs = 1,
-        .apply = apply_log_sigmoid,
         .vjp = log_sigmoid_vjp,
         .domain_lo = -4,
         .domain_hi = 4,
         .rule = "dx += g * sigmoid(-x)",
         .kernel = log_sigmoid_kernel,
+        .map_f32 = log_sigmoid_f32,
+        .map_f64 = log_sigmoid_f64,
     }};
-ag_tensor *ag_log_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_LOG_SIGMOID, log_sigmoid_f32, log_sigmoid_f64, x); }
+ag_tensor *ag_log_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_LOG_SIGMOID, x); }
 
-static ag_tensor *apply_sqrt(ag_tensor *const *in, const void *p) { (void)p; return ag_sqrt(in[0]); }
-static ag_tensor *apply_abs(ag_tensor *const *in, const void *p) { (void)p; return ag_abs(in[0]); }
-static ag_tensor *apply_sign(ag_tensor *const *in, const void *p) { (void)p; return ag_sign(in[0]); }
-static ag_tensor *apply_square(ag_tensor *const *in, const void *p) { (void)p; return ag_square(in[0]); }
-static ag_tensor *apply_reciprocal(ag_tensor *const *in, const void *p) { (void)p; return ag_reciprocal(in[0]); }
-static ag_tensor *apply_softplus(ag_tensor *const *in, const void *p) { (void)p; return ag_softplus(in[0]); }
-static ag_tensor *apply_log_sigmoid(ag_tensor *const *in, const void *p) { (void)p; return ag_log_sigmoid(in[0]); }
 
 /* ---- clamp ---- */
 

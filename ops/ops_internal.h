@@ -83,8 +83,6 @@ typedef void (*ag_row_f64)(size_t m, size_t n, const double *a, ptrdiff_t sa, pt
  * kernel of the result's dtype. */
 ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b);
 
-typedef void (*ag_map_f32)(size_t n, const float *restrict x, float *restrict y);
-typedef void (*ag_map_f64)(size_t n, const double *restrict x, double *restrict y);
 
 /* Defines name_f32 and name_f64 computing y[i] = EXPR(v = x[i]). */
 #define AG_UNARY_MAPS(name, EXPR32, EXPR64)                                   \
@@ -103,8 +101,9 @@ typedef void (*ag_map_f64)(size_t n, const double *restrict x, double *restrict 
         }                                                                  \
     }
 
-/* Checks, allocates (recording the node) and runs the map of x's dtype. */
-ag_tensor *ag_unary_op(ag_op *op, ag_map_f32 k32, ag_map_f64 k64, ag_tensor *x);
+/* Checks, allocates (recording the node) and runs the op's map of x's
+ * dtype (op->def.map_f32 / map_f64). */
+ag_tensor *ag_unary_op(const ag_op *op, ag_tensor *x);
 
 /* σ(v) without overflow for either sign (unary.c). */
 float ag_sigmoid_f32(float v);

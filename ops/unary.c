@@ -8,13 +8,6 @@
 
 #include <math.h>
 
-static ag_tensor *apply_neg(ag_tensor *const *in, const void *params);
-static ag_tensor *apply_exp(ag_tensor *const *in, const void *params);
-static ag_tensor *apply_log(ag_tensor *const *in, const void *params);
-static ag_tensor *apply_sigmoid(ag_tensor *const *in, const void *params);
-static ag_tensor *apply_tanh(ag_tensor *const *in, const void *params);
-static ag_tensor *apply_relu(ag_tensor *const *in, const void *params);
-static ag_tensor *apply_step(ag_tensor *const *in, const void *params);
 
 /* y = -x;  dx += -g */
 AG_UNARY_MAPS(neg, -v, -v)
@@ -27,14 +20,15 @@ AG_UNARY_GRAD(neg, -gv, -gv)
 static ag_op OP_NEG = {.def = {
         .name = "neg",
         .n_inputs = 1,
-        .apply = apply_neg,
         .vjp = neg_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .rule = "dx += -g",
         .kernel = neg_kernel,
+        .map_f32 = neg_f32,
+        .map_f64 = neg_f64,
     }};
-ag_tensor *ag_neg(ag_tensor *x) { return ag_unary_op(&OP_NEG, neg_f32, neg_f64, x); }
+ag_tensor *ag_neg(ag_tensor *x) { return ag_unary_op(&OP_NEG, x); }
 
 /* y = e^x;  dx += g * y */
 AG_UNARY_MAPS(exp, expf(v), exp(v))
@@ -46,14 +40,15 @@ AG_UNARY_GRAD(exp, gv * yv, gv * yv)
 static ag_op OP_EXP = {.def = {
         .name = "exp",
         .n_inputs = 1,
-        .apply = apply_exp,
         .vjp = exp_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .rule = "dx += g * y",
         .kernel = exp_kernel,
+        .map_f32 = exp_f32,
+        .map_f64 = exp_f64,
     }};
-ag_tensor *ag_exp(ag_tensor *x) { return ag_unary_op(&OP_EXP, exp_f32, exp_f64, x); }
+ag_tensor *ag_exp(ag_tensor *x) { return ag_unary_op(&OP_EXP, x); }
 
 /* y = ln x;  dx += g / x */
 AG_UNARY_MAPS(log, logf(v), log(v))
@@ -66,14 +61,15 @@ AG_UNARY_GRAD(log, gv / xv, gv / xv)
 static ag_op OP_LOG = {.def = {
         .name = "log",
         .n_inputs = 1,
-        .apply = apply_log,
         .vjp = log_vjp,
         .domain_lo = 0.2,
         .domain_hi = 3,
         .rule = "dx += g / x",
         .kernel = log_kernel,
+        .map_f32 = log_f32,
+        .map_f64 = log_f64,
     }};
-ag_tensor *ag_log(ag_tensor *x) { return ag_unary_op(&OP_LOG, log_f32, log_f64, x); }
+ag_tensor *ag_log(ag_tensor *x) { return ag_unary_op(&OP_LOG, x); }
 
 /* y = 1 / (1 + e^-x);  dx += g * y * (1 - y)
  * For x < 0 the form e^x / (1 + e^x) is used: e^-x would overflow for
@@ -102,14 +98,15 @@ AG_UNARY_GRAD(sigmoid, gv * (yv * (-yv + 1.0f)), gv * (yv * (-yv + 1.0)))
 static ag_op OP_SIGMOID = {.def = {
         .name = "sigmoid",
         .n_inputs = 1,
-        .apply = apply_sigmoid,
         .vjp = sigmoid_vjp,
         .domain_lo = -4,
         .domain_hi = 4,
         .rule = "dx += g * y * (1 - y)",
         .kernel = sigmoid_kernel,
+        .map_f32 = sigmoid_f32,
+        .map_f64 = sigmoid_f64,
     }};
-ag_tensor *ag_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_SIGMOID, sigmoid_f32, sigmoid_f64, x); }
+ag_tensor *ag_sigmoid(ag_tensor *x) { return ag_unary_op(&OP_SIGMOID, x); }
 
 /* y = tanh x;  dx += g * (1 - y²) */
 AG_UNARY_MAPS(tanh, tanhf(v), tanh(v))
@@ -122,14 +119,15 @@ AG_UNARY_GRAD(tanh, gv * (-(yv * yv) + 1.0f), gv * (-(yv * yv) + 1.0))
 static ag_op OP_TANH = {.def = {
         .name = "tanh",
         .n_inputs = 1,
-        .apply = apply_tanh,
         .vjp = tanh_vjp,
         .domain_lo = -3,
         .domain_hi = 3,
         .rule = "dx += g * (1 - y^2)",
         .kernel = tanh_kernel,
+        .map_f32 = tanh_f32,
+        .map_f64 = tanh_f64,
     }};
-ag_tensor *ag_tanh(ag_tensor *x) { return ag_unary_op(&OP_TANH, tanh_f32, tanh_f64, x); }
+ag_tensor *ag_tanh(ag_tensor *x) { return ag_unary_op(&OP_TANH, x); }
 
 /* y = step(x) = (x > 0 ? 1 : 0);  no gradient (0 almost everywhere).
  * The mask in relu's rule; a constant under differentiation. */
@@ -142,14 +140,15 @@ static bool step_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 static ag_op OP_STEP = {.def = {
         .name = "step",
         .n_inputs = 1,
-        .apply = apply_step,
         .vjp = step_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_KINK,
         .rule = "none (constant)",
+        .map_f32 = step_f32,
+        .map_f64 = step_f64,
     }};
-ag_tensor *ag_step(ag_tensor *x) { return ag_unary_op(&OP_STEP, step_f32, step_f64, x); }
+ag_tensor *ag_step(ag_tensor *x) { return ag_unary_op(&OP_STEP, x); }
 
 /* y = max(x, 0);  dx += g * step(x)
  * At x = 0 the subgradient 0 is chosen, as PyTorch does. */
@@ -164,51 +163,17 @@ AG_UNARY_GRAD(relu, xv > 0 ? gv : 0.0f, xv > 0 ? gv : 0.0)
 static ag_op OP_RELU = {.def = {
         .name = "relu",
         .n_inputs = 1,
-        .apply = apply_relu,
         .vjp = relu_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_KINK,
         .rule = "dx += g * step(x)",
         .kernel = relu_kernel,
+        .map_f32 = relu_f32,
+        .map_f64 = relu_f64,
     }};
-ag_tensor *ag_relu(ag_tensor *x) { return ag_unary_op(&OP_RELU, relu_f32, relu_f64, x); }
+ag_tensor *ag_relu(ag_tensor *x) { return ag_unary_op(&OP_RELU, x); }
 
-static ag_tensor *apply_neg(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_neg(in[0]);
-}
-static ag_tensor *apply_exp(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_exp(in[0]);
-}
-static ag_tensor *apply_log(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_log(in[0]);
-}
-static ag_tensor *apply_sigmoid(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_sigmoid(in[0]);
-}
-static ag_tensor *apply_tanh(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_tanh(in[0]);
-}
-static ag_tensor *apply_relu(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_relu(in[0]);
-}
-static ag_tensor *apply_step(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_step(in[0]);
-}
 
 void ag_ops_register_unary(void)
 {

@@ -29,6 +29,8 @@ RECORD_NOTHING = {
     'ag_grad_of': 'an accessor',
     'ag_node_input': 'an accessor',
     'ag_op_result': "the op author's constructor, called inside a wrapped builder",
+    'ag_op_apply': "op.h's dispatcher, declared after the macros (the ops' own builders "
+                   "carry them)",
     'ag_params_add': 'a parameter store',
 }
 

@@ -621,6 +621,9 @@ enum kind {
     ROW(ag_op_register, "def", ERR, IS_NULL(ag_op_register(NULL)))                               \
     ROW(ag_op_find, "name", ERR, IS_NULL(ag_op_find(NULL)))                                      \
     ROW(ag_op_info, "op", ERR, IS_NULL(ag_op_info(NULL)))                                        \
+    ROW(ag_op_apply, "op", ERR, IS_NULL(ag_op_apply(NULL, (ag_tensor *[]){F.x, F.x}, NULL)))      \
+    ROW(ag_op_apply, "inputs", ERR, IS_NULL(ag_op_apply(F.op, NULL, NULL)))                      \
+    ROW(ag_op_apply, "params", OK, !IS_NULL(ag_op_apply(F.op, (ag_tensor *[]){F.x, F.x}, NULL))) \
     ROW(ag_op_foreach, "f", ERR, VOID_CALL(ag_op_foreach(NULL, NULL)))                           \
     ROW(ag_op_foreach, "ctx", OK, op_foreach_ctx_null())                                         \
     ROW(ag_op_count, "-", NOPTR, true)                                                           \
