@@ -28,6 +28,7 @@
 #define ag_add(...) (AG_LOC_(), ag_add(__VA_ARGS__))
 #define ag_add_scalar(...) (AG_LOC_(), ag_add_scalar(__VA_ARGS__))
 #define ag_affine(...) (AG_LOC_(), ag_affine(__VA_ARGS__))
+#define ag_affine_t(...) (AG_LOC_(), ag_affine_t(__VA_ARGS__))
 #define ag_bce_with_logits(...) (AG_LOC_(), ag_bce_with_logits(__VA_ARGS__))
 #define ag_broadcast_to(...) (AG_LOC_(), ag_broadcast_to(__VA_ARGS__))
 #define ag_clamp(...) (AG_LOC_(), ag_clamp(__VA_ARGS__))

@@ -359,6 +359,9 @@ AG_API ag_tensor *ag_matmul_t(ag_tensor *a, bool transpose_a, ag_tensor *b, bool
  * the gradients are those of that expression. AG_ERR_SHAPE for other
  * shapes (use ag_matmul and ag_add). */
 AG_API ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b);
+/* x Wᵀ + b with W (m, k), as PyTorch's F.linear and nn.Linear store it:
+ * one node, the transpose a GEMM flag (no copy). The layers use it. */
+AG_API ag_tensor *ag_affine_t(ag_tensor *x, ag_tensor *W, ag_tensor *b);
 /* Σ a_i b_i for 1-D tensors of one length (a 0-d result). */
 AG_API ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b);
 /* The (n, m) outer product of 1-D tensors a (n) and b (m). */

@@ -258,8 +258,11 @@ static void hand_init(hand *h, const shape *s, const data *d, const engine *e, a
         }
         char name[32];
         snprintf(name, sizeof name, "fc%d.weight", l + 1);
-        memcpy(h->W[l], ag_data(ag_params_get(e->mlp->params, name)),
-               (size_t)(in * out) * sizeof(float));
+        /* The engine keeps (out, in), as nn.Linear; the peer (in, out). */
+        const float *we = ag_data(ag_params_get(e->mlp->params, name));
+        for (int64_t i = 0; i < in; i++)
+            for (int64_t o = 0; o < out; o++)
+                h->W[l][i * out + o] = we[o * in + i];
         snprintf(name, sizeof name, "fc%d.bias", l + 1);
         memcpy(h->b[l], ag_data(ag_params_get(e->mlp->params, name)), (size_t)out * sizeof(float));
     }
@@ -444,10 +447,13 @@ static void check_agreement(const shape *s, engine *e, hand *h)
         char name[32];
         snprintf(name, sizeof name, "fc%d.weight", l + 1);
         const float *we = ag_data(ag_params_get(e->mlp->params, name));
-        for (int64_t i = 0; i < s->sizes[l] * s->sizes[l + 1]; i++) {
-            max_w = fmax(max_w, fabs((double)we[i] - (double)h->W[l][i]));
-            max_ref = fmax(max_ref, fabs((double)h->W[l][i]));
-        }
+        int64_t in = s->sizes[l], out = s->sizes[l + 1];
+        for (int64_t i = 0; i < in; i++)
+            for (int64_t o = 0; o < out; o++) {
+                double hw = h->W[l][i * out + o];
+                max_w = fmax(max_w, fabs((double)we[o * in + i] - hw));
+                max_ref = fmax(max_ref, fabs(hw));
+            }
     }
     bool ok = max_loss_rel < 1e-4 && max_w < 1e-5 * fmax(max_ref, 1);
     printf("check: engine vs hand-written after 3 steps: loss rel. diff %.2e, max |dW| %.2e "

@@ -82,11 +82,14 @@ typedef enum ag_activation {
 /* act(x): one of the activations by enum. */
 AG_API ag_tensor *ag_activate(ag_tensor *x, ag_activation act);
 
-/* Adds "<name>.weight" (in, out) and "<name>.bias" (out) to p, initialised
- * by `init` (bias zeros). Returns false on error. */
+/* Adds "<name>.weight" (out, in) and "<name>.bias" (out) to p, as
+ * PyTorch's nn.Linear(in, out) stores them, initialised by `init` (bias
+ * zeros; the weight's numbers are ag_init_matrix(in, out)'s, transposed).
+ * Returns false on error. */
 AG_API bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t out, ag_dtype dtype,
                     ag_init init, ag_rng *rng);
-/* x·W + b with "<name>.weight" and "<name>.bias" from p; x is (batch, in). */
+/* x·Wᵀ + b with "<name>.weight" (out, in) and "<name>.bias" from p; x is
+ * (batch, in): PyTorch's nn.Linear. */
 AG_API ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x);
 
 /* A multilayer perceptron: sizes[0] inputs, sizes[n-1] outputs, layers
@@ -444,6 +447,35 @@ AG_API bool ag_safetensors_save(const char *path, const ag_params *p, const char
  * AG_ERR_NOTFOUND (a tensor of p missing from the file, or one in the file
  * that p lacks — named); AG_ERR_NOMEM; AG_ERR_NULL. Metadata is ignored. */
 AG_API bool ag_safetensors_load(const char *path, ag_params *p);
+
+/* Name maps for model files written or read by other programs: n pairs of
+ * prefixes, ours and theirs; a name starting with `ours` is written or
+ * looked up as `theirs` followed by the rest (the first matching pair
+ * applies; other names stay as they are). */
+typedef struct ag_name_map {
+    const char *ours, *theirs;
+} ag_name_map;
+
+/* ag_safetensors_save and ag_safetensors_load through a name map (n_map
+ * pairs; 0 and NULL for none). AG_ERR_VALUE when the map gives two tensors
+ * one name; AG_ERR_NULL for a NULL map with n_map > 0 or a NULL prefix. */
+AG_API bool ag_safetensors_save_as(const char *path, const ag_params *p,
+                                   const char *const *metadata, int n_map,
+                                   const ag_name_map *map);
+/* The loading half: the file's names are the mapped ones. */
+AG_API bool ag_safetensors_load_as(const char *path, ag_params *p, int n_map,
+                                   const ag_name_map *map);
+
+/* The map between an ag_mlp's names and the state dict of PyTorch's
+ * nn.Sequential(Linear, activation, Linear, ..., Linear): "fc1." <-> "0.",
+ * "fc2." <-> "2.", ... (the activations take the odd numbers), 15 pairs;
+ * pass m->n_layers of them. With the layers' (out, in) weights the file
+ * then loads into PyTorch with load_state_dict as it is, and PyTorch's own
+ * file into the ag_mlp:
+ *     ag_safetensors_load_as("model.safetensors", m->params, m->n_layers,
+ *                            ag_mlp_sequential_map());
+ * Borrowed, static. */
+AG_API const ag_name_map *ag_mlp_sequential_map(void);
 
 /* Reads every tensor of a file into a new store, in the header's order,
  * with the same validation and errors as ag_safetensors_load (less the

@@ -73,15 +73,45 @@ ag_tensor *ag_activate(ag_tensor *x, ag_activation act)
     return NULL;
 }
 
-/* x·W + b as one affine node when the shapes are a batch, a matrix and a
- * bias that fit; anything else through matmul and add, with numpy's rules
- * and their error messages. */
+/* x·W + b (the regressions' W is (d, k), as their formulas write it): one
+ * affine node when the shapes are a batch, a matrix and a bias that fit;
+ * anything else through matmul and add, with numpy's rules and their error
+ * messages. */
 static ag_tensor *affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
     if (x && W && b && x->ndim == 2 && W->ndim == 2 && b->ndim == 1 &&
         x->shape[1] == W->shape[0] && W->shape[1] == b->shape[0])
         return ag_affine(x, W, b);
     return ag_add(ag_matmul(x, W), b);
+}
+
+/* x·Wᵀ + b with W stored (out, in), as PyTorch's nn.Linear stores it (the
+ * layers' weights): affine_t, or the same fallback. */
+static ag_tensor *affine_out_in(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    if (x && W && b && x->ndim == 2 && W->ndim == 2 && b->ndim == 1 &&
+        x->shape[1] == W->shape[1] && W->shape[0] == b->shape[0])
+        return ag_affine_t(x, W, b);
+    return ag_add(ag_matmul(x, W && W->ndim == 2 ? ag_transpose2d(W) : W), b);
+}
+
+/* An (out, in) weight initialised as ag_init_matrix draws an (in, out) one,
+ * element for element transposed: the same numbers as before the layers
+ * took PyTorch's layout, so seeded runs keep their trajectories. */
+static ag_tensor *init_weight(ag_dtype dtype, int64_t in, int64_t out, ag_init init, ag_rng *rng)
+{
+    ag_tensor *drawn = ag_init_matrix(dtype, in, out, init, rng);
+    ag_tensor *w = drawn ? ag_zeros(dtype, 2, (int64_t[]){out, in}) : NULL;
+    if (w) {
+        size_t es = ag_dtype_size(dtype);
+        const char *src = drawn->data;
+        char *dst = w->data;
+        for (int64_t i = 0; i < in; i++)
+            for (int64_t o = 0; o < out; o++)
+                memcpy(dst + (size_t)(o * in + i) * es, src + (size_t)(i * out + o) * es, es);
+    }
+    ag_tensor_free(drawn);
+    return w;
 }
 
 static bool param_name(char *buf, size_t size, const char *layer, const char *what)
@@ -115,11 +145,11 @@ bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t out, ag_
         ag_error_set(AG_ERR_VALUE, "linear_init: layer '%.100s' exists already", name);
         return false;
     }
-    return ag_params_add(p, w, ag_init_matrix(dtype, in, out, init, rng)) &&
+    return ag_params_add(p, w, init_weight(dtype, in, out, init, rng)) &&
            ag_params_add(p, b, ag_zeros(dtype, 1, &out));
 }
 
-/* y = x·W + b, the bias broadcast over the batch. */
+/* y = x·Wᵀ + b, the bias broadcast over the batch. */
 ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x)
 {
     char w[128], b[128];
@@ -129,7 +159,7 @@ ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x)
     }
     if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias"))
         return NULL;
-    return affine(x, ag_params_get(p, w), ag_params_get(p, b));
+    return affine_out_in(x, ag_params_get(p, w), ag_params_get(p, b));
 }
 
 _Static_assert(sizeof((ag_mlp *)0)->weight / sizeof(ag_tensor *) + 1 ==
@@ -223,7 +253,7 @@ ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
     ag_tensor *h = x;
     for (int l = 0; l < m->n_layers; l++) {
         if (layer_cached(m, l)) {
-            h = affine(h, m->weight[l], m->bias[l]);
+            h = affine_out_in(h, m->weight[l], m->bias[l]);
         } else {
             char name[32];
             snprintf(name, sizeof name, "fc%d", l + 1);

@@ -285,38 +285,52 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
 
 /* ---- affine: x @ W + b in one node ---- */
 
-static ag_op OP_AFFINE;
+static ag_op OP_AFFINE, OP_AFFINE_T;
 
-ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+/* x W + b, or x Wᵀ + b with W stored (m, k) as PyTorch's nn.Linear keeps
+ * it: the transposed flag goes to the GEMM, so neither costs a copy. */
+static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *x, ag_tensor *W,
+                               ag_tensor *b, bool tw)
 {
     ag_tensor *in[3] = {x, W, b};
-    if (!ag_inputs_ok("affine", 3, in))
+    if (!ag_inputs_ok(name, 3, in))
         return NULL;
-    if (x->ndim != 2 || W->ndim != 2 || b->ndim != 1 || x->shape[1] != W->shape[0] ||
-        b->shape[0] != W->shape[1]) {
+    int wk = tw ? 1 : 0, wm = tw ? 0 : 1; /* W's k and m axes */
+    if (x->ndim != 2 || W->ndim != 2 || b->ndim != 1 || x->shape[1] != W->shape[wk] ||
+        b->shape[0] != W->shape[wm]) {
         char sx[160], sw[160], sb[160];
-        ag_error_set(AG_ERR_SHAPE, "affine: x %s @ W %s + b %s: need x (n,k), W (k,m) and b (m)",
-                     ag_format_shape(x->ndim, x->shape, sx, sizeof sx),
-                     ag_format_shape(W->ndim, W->shape, sw, sizeof sw),
-                     ag_format_shape(b->ndim, b->shape, sb, sizeof sb));
+        ag_error_set(AG_ERR_SHAPE, "%s: x %s @ W %s%s + b %s: need x (n,k), W %s and b (m)",
+                     name, ag_format_shape(x->ndim, x->shape, sx, sizeof sx),
+                     ag_format_shape(W->ndim, W->shape, sw, sizeof sw), tw ? "ᵀ" : "",
+                     ag_format_shape(b->ndim, b->shape, sb, sizeof sb), tw ? "(m,k)" : "(k,m)");
         return NULL;
     }
-    int64_t n = x->shape[0], k = x->shape[1], m = W->shape[1];
+    int64_t n = x->shape[0], k = x->shape[1], m = W->shape[wm];
     if (n > INT32_MAX || k > INT32_MAX || m > INT32_MAX) {
-        ag_error_set(AG_ERR_SHAPE, "affine: dimensions over 2^31 are not supported");
+        ag_error_set(AG_ERR_SHAPE, "%s: dimensions over 2^31 are not supported", name);
         return NULL;
     }
     int64_t shape[2] = {n, m};
-    ag_tensor *y = ag_op_result(&OP_AFFINE, x->dtype, 2, shape, 3, in, NULL, 0);
+    ag_tensor *y = ag_op_result(op, x->dtype, 2, shape, 3, in, NULL, 0);
     if (!y || y->numel == 0)
         return y;
     size_t row = (size_t)m * ag_dtype_size(x->dtype);
     for (int64_t r = 0; r < n; r++)
         memcpy((char *)y->data + (size_t)r * row, b->data, row);
-    if (!gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, false, y->data,
+    if (!gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw, y->data,
               true))
         return NULL;
     return y;
+}
+
+ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    return affine_build("affine", &OP_AFFINE, x, W, b, false);
+}
+
+ag_tensor *ag_affine_t(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    return affine_build("affine_t", &OP_AFFINE_T, x, W, b, true);
 }
 
 /* y = x W + b;  dx += g Wᵀ, dW += xᵀ g, db += sum_to(g) (the column sums) */
@@ -326,6 +340,19 @@ static bool affine_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     if (x->requires_grad && !(gin[0] = ag_matmul_t(g, false, W, true)))
         return false;
     if (W->requires_grad && !(gin[1] = ag_matmul_t(x, true, g, false)))
+        return false;
+    if (b->requires_grad && !(gin[2] = ag_sum_to(g, 1, b->shape)))
+        return false;
+    return true;
+}
+
+/* y = x Wᵀ + b;  dx += g W, dW += gᵀ x, db += sum_to(g) */
+static bool affine_t_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *x = y->inputs[0], *W = y->inputs[1], *b = y->inputs[2];
+    if (x->requires_grad && !(gin[0] = ag_matmul_t(g, false, W, false)))
+        return false;
+    if (W->requires_grad && !(gin[1] = ag_matmul_t(g, true, x, false)))
         return false;
     if (b->requires_grad && !(gin[2] = ag_sum_to(g, 1, b->shape)))
         return false;
@@ -345,11 +372,11 @@ static bool affine_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
                 D[j] += G[r * m + j];                                                         \
     }
 
-static bool affine_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)
 {
     ag_tensor *x = y->inputs[0], *W = y->inputs[1];
-    size_t n = (size_t)x->shape[0], k = (size_t)x->shape[1], m = (size_t)W->shape[1];
-    if (!product_grads(y->dtype, 1, n, m, k, x->data, false, W->data, false, g->data, dst))
+    size_t n = (size_t)x->shape[0], k = (size_t)x->shape[1], m = (size_t)y->shape[1];
+    if (!product_grads(y->dtype, 1, n, m, k, x->data, false, W->data, tw, g->data, dst))
         return false;
     if (dst[2].x) {
         void *d = ag_grad_dst_data(&dst[2]);
@@ -363,10 +390,26 @@ static bool affine_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return true;
 }
 
+static bool affine_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    return affine_grads(y, g, dst, false);
+}
+
+static bool affine_t_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    return affine_grads(y, g, dst, true);
+}
+
 static ag_tensor *apply_affine(ag_tensor *const *in, const void *params)
 {
     (void)params;
     return ag_affine(in[0], in[1], in[2]);
+}
+
+static ag_tensor *apply_affine_t(ag_tensor *const *in, const void *params)
+{
+    (void)params;
+    return ag_affine_t(in[0], in[1], in[2]);
 }
 
 static void sample_affine(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -380,6 +423,13 @@ static void sample_affine(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
     shape[2][0] = m;
 }
 
+static void sample_affine_t(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    sample_affine(rng, ndim, shape);
+    int64_t k = shape[1][0];
+    shape[1][0] = shape[1][1], shape[1][1] = k;
+}
+
 static ag_op OP_AFFINE = {.def = {
         .name = "affine",
         .n_inputs = 3,
@@ -391,6 +441,18 @@ static ag_op OP_AFFINE = {.def = {
         .sample = sample_affine,
         .rule = "dx += g W^T, dW += x^T g, db += sum_to(g)",
         .kernel = affine_kernel,
+    }};
+static ag_op OP_AFFINE_T = {.def = {
+        .name = "affine_t",
+        .n_inputs = 3,
+        .apply = apply_affine_t,
+        .vjp = affine_t_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_NO_BROADCAST,
+        .sample = sample_affine_t,
+        .rule = "dx += g W, dW += g^T x, db += sum_to(g)",
+        .kernel = affine_t_kernel,
     }};
 
 /* a · b = Σ a_i b_i for 1-D tensors of one length. */
@@ -603,6 +665,7 @@ void ag_ops_register_matmul(void)
 {
     ag_op_register_builtin(&OP_MATMUL);
     ag_op_register_builtin(&OP_AFFINE);
+    ag_op_register_builtin(&OP_AFFINE_T);
     ag_op_register_builtin(&OP_MATMUL_GENERAL);
     ag_op_register_builtin(&OP_DOT);
     ag_op_register_builtin(&OP_OUTER);

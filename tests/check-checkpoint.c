@@ -202,7 +202,7 @@ START_TEST(test_checkpoint_validates_before_changing_anything)
     oc3.lr = 0.2;
     ag_optim *ow = keep_optim(ag_optim_new(w->params, &oc3));
     expect_ckpt_fails("other architecture", ckpt, w->params, ow, AG_ERR_SHAPE,
-                      "tensor 'model.fc1.weight' has shape (4,6) in the file but (4,5) in the model");
+                      "tensor 'model.fc1.weight' has shape (6,4) in the file but (5,4) in the model");
 
     /* The model part fits, the optimizer's does not: the model must not
      * change either. The stored settings name the difference. */

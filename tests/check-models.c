@@ -27,6 +27,16 @@ static void set_values(ag_tensor *t, size_t n, const double *values)
         ck_assert(ag_set_flat(t, i, values[i]));
 }
 
+/* Sets a layer's (out, in) weight from the matrix W[i * out + o] (in, out)
+ * that the tests write their formulas with: element (o, i) = W[i][o]. */
+static void set_weight(ag_tensor *t, int64_t in, int64_t out, const double *W)
+{
+    ck_assert_shape(t, 2, H_SHAPE(out, in));
+    for (int64_t i = 0; i < in; i++)
+        for (int64_t o = 0; o < out; o++)
+            ck_assert(ag_set_flat(t, (size_t)(o * in + i), W[i * out + o]));
+}
+
 /* ------------------------------------------------------------------ */
 /* Parameters by name                                                  */
 /* ------------------------------------------------------------------ */
@@ -436,7 +446,7 @@ START_TEST(test_linear)
     ag_tensor *w = ag_params_at(p, 0, &n0), *b = ag_params_at(p, 1, &n1);
     ck_assert_str_eq(n0, "enc.weight");
     ck_assert_str_eq(n1, "enc.bias");
-    ck_assert_shape(w, 2, H_SHAPE(IN, OUT));
+    ck_assert_shape(w, 2, H_SHAPE(OUT, IN)); /* (out, in), as nn.Linear */
     ck_assert_shape(b, 1, H_SHAPE(OUT));
     for (size_t i = 0; i < OUT; i++)
         ck_assert(ag_get_flat(b, i) == 0.0);
@@ -444,7 +454,7 @@ START_TEST(test_linear)
     for (size_t i = 0; i < IN * OUT; i++)
         ck_assert(fabs(ag_get_flat(w, i)) <= bound);
 
-    set_values(w, IN * OUT, W);
+    set_weight(w, IN, OUT, W);
     set_values(b, OUT, B);
     ag_tensor *x = h_arr(AG_F64, 2, H_SHAPE(N, IN), X);
     ag_tensor *c = h_arr(AG_F64, 2, H_SHAPE(N, OUT), C);
@@ -463,7 +473,7 @@ START_TEST(test_linear)
             double s = 0;
             for (int n = 0; n < N; n++)
                 s += X[n * IN + i] * C[n * OUT + j];
-            ck_assert_f64(h_grad_at(w, (size_t)(i * OUT + j)), s);
+            ck_assert_f64(h_grad_at(w, (size_t)(j * IN + i)), s);
         }
     for (int j = 0; j < OUT; j++) {
         double s = 0;
@@ -508,12 +518,12 @@ START_TEST(test_mlp_relu_values)
         ag_params_at(m->params, i, &nm);
         ck_assert_str_eq(nm, names[i]);
     }
-    ck_assert_shape(ag_params_get(m->params, "fc1.weight"), 2, H_SHAPE(3, 4));
-    ck_assert_shape(ag_params_get(m->params, "fc2.weight"), 2, H_SHAPE(4, 2));
+    ck_assert_shape(ag_params_get(m->params, "fc1.weight"), 2, H_SHAPE(4, 3));
+    ck_assert_shape(ag_params_get(m->params, "fc2.weight"), 2, H_SHAPE(2, 4));
     ck_assert_shape(ag_params_get(m->params, "fc2.bias"), 1, H_SHAPE(2));
-    set_values(ag_params_get(m->params, "fc1.weight"), 12, W1);
+    set_weight(ag_params_get(m->params, "fc1.weight"), 3, 4, W1);
     set_values(ag_params_get(m->params, "fc1.bias"), 4, B1);
-    set_values(ag_params_get(m->params, "fc2.weight"), 8, W2);
+    set_weight(ag_params_get(m->params, "fc2.weight"), 4, 2, W2);
     set_values(ag_params_get(m->params, "fc2.bias"), 2, B2);
 
     ag_tensor *x = h_arr(AG_F64, 2, H_SHAPE(2, 3), X);
@@ -559,11 +569,11 @@ START_TEST(test_mlp_tanh_values)
     ag_mlp *m = own_mlp(ag_mlp_new(4, H_SHAPE(2, 3, 2, 1), AG_ACT_TANH, AG_F64, &rng));
     ck_assert(m != NULL);
     ck_assert_int_eq(m->n_layers, 3);
-    set_values(ag_params_get(m->params, "fc1.weight"), 6, W1);
+    set_weight(ag_params_get(m->params, "fc1.weight"), 2, 3, W1);
     set_values(ag_params_get(m->params, "fc1.bias"), 3, B1);
-    set_values(ag_params_get(m->params, "fc2.weight"), 6, W2);
+    set_weight(ag_params_get(m->params, "fc2.weight"), 3, 2, W2);
     set_values(ag_params_get(m->params, "fc2.bias"), 2, B2);
-    set_values(ag_params_get(m->params, "fc3.weight"), 2, W3);
+    set_weight(ag_params_get(m->params, "fc3.weight"), 2, 1, W3);
     set_values(ag_params_get(m->params, "fc3.bias"), 1, B3);
     ag_tensor *out = ag_mlp_forward(m, h_arr(AG_F64, 2, H_SHAPE(3, 2), X));
     ck_assert_shape(out, 2, H_SHAPE(3, 1));

@@ -520,6 +520,9 @@ enum kind {
     ROW(ag_affine, "x", ERR, IS_NULL(ag_affine(NULL, F.w, F.b)))                                 \
     ROW(ag_affine, "W", ERR, IS_NULL(ag_affine(F.x, NULL, F.b)))                                 \
     ROW(ag_affine, "b", ERR, IS_NULL(ag_affine(F.x, F.w, NULL)))                                 \
+    ROW(ag_affine_t, "x", ERR, IS_NULL(ag_affine_t(NULL, F.w, F.b)))                             \
+    ROW(ag_affine_t, "W", ERR, IS_NULL(ag_affine_t(F.x, NULL, F.b)))                             \
+    ROW(ag_affine_t, "b", ERR, IS_NULL(ag_affine_t(F.x, F.w, NULL)))                             \
     ROW(ag_dot, "a", ERR, IS_NULL(ag_dot(NULL, F.v)))                                            \
     ROW(ag_dot, "b", ERR, IS_NULL(ag_dot(F.v, NULL)))                                            \
     ROW(ag_outer, "a", ERR, IS_NULL(ag_outer(NULL, F.v)))                                        \
@@ -799,6 +802,14 @@ enum kind {
     ROW(ag_safetensors_save, "metadata", OK, ag_safetensors_save(F.model, F.p, NULL))            \
     ROW(ag_safetensors_load, "path", ERR, !ag_safetensors_load(NULL, F.p))                       \
     ROW(ag_safetensors_load, "p", ERR, !ag_safetensors_load(F.model, NULL))                      \
+    ROW(ag_safetensors_save_as, "path", ERR, !ag_safetensors_save_as(NULL, F.p, NULL, 0, NULL))   \
+    ROW(ag_safetensors_save_as, "p", ERR, !ag_safetensors_save_as(F.model, NULL, NULL, 0, NULL))  \
+    ROW(ag_safetensors_save_as, "metadata", OK, ag_safetensors_save_as(F.model, F.p, NULL, 0, NULL)) \
+    ROW(ag_safetensors_save_as, "map", ERR, !ag_safetensors_save_as(F.model, F.p, NULL, 1, NULL)) \
+    ROW(ag_safetensors_load_as, "path", ERR, !ag_safetensors_load_as(NULL, F.p, 0, NULL))         \
+    ROW(ag_safetensors_load_as, "p", ERR, !ag_safetensors_load_as(F.model, NULL, 0, NULL))        \
+    ROW(ag_safetensors_load_as, "map", ERR, !ag_safetensors_load_as(F.model, F.p, 1, NULL))       \
+    ROW(ag_mlp_sequential_map, "-", NOPTR, true)                                                 \
     ROW(ag_safetensors_read, "path", ERR, IS_NULL(ag_safetensors_read(NULL)))                    \
     ROW(ag_checkpoint_save, "path", ERR, !ag_checkpoint_save(NULL, F.p, F.opt))                  \
     ROW(ag_checkpoint_save, "model", ERR, !ag_checkpoint_save(F.ckpt, NULL, F.opt))              \

@@ -336,7 +336,7 @@ static void mlp_eval_ref(const ag_mlp *m, const ag_dataset *ds, double *acc, dou
     const ag_tensor *B2 = ag_params_get(m->params, "fc2.bias");
     const float *w1 = ag_data_const(W1), *b1 = ag_data_const(B1);
     const float *w2 = ag_data_const(W2), *b2 = ag_data_const(B2);
-    int64_t in = ag_dim(W1, 0), hid = ag_dim(W1, 1), k = ag_dim(W2, 1);
+    int64_t in = ag_dim(W1, 1), hid = ag_dim(W1, 0), k = ag_dim(W2, 0); /* (out, in) */
     const float *X = ag_data_const(ds->X);
     const int64_t *y = ag_data_const(ds->y);
     double h[256], z[16], nll = 0;
@@ -346,7 +346,7 @@ static void mlp_eval_ref(const ag_mlp *m, const ag_dataset *ds, double *acc, dou
         for (int64_t j = 0; j < hid; j++) {
             double s = b1[j];
             for (int64_t c = 0; c < in; c++)
-                s += (double)X[i * in + c] * w1[c * hid + j];
+                s += (double)X[i * in + c] * w1[j * in + c];
             h[j] = s > 0 ? s : 0;
         }
         int64_t best = 0;
@@ -354,7 +354,7 @@ static void mlp_eval_ref(const ag_mlp *m, const ag_dataset *ds, double *acc, dou
         for (int64_t c = 0; c < k; c++) {
             double s = b2[c];
             for (int64_t j = 0; j < hid; j++)
-                s += h[j] * w2[j * k + c];
+                s += h[j] * w2[c * hid + j];
             z[c] = s;
             if (s > zmax) {
                 zmax = s;
