@@ -33,8 +33,9 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # gnuplot-nox: the training test draws the curves from the script ag_train writes.
 # libblas-dev, libblis-dev: the products through the reference BLAS and BLIS.
 # doxygen: the API reference, and the test that every public function has one.
+# python3-torch: the torch_interop test loads the library's file into PyTorch.
 test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
-    gnuplot-nox libblas-dev libblis-dev doxygen)
+    gnuplot-nox libblas-dev libblis-dev doxygen python3-torch)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2
