@@ -296,8 +296,15 @@ struct ag_op {
 /* Registers a built-in op object; called only from ag_ops_register_builtins,
  * which the registry runs under its lock. */
 void ag_op_register_builtin(ag_op *op);
-/* Provided by ops/: registers every built-in op through the function above. */
-void ag_ops_register_builtins(void);
+/* The registry's own operations, without the built-ins (the public
+ * ag_op_register, ag_op_find, ag_op_foreach and ag_op_count are in
+ * ops/builtin.c: they register the built-ins first, through
+ * ag_registry_ensure, and call these). */
+void ag_registry_ensure(void (*register_builtins)(void));
+const ag_op *ag_registry_add(const ag_op_def *def);
+const ag_op *ag_registry_find(const char *name);
+void ag_registry_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx);
+size_t ag_registry_count(void);
 /* Empties the registry (ag_shutdown). */
 void ag_registry_free(void);
 

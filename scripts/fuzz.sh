@@ -23,7 +23,7 @@ targets=("$@")
 
 out=build-fuzz
 mkdir -p "$out"
-sources=(autograd/*.c ops/*.c models/*.c)
+sources=(autograd/core/*.c autograd/engine/*.c ops/*.c models/*.c)
 flags=(-std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -DAG_BUILDING_LIBRARY
     -I. -Iautograd -Imodels -fno-omit-frame-pointer)
 san=("-fsanitize=address,undefined" -fno-sanitize-recover=undefined)

@@ -464,3 +464,18 @@ bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
     }
     return true;
 }
+
+/* A tensor's name in traces and messages: its label, "param"/"const" for
+ * a leaf, "#index op" for a recorded node. */
+char *ag_tensor_name(const ag_tensor *t, char *buf, size_t size)
+{
+    if (t->label[0])
+        snprintf(buf, size, "%s", t->label);
+    else if (t->leaf)
+        snprintf(buf, size, "%s", t->requires_grad ? "param" : "const");
+    else if (t->op)
+        snprintf(buf, size, "#%ld %s", (long)t->index, t->op->def.name);
+    else
+        snprintf(buf, size, "tmp");
+    return buf;
+}

@@ -40,21 +40,6 @@ static bool same_shape(const ag_tensor *a, const ag_tensor *b)
     return true;
 }
 
-void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src)
-{
-    if (dtype == AG_F32) {
-        float *restrict d = dst;
-        const float *restrict s = src;
-        for (size_t i = 0; i < n; i++)
-            d[i] += s[i];
-    } else {
-        double *restrict d = dst;
-        const double *restrict s = src;
-        for (size_t i = 0; i < n; i++)
-            d[i] += s[i];
-    }
-}
-
 /* Adds g into a leaf's own gradient buffer, made on first use and kept
  * across steps (marked zero by ag_zero_grad), so the steady state allocates
  * nothing. Under create_graph the gradient is a graph tensor instead. */
@@ -167,24 +152,6 @@ bool ag_set_grad_kernels(bool on)
     return prev;
 }
 
-void *ag_grad_dst_data(ag_grad_dst *d)
-{
-    if (!d || (!d->data && !d->x)) {
-        ag_error_set(AG_ERR_NULL, "grad_dst_data: %s is NULL", d ? "d->x" : "d");
-        return NULL;
-    }
-    if (d->data)
-        return d->data;
-    ag_tensor *x = d->x;
-    ag_tensor *t = ag_tape_tensor(x->dtype, x->ndim, x->shape);
-    if (!t)
-        return NULL;
-    x->grad = t;
-    x->grad_owned = true;
-    d->data = t->data;
-    d->accumulate = false;
-    return d->data;
-}
 
 /* The kernel path: gradient buffers for the inputs, then one call. Leaves
  * get their own buffer (overwritten when marked zero); an intermediate's

@@ -4,7 +4,8 @@
  * The core knows ops only through their descriptors: the gradient checker
  * sweeps this table, printouts use its names, and a user's op is registered
  * here at run time exactly like a built-in one. Built-ins are static objects
- * in ops/ that register on first use of the registry. */
+ * in ops/ that register on first use of the registry: the public lookups
+ * live in ops/builtin.c, which makes sure of that and calls these. */
 #include "internal.h"
 
 #include <pthread.h>
@@ -16,12 +17,14 @@ static size_t n_registered;
 static bool builtins_registered;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void ensure_builtins(void)
+/* The layer above hands its list of built-ins down (ops/builtin.c): the
+ * core calls it through this pointer and so depends on no op. */
+void ag_registry_ensure(void (*register_builtins)(void))
 {
     pthread_mutex_lock(&registry_lock);
     if (!builtins_registered) {
         builtins_registered = true;
-        ag_ops_register_builtins(); /* calls ag_op_register_builtin, under the lock */
+        register_builtins(); /* calls ag_op_register_builtin, under the lock */
     }
     pthread_mutex_unlock(&registry_lock);
 }
@@ -51,9 +54,8 @@ static char *copy_string(const char *s)
     return c;
 }
 
-const ag_op *ag_op_register(const ag_op_def *def)
+const ag_op *ag_registry_add(const ag_op_def *def)
 {
-    ensure_builtins();
     if (!def) {
         ag_error_set(AG_ERR_NULL, "op_register: def is NULL");
         return NULL;
@@ -115,9 +117,8 @@ const ag_op *ag_op_register(const ag_op_def *def)
     return op;
 }
 
-const ag_op *ag_op_find(const char *name)
+const ag_op *ag_registry_find(const char *name)
 {
-    ensure_builtins();
     if (!name) {
         ag_error_set(AG_ERR_NULL, "op_find: name is NULL");
         return NULL;
@@ -146,9 +147,8 @@ static int by_order(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx)
+void ag_registry_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx)
 {
-    ensure_builtins();
     if (!f) {
         ag_error_set(AG_ERR_NULL, "op_foreach: f is NULL");
         return;
@@ -173,9 +173,8 @@ void ag_op_foreach(void (*f)(const ag_op *op, void *ctx), void *ctx)
     ag_free(list);
 }
 
-size_t ag_op_count(void)
+size_t ag_registry_count(void)
 {
-    ensure_builtins();
     pthread_mutex_lock(&registry_lock);
     size_t n = HASH_COUNT(ops_by_name);
     pthread_mutex_unlock(&registry_lock);

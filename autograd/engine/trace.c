@@ -12,19 +12,6 @@
 
 enum { INLINE_MAX = 6 };
 
-char *ag_tensor_name(const ag_tensor *t, char *buf, size_t size)
-{
-    if (t->label[0])
-        snprintf(buf, size, "%s", t->label);
-    else if (t->leaf)
-        snprintf(buf, size, "%s", t->requires_grad ? "param" : "const");
-    else if (t->op)
-        snprintf(buf, size, "#%ld %s", (long)t->index, t->op->def.name);
-    else
-        snprintf(buf, size, "tmp");
-    return buf;
-}
-
 /* "0.3669", "[0.3669, -0.2875]" or "(64,10), norm 1.234". */
 char *ag_format_values(const ag_tensor *t, char *buf, size_t size)
 {
