@@ -30,11 +30,7 @@ extern _Thread_local bool ag_hash_oom_;
 #define AG_ALWAYS_INLINE inline
 #endif
 
-/* --- allocation: every heap byte goes through these (counted, failable) --- */
-void *ag_malloc(size_t size);
-void *ag_calloc(size_t n, size_t size);
-void *ag_realloc(void *p, size_t size);
-void ag_free(void *p);
+/* --- allocation: every heap byte goes through ag_malloc and friends (op.h) --- */
 /* The same, recording AG_ERR_NOMEM ("<who>: out of memory") on failure, so
  * that a caller which returns false on NULL never returns it with no error
  * (a checker's false would then read as "the check failed"). ag_xcalloc
@@ -43,13 +39,7 @@ void *ag_xmalloc(size_t size, const char *who);
 void *ag_xcalloc(size_t n, size_t size, const char *who);
 void *ag_xrealloc(void *p, size_t size, const char *who);
 
-/* --- errors --- */
-/* Records an error unless one is pending (the first error wins). */
-void ag_error_set(ag_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+/* --- errors: ag_error_set is in op.h --- */
 
 /* --- tensors --- */
 struct ag_tensor {

@@ -18,6 +18,38 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------ */
+/* What ops and extensions share with the library                      */
+/* ------------------------------------------------------------------ */
+
+/* Records an error (printf-style message) unless one is pending: the first
+ * error wins, so that a failure deep in an expression is the one reported.
+ * Ops, and code built on the library, report their own errors with it. A
+ * NULL fmt records the status's name; AG_OK is recorded as AG_ERR_VALUE. */
+AG_API void ag_error_set(ag_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The library's allocator: counted (ag_alloc_count) and failable in the
+ * out-of-memory tests, so code that allocates through it is covered by
+ * them. NULL on failure, with no error recorded (the caller words it);
+ * ag_free(NULL) is a no-op. */
+AG_API void *ag_malloc(size_t size);
+AG_API void *ag_calloc(size_t n, size_t size); /* zeroed */
+AG_API void *ag_realloc(void *p, size_t size); /* as realloc */
+AG_API void ag_free(void *p);                  /* as free */
+
+/* A leaf with uninitialised data (fill it through ag_data): ag_zeros
+ * without the zeroing. Caller owns; free with ag_tensor_free. */
+AG_API ag_tensor *ag_empty(ag_dtype dtype, int ndim, const int64_t *shape);
+/* Tells the version check that t's data was written through ag_data (as
+ * an optimizer does), so that a backward sweep through a node that saved
+ * t before fails instead of using the new values. AG_ERR_NULL for NULL,
+ * AG_ERR_STALE for an intermediate of a reset tape. */
+AG_API void ag_mark_changed(ag_tensor *t);
+
+/* ------------------------------------------------------------------ */
 /* Op registry                                                         */
 /* ------------------------------------------------------------------ */
 

@@ -4,7 +4,7 @@
  * Xavier/Glorot keeps the variance of activations and gradients equal across
  * a layer for tanh/sigmoid; He doubles it to make up for the half of the
  * inputs a ReLU zeroes. Both only scale a uniform or normal draw. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <math.h>
 

@@ -5,7 +5,7 @@
  * a model is its parameters plus a forward function. Nothing here computes a
  * gradient: logistic regression, softmax regression and the MLP are trained
  * through the tape like any user's model. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <math.h>
 #include <string.h>
@@ -79,8 +79,8 @@ ag_tensor *ag_activate(ag_tensor *x, ag_activation act)
  * messages. */
 static ag_tensor *affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
-    if (x && W && b && x->ndim == 2 && W->ndim == 2 && b->ndim == 1 &&
-        x->shape[1] == W->shape[0] && W->shape[1] == b->shape[0])
+    if (x && W && b && ag_ndim(x) == 2 && ag_ndim(W) == 2 && ag_ndim(b) == 1 &&
+        ag_dim(x, 1) == ag_dim(W, 0) && ag_dim(W, 1) == ag_dim(b, 0))
         return ag_affine(x, W, b);
     return ag_add(ag_matmul(x, W), b);
 }
@@ -89,10 +89,10 @@ static ag_tensor *affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
  * layers' weights): affine_t, or the same fallback. */
 static ag_tensor *affine_out_in(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
-    if (x && W && b && x->ndim == 2 && W->ndim == 2 && b->ndim == 1 &&
-        x->shape[1] == W->shape[1] && W->shape[0] == b->shape[0])
+    if (x && W && b && ag_ndim(x) == 2 && ag_ndim(W) == 2 && ag_ndim(b) == 1 &&
+        ag_dim(x, 1) == ag_dim(W, 1) && ag_dim(W, 0) == ag_dim(b, 0))
         return ag_affine_t(x, W, b);
-    return ag_add(ag_matmul(x, W && W->ndim == 2 ? ag_transpose2d(W) : W), b);
+    return ag_add(ag_matmul(x, W && ag_ndim(W) == 2 ? ag_transpose2d(W) : W), b);
 }
 
 /* An (out, in) weight initialised as ag_init_matrix draws an (in, out) one,
@@ -104,8 +104,8 @@ static ag_tensor *init_weight(ag_dtype dtype, int64_t in, int64_t out, ag_init i
     ag_tensor *w = drawn ? ag_zeros(dtype, 2, (int64_t[]){out, in}) : NULL;
     if (w) {
         size_t es = ag_dtype_size(dtype);
-        const char *src = drawn->data;
-        char *dst = w->data;
+        const char *src = ag_data_const(drawn);
+        char *dst = ag_data(w);
         for (int64_t i = 0; i < in; i++)
             for (int64_t o = 0; o < out; o++)
                 memcpy(dst + (size_t)(o * in + i) * es, src + (size_t)(i * out + o) * es, es);
@@ -328,7 +328,7 @@ ag_tensor *ag_l2_penalty(const ag_params *p, double lambda)
     for (size_t i = 0; i < ag_params_count(p); i++) {
         const char *name;
         ag_tensor *t = ag_params_at(p, i, &name);
-        if (t->dtype == AG_I64 || !is_weight(name))
+        if (ag_tensor_dtype(t) == AG_I64 || !is_weight(name))
             continue;
         ag_tensor *s = ag_sum(ag_square(t));
         total = total ? ag_add(total, s) : s;

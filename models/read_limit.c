@@ -2,7 +2,7 @@
 /* read_limit.c — the one bound every file reader checks before it
  * allocates for a file's contents (see ag_read_limit_set). An atomic, since
  * a loader thread may read while another sets it. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <stdatomic.h>
 

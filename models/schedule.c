@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* schedule.c — learning-rate schedules as pure functions of the step. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <math.h>
 

@@ -7,7 +7,7 @@
  * logs stay readable), evaluation after each epoch, a CSV log and a gnuplot
  * script that draws its curves (written, not run: the library starts no
  * process). */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,7 +29,7 @@ static double now(void)
  * accuracy too low, or as a loss's error about a position in some batch. */
 static bool labels_in_range(const char *who, const char *set, const ag_dataset *d)
 {
-    const int64_t *y = d->y->data;
+    const int64_t *y = ag_data_const(d->y);
     for (int64_t i = 0; i < d->n; i++)
         if (y[i] < 0 || y[i] >= d->n_classes) {
             ag_error_set(AG_ERR_VALUE,
@@ -47,17 +47,18 @@ static bool labels_in_range(const char *who, const char *set, const ag_dataset *
  * message. count_correct reads exactly the elements this admits. */
 static bool logits_fit(const ag_tensor *z, const ag_tensor *y, int64_t b, int64_t first_row)
 {
-    if (!((z->ndim == 1 || z->ndim == 2) && z->shape[0] == b && z->dtype != AG_I64)) {
+    int nd = ag_ndim(z);
+    if (!((nd == 1 || nd == 2) && ag_dim(z, 0) == b && ag_tensor_dtype(z) != AG_I64)) {
         char a[160];
         ag_error_set(AG_ERR_SHAPE,
                      "evaluate: the logits function gave %s %s for a batch of %lld rows; "
                      "expected (%lld) or (%lld, classes) of floats",
-                     ag_dtype_str(z->dtype), ag_format_shape(z->ndim, z->shape, a, sizeof a),
+                     ag_dtype_str(ag_tensor_dtype(z)), ag_shape_str(z, a, sizeof a),
                      (long long)b, (long long)b, (long long)b);
         return false;
     }
-    int64_t k = z->ndim == 2 ? z->shape[1] : 1, classes = k == 1 ? 2 : k;
-    const int64_t *labels = y->data;
+    int64_t k = ag_ndim(z) == 2 ? ag_dim(z, 1) : 1, classes = k == 1 ? 2 : k;
+    const int64_t *labels = ag_data_const(y);
     for (int64_t i = 0; i < b; i++)
         if (labels[i] < 0 || labels[i] >= classes) {
             ag_error_set(AG_ERR_VALUE,
@@ -73,19 +74,19 @@ static bool logits_fit(const ag_tensor *z, const ag_tensor *y, int64_t b, int64_
 /* Correct predictions in a batch: logit > 0 for one column, else argmax. */
 static int64_t count_correct(const ag_tensor *logits, const ag_tensor *y)
 {
-    int64_t n = logits->ndim ? logits->shape[0] : 1;
-    int64_t k = logits->ndim == 2 ? logits->shape[1] : 1;
-    const int64_t *labels = y->data;
+    int64_t n = ag_ndim(logits) ? ag_dim(logits, 0) : 1;
+    int64_t k = ag_ndim(logits) == 2 ? ag_dim(logits, 1) : 1;
+    const int64_t *labels = ag_data_const(y);
     int64_t correct = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t pred;
         if (k == 1) {
-            pred = ag_load(logits, (size_t)i) > 0;
+            pred = ag_get_flat(logits, (size_t)i) > 0;
         } else {
             pred = 0;
-            double best = ag_load(logits, (size_t)(i * k));
+            double best = ag_get_flat(logits, (size_t)(i * k));
             for (int64_t c = 1; c < k; c++) {
-                double v = ag_load(logits, (size_t)(i * k + c));
+                double v = ag_get_flat(logits, (size_t)(i * k + c));
                 if (v > best) {
                     best = v;
                     pred = c;
@@ -119,9 +120,9 @@ bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dat
     while (ok && ag_batches_next(it, &X, &y, &t)) {
         ag_tensor *z = logits(model, X);
         ag_tensor *l = loss ? loss(model, X, y, t) : NULL;
-        ok = z != NULL && (!loss || l != NULL) && logits_fit(z, y, X->shape[0], seen);
+        ok = z != NULL && (!loss || l != NULL) && logits_fit(z, y, ag_dim(X, 0), seen);
         if (ok) {
-            int64_t b = X->shape[0];
+            int64_t b = ag_dim(X, 0);
             correct += count_correct(z, y);
             if (l)
                 loss_sum += ag_item(l) * (double)b;
@@ -290,7 +291,7 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
             ag_tape_reset(NULL);
             loss_sum += v;
             step++;
-            seen += X->shape[0];
+            seen += ag_dim(X, 0);
             double el = now() - t0;
             if (tty && (step % 10 == 0 || step == steps))
                 progress_line(out, tty, epoch, cfg->epochs, step, steps, loss_sum / (double)step,

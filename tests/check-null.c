@@ -705,6 +705,13 @@ enum kind {
         VOID_CALL(ag_gradcheck_nodes_fprint(F.out, NULL)))                                       \
     ROW(ag_alloc_count, "-", NOPTR, true)                                                        \
     ROW(ag_version, "-", NOPTR, true)                                                            \
+    ROW(ag_error_set, "fmt", ERR, (ag_error_set(AG_ERR_NULL, NULL), true))                       \
+    ROW(ag_malloc, "-", NOPTR, true)                                                             \
+    ROW(ag_calloc, "-", NOPTR, true)                                                             \
+    ROW(ag_realloc, "p", OK, (ag_free(ag_realloc(NULL, 8)), true))                               \
+    ROW(ag_free, "p", OK, (ag_free(NULL), true))                                                 \
+    ROW(ag_empty, "shape", ERR, IS_NULL(ag_empty(AG_F64, 1, NULL)))                              \
+    ROW(ag_mark_changed, "t", ERR, (ag_mark_changed(NULL), true))                                \
     ROW(ag_optim_defaults, "-", NOPTR, true)                                                     \
     ROW(ag_csv_defaults, "-", NOPTR, true)                                                       \
     ROW(ag_alloc_fail_after, "-", NOPTR, true)                                                   \

@@ -45,7 +45,11 @@ void ag_error_set(ag_status status, const char *fmt, ...)
 {
     if (err_status != AG_OK)
         return;
-    err_status = status;
+    err_status = status == AG_OK ? AG_ERR_VALUE : status; /* an error it is */
+    if (!fmt) {
+        snprintf(err_msg, sizeof err_msg, "%s (no message given)", ag_status_str(err_status));
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err_msg, sizeof err_msg, fmt, ap);

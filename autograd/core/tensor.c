@@ -479,3 +479,21 @@ char *ag_tensor_name(const ag_tensor *t, char *buf, size_t size)
         snprintf(buf, size, "tmp");
     return buf;
 }
+
+ag_tensor *ag_empty(ag_dtype dtype, int ndim, const int64_t *shape)
+{
+    return ag_leaf_new(dtype, ndim, shape);
+}
+
+void ag_mark_changed(ag_tensor *t)
+{
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "mark_changed: t is NULL");
+        return;
+    }
+    if (ag_is_stale(t)) {
+        ag_error_set(AG_ERR_STALE, "mark_changed: the tensor is an intermediate of a reset tape");
+        return;
+    }
+    ag_tensor_modified(t);
+}
