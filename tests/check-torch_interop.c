@@ -7,7 +7,7 @@
  * torch_mlp.json its predictions for five inputs, both written by
  * tests/torch_interop.py make-fixture with PyTorch (committed: the test
  * needs no PyTorch). The other direction, a file of this library loading
- * into PyTorch, is the meson test torch_interop (the same script). */
+ * into PyTorch, is the meson test torch_roundtrip (tests/torch_interop.py). */
 #include "harness.h"
 
 #include <json-c/json.h>
