@@ -14,7 +14,7 @@
  * Values are collected in a growing array of the requested dtype and copied
  * into the result once the file has been read, so a file of unknown length
  * costs one pass and at most twice its final size in memory. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <errno.h>
 #include <float.h>
@@ -480,8 +480,8 @@ static ag_dataset *finish(csv *c)
         ag_error_set(AG_ERR_NOMEM, "csv_load: out of memory");
         return NULL;
     }
-    ds->X = ag_leaf_new(c->dtype, 2, (const int64_t[]){(int64_t)c->n, (int64_t)c->d});
-    ds->y = ds->X ? ag_leaf_new(AG_I64, 1, (const int64_t[]){(int64_t)c->n}) : NULL;
+    ds->X = ag_empty(c->dtype, 2, (const int64_t[]){(int64_t)c->n, (int64_t)c->d});
+    ds->y = ds->X ? ag_empty(AG_I64, 1, (const int64_t[]){(int64_t)c->n}) : NULL;
     if (c->names && ds->y) {
         ds->feature_names = ag_calloc(c->d, sizeof *ds->feature_names);
         if (!ds->feature_names)
@@ -491,8 +491,8 @@ static ag_dataset *finish(csv *c)
         ag_dataset_free(ds);
         return NULL;
     }
-    memcpy(ds->X->data, c->X, c->n * c->d * c->esize);
-    memcpy(ds->y->data, c->y, c->n * sizeof(int64_t));
+    memcpy(ag_data(ds->X), c->X, c->n * c->d * c->esize);
+    memcpy(ag_data(ds->y), c->y, c->n * sizeof(int64_t));
     if (c->names) {
         for (size_t j = 0, k = 0; j < c->ncols; j++) {
             if (j == c->label)

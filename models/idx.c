@@ -18,7 +18,7 @@
  * The stream must end with its CRC-32 and length trailer right after the
  * data, and the file with the stream. Offsets in messages count bytes from
  * the start of the file, or of the decompressed stream for a gzip file. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <errno.h>
 #include <string.h>
@@ -431,8 +431,8 @@ ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dty
         ag_error_set(AG_ERR_NOMEM, "idx_load: out of memory");
         goto done;
     }
-    ds->X = ag_leaf_new(dtype, 2, (const int64_t[]){(int64_t)n, (int64_t)d});
-    ds->y = ds->X ? ag_leaf_new(AG_I64, 1, (const int64_t[]){(int64_t)n}) : NULL;
+    ds->X = ag_empty(dtype, 2, (const int64_t[]){(int64_t)n, (int64_t)d});
+    ds->y = ds->X ? ag_empty(AG_I64, 1, (const int64_t[]){(int64_t)n}) : NULL;
     if (!ds->y) {
         ag_dataset_free(ds);
         ds = NULL;
@@ -443,15 +443,15 @@ ag_dataset *ag_idx_load(const char *images_path, const char *labels_path, ag_dty
         scale[v] = v / 255.0;
     size_t total = (size_t)(n * d);
     if (dtype == AG_F32) {
-        float *x = ds->X->data;
+        float *x = ag_data(ds->X);
         for (size_t i = 0; i < total; i++)
             x[i] = (float)scale[pixels[i]];
     } else {
-        double *x = ds->X->data;
+        double *x = ag_data(ds->X);
         for (size_t i = 0; i < total; i++)
             x[i] = scale[pixels[i]];
     }
-    int64_t *y = ds->y->data, max_label = 0;
+    int64_t *y = ag_data(ds->y), max_label = 0;
     for (size_t i = 0; i < n; i++) {
         y[i] = labels[i];
         if (y[i] > max_label)
