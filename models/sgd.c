@@ -5,7 +5,7 @@
  * The caller names the tensor to update, so a missing gradient is always a
  * mistake (requires_grad never set, or no backward run): it is an error
  * that says which, never a silent no-op that leaves a model untrained. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <math.h>
 
@@ -15,23 +15,24 @@ bool ag_sgd_update(ag_tensor *t, double lr)
         ag_error_set(AG_ERR_NULL, "sgd_update: tensor is NULL");
         return false;
     }
-    if (ag_is_stale(t) || !t->leaf) {
+    if (!ag_is_leaf(t)) { /* a stale tensor has recorded AG_ERR_STALE already */
         ag_error_set(AG_ERR_STATE, "sgd_update: only leaves (parameters) can be updated");
         return false;
     }
     /* Messages name the tensor by its label, which ag_params_add sets. */
-    const char *name = t->label[0] ? t->label : "w";
+    const char *name = ag_label(t)[0] ? ag_label(t) : "w";
     if (!isfinite(lr)) {
         ag_error_set(AG_ERR_VALUE, "sgd_update: learning rate %g for '%s'; it must be finite", lr,
                      name);
         return false;
     }
-    if (t->dtype == AG_I64) {
+    ag_dtype dtype = ag_tensor_dtype(t);
+    if (dtype == AG_I64) {
         ag_error_set(AG_ERR_DTYPE, "sgd_update: '%s' is an i64 tensor; only float tensors have "
                                    "gradients", name);
         return false;
     }
-    if (!t->requires_grad) {
+    if (!ag_requires_grad(t)) {
         ag_error_set(AG_ERR_STATE,
                      "sgd_update: '%s' does not require grad, so no gradient is computed for "
                      "it; call ag_set_requires_grad(%s, true) before the forward pass, and "
@@ -39,15 +40,9 @@ bool ag_sgd_update(ag_tensor *t, double lr)
                      name, name);
         return false;
     }
-    /* Before ag_grad_of: a graph gradient from a reset tape is an error to
-     * report, not a buffer to read. */
-    if (t->grad && !t->grad->leaf && ag_is_stale(t->grad)) {
-        ag_error_set(AG_ERR_STALE, "sgd_update: the gradient is from a tape that was reset");
-        return false;
-    }
-    /* Not t->grad directly: a gradient zeroed by ag_zero_grad is only
-     * marked zero, and ag_grad_of clears its buffer when it is read. */
-    const ag_tensor *g = ag_grad_of(t);
+    /* A graph gradient of a reset tape makes ag_grad_of record AG_ERR_STALE
+     * (which the message below then leaves in place). */
+    ag_tensor *g = ag_grad_of(t);
     if (!g) {
         ag_error_set(AG_ERR_STATE,
                      "sgd_update: no gradient has reached '%s' yet; call ag_backward on a loss "
@@ -55,8 +50,19 @@ bool ag_sgd_update(ag_tensor *t, double lr)
                      name);
         return false;
     }
-    for (size_t i = 0; i < t->numel; i++)
-        ag_store(t, i, ag_load(t, i) - lr * ag_load(g, i));
-    ag_tensor_modified(t);
+    /* In double, then rounded to the parameter's dtype. */
+    size_t n = ag_numel(t);
+    if (dtype == AG_F32) {
+        float *x = ag_data(t);
+        const float *d = ag_data_const(g);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((double)x[i] - lr * (double)d[i]);
+    } else {
+        double *x = ag_data(t);
+        const double *d = ag_data_const(g);
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] - lr * d[i];
+    }
+    ag_mark_changed(t);
     return true;
 }

@@ -245,6 +245,34 @@ END_TEST
 
 /* ---- the node limit ---- */
 
+/* A leaf's gradient from a create_graph sweep is a tensor of the tape: after
+ * a reset ag_grad_of says so (AG_ERR_STALE) instead of handing out freed
+ * memory, and an SGD step from it is refused the same way, the leaf kept. */
+START_TEST(test_graph_gradient_dies_with_its_tape)
+{
+    ag_tensor *x = h_param(AG_F64, 1, H_SHAPE(2), H_VALS(1.5, -2.0));
+    ag_tape *t = h_tape();
+    ag_tape *prev = ag_tape_use(t);
+    ck_assert(ag_backward_ex(ag_sum(ag_mul(x, x)), NULL, true));
+    ck_assert_f64(h_grad_at(x, 1), -4.0);
+    ag_tape_reset(t);
+    ag_tape_reset(t);
+    ck_assert(ag_grad_of(x) == NULL);
+    ck_assert_error(AG_ERR_STALE, "tape that was reset");
+    ag_error_clear();
+    ck_assert(!ag_sgd_update(x, 0.1));
+    ck_assert_error(AG_ERR_STALE, "tape that was reset");
+    ag_error_clear();
+    ck_assert(ag_get_flat(x, 0) == 1.5 && ag_get_flat(x, 1) == -2.0);
+    /* ag_zero_grad forgets it; a first-order sweep gives a leaf buffer again. */
+    ag_zero_grad(x);
+    ck_assert(ag_backward(ag_sum(ag_mul(x, x))));
+    ck_assert(ag_sgd_update(x, 0.1));
+    ck_assert_f64(ag_get_flat(x, 0), 1.5 - 0.1 * 3.0);
+    ag_tape_use(prev);
+}
+END_TEST
+
 START_TEST(test_node_limit_asks_about_reset)
 {
     ag_tensor *x = h_pscalar(AG_F64, 1.0);
@@ -284,6 +312,7 @@ static Suite *lifetimes_suite(void)
     tcase_add_test(tc, test_sgd_update_counts_as_a_change);
     tc = h_tcase(s, "node limit", H_TIMEOUT);
     tcase_add_test(tc, test_node_limit_asks_about_reset);
+    tcase_add_test(tc, test_graph_gradient_dies_with_its_tape);
     return s;
 }
 

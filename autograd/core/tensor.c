@@ -255,11 +255,7 @@ bool ag_requires_grad(const ag_tensor *t)
 
 bool ag_is_leaf(const ag_tensor *t)
 {
-    if (!t) {
-        ag_error_set(AG_ERR_NULL, "is_leaf: t is NULL");
-        return false;
-    }
-    return t && t->leaf;
+    return readable(t, "is_leaf") && t->leaf;
 }
 
 char ag_no_label_[1];
@@ -403,6 +399,12 @@ ag_tensor *ag_grad_of(const ag_tensor *t)
 {
     if (!readable(t, "grad"))
         return NULL;
+    /* A leaf's graph gradient (create_graph) dies with its tape: never hand
+     * out what a reset freed. */
+    if (t->grad && !t->grad->leaf && ag_is_stale(t->grad)) {
+        ag_error_set(AG_ERR_STALE, "grad: the gradient is a graph tensor of a tape that was reset");
+        return NULL;
+    }
     if (t->grad_zero) {
         /* The zeroing ag_zero_grad put off; the buffer is the leaf's own. */
         memset(t->grad->data, 0, t->grad->numel * ag_dtype_size(t->grad->dtype));
