@@ -7,9 +7,20 @@
  * hash on the tensors' addresses lets ag_params_add refuse a tensor the
  * store already owns in constant time: held twice, it would be freed twice
  * (and one refusal path used to free it while the store still held it). */
-#include "../autograd/internal.h"
+#include "op.h"
 
+#include <stdbool.h>
 #include <string.h>
+
+/* uthash allocates through the library's counted allocator, and must not
+ * exit when that fails: it leaves the table as it was and raises this
+ * flag, which each insertion checks. */
+static _Thread_local bool hash_oom;
+#define uthash_malloc(sz) ag_malloc(sz)
+#define uthash_free(ptr, sz) ag_free(ptr)
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) ((void)(obj), hash_oom = true)
+#include <uthash.h>
 
 typedef struct entry {
     char name[128];
@@ -82,7 +93,7 @@ ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t)
         ag_tensor_free(t);
         return NULL;
     }
-    if (!t->leaf) {
+    if (!ag_is_leaf(t)) {
         ag_error_set(AG_ERR_VALUE, "params_add: '%s' is an intermediate; parameters are leaves", name);
         return NULL;
     }
@@ -112,23 +123,23 @@ ag_tensor *ag_params_add(ag_params *p, const char *name, ag_tensor *t)
     }
     memcpy(e->name, name, len + 1);
     e->t = t;
-    ag_hash_oom_ = false;
+    hash_oom = false;
     HASH_ADD_STR(p->by_name, name, e);
-    if (!ag_hash_oom_) {
+    if (!hash_oom) {
         HASH_ADD(ht, p->by_tensor, t, sizeof e->t, e);
-        if (ag_hash_oom_)
+        if (hash_oom)
             HASH_DELETE(hh, p->by_name, e);
     }
-    if (ag_hash_oom_) {
+    if (hash_oom) {
         ag_error_set(AG_ERR_NOMEM, "params_add: out of memory");
         ag_free(e);
         ag_tensor_free(t);
         return NULL;
     }
     /* Only once t is the store's: a refused tensor keeps its flags. */
-    if (t->dtype != AG_I64)
-        t->requires_grad = true;
-    if (!t->label[0])
+    if (ag_tensor_dtype(t) != AG_I64)
+        ag_set_requires_grad(t, true);
+    if (!ag_label(t)[0])
         ag_set_label(t, name);
     p->order[p->n++] = e;
     return t;
@@ -182,7 +193,7 @@ size_t ag_params_numel(const ag_params *p)
     }
     size_t n = 0;
     for (size_t i = 0; p && i < p->n; i++)
-        n += p->order[i]->t->numel;
+        n += ag_numel(p->order[i]->t);
     return n;
 }
 
@@ -209,7 +220,7 @@ ag_params *ag_params_clone(const ag_params *p)
             ag_params_free(c);
             return NULL;
         }
-        t->requires_grad = p->order[i]->t->requires_grad;
+        ag_set_requires_grad(t, ag_requires_grad(p->order[i]->t));
     }
     return c;
 }
