@@ -248,8 +248,6 @@ void ag_unflatten(size_t flat, int ndim, const int64_t *shape, int64_t *index);
 /* "node 3: op 'swish' label 'h' inputs (2,3); input 0 element (1,2): ..." */
 char *ag_format_culprit(const ag_gradcheck_nodes_report *r, char *buf, size_t size);
 
-/* Formats a shape as "(3,4)" / "()" into buf. */
-char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size);
 
 /* The element at flat index i as a double (no checks). */
 static inline double ag_load(const ag_tensor *t, size_t i)

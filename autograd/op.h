@@ -40,6 +40,14 @@ AG_API void *ag_calloc(size_t n, size_t size); /* zeroed */
 AG_API void *ag_realloc(void *p, size_t size); /* as realloc */
 AG_API void ag_free(void *p);                  /* as free */
 
+/* Whether t may be used: a leaf not freed, or an intermediate of its tape's
+ * current generation. Records nothing (NULL gives false). */
+AG_API bool ag_tensor_live(const ag_tensor *t);
+
+/* Formats a shape as "(3,4)" ("()" for 0-d) into buf (size bytes) and
+ * returns buf, for error messages; a NULL shape with ndim > 0 writes "?". */
+AG_API char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size);
+
 /* A leaf with uninitialised data (fill it through ag_data): ag_zeros
  * without the zeroing. Caller owns; free with ag_tensor_free. */
 AG_API ag_tensor *ag_empty(ag_dtype dtype, int ndim, const int64_t *shape);

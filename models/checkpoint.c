@@ -317,8 +317,8 @@ static bool load_checked(ag_st_file *sf, const group *g)
         const ag_st_entry *e = ag_st_find(sf, g->names[k]);
         size_t nbytes = (size_t)(e->end - e->begin);
         if (nbytes)
-            memcpy(g->ts[k]->data, buf + e->begin, nbytes);
-        ag_tensor_modified(g->ts[k]);
+            memcpy(ag_data(g->ts[k]), buf + e->begin, nbytes);
+        ag_mark_changed(g->ts[k]);
     }
     ag_free(dest);
     ag_free(buf);

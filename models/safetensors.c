@@ -27,6 +27,8 @@
  * through ag_malloc (json-c has no allocator hook); everything else does. */
 #include "safetensors_internal.h"
 
+#include <string.h>
+
 /* ------------------------------------------------------------------ */
 /* The public API                                                      */
 /* ------------------------------------------------------------------ */
@@ -188,10 +190,10 @@ ag_params *ag_safetensors_read(const char *path)
             ok = false;
             break;
         }
-        ag_tensor *t = ag_leaf_new(e->dtype, e->ndim, e->shape);
+        ag_tensor *t = ag_empty(e->dtype, e->ndim, e->shape);
         ok = t && ag_params_add(p, e->name, t); /* the store frees t on failure */
         if (ok)
-            dest[i] = t->data;
+            dest[i] = ag_data(t);
     }
     ok = ok && ag_st_read_data(&sf, dest);
     ag_free(dest);

@@ -11,7 +11,7 @@
 #ifndef AG_SAFETENSORS_INTERNAL_H
 #define AG_SAFETENSORS_INTERNAL_H
 
-#include "../autograd/internal.h"
+#include "op.h"
 
 /* The reference implementation's limit: a longer header is broken or hostile. */
 #define MAX_HEADER ((uint64_t)100 * 1000 * 1000)

@@ -553,19 +553,22 @@ bool ag_st_match(ag_st_file *sf, size_t n, const char *const *names, ag_tensor *
                          sf->path, SHOWN, names[k]);
             return false;
         }
-        if (e->dtype != t->dtype) {
+        ag_dtype dt = ag_tensor_dtype(t);
+        int nd = ag_ndim(t);
+        const int64_t *shape = ag_shape(t);
+        if (e->dtype != dt) {
             ag_error_set(AG_ERR_DTYPE, "%s: tensor '%.*s' is %s in the file but %s in the model",
                          sf->path, SHOWN, names[k], ag_st_dtype_name(e->dtype),
-                         ag_st_dtype_name(t->dtype));
+                         ag_st_dtype_name(dt));
             return false;
         }
-        bool same = e->ndim == t->ndim;
+        bool same = e->ndim == nd;
         for (int i = 0; same && i < e->ndim; i++)
-            same = e->shape[i] == t->shape[i];
+            same = e->shape[i] == shape[i];
         if (!same) {
             ag_error_set(AG_ERR_SHAPE, "%s: tensor '%.*s' has shape %s in the file but %s in the model",
                          sf->path, SHOWN, names[k], shape_str(e->ndim, e->shape, a, sizeof a),
-                         shape_str(t->ndim, t->shape, b, sizeof b));
+                         shape_str(nd, shape, b, sizeof b));
             return false;
         }
         e->used = true;
@@ -625,8 +628,8 @@ bool ag_st_load_into(ag_st_file *sf, size_t n, const char *const *names, ag_tens
         const ag_st_entry *e = ag_st_find(sf, names[k]);
         size_t nbytes = (size_t)(e->end - e->begin);
         if (nbytes)
-            memcpy(ts[k]->data, buf + e->begin, nbytes);
-        ag_tensor_modified(ts[k]);
+            memcpy(ag_data(ts[k]), buf + e->begin, nbytes);
+        ag_mark_changed(ts[k]);
     }
     ag_free(dest);
     ag_free(buf);

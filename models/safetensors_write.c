@@ -247,17 +247,17 @@ static json_object *build_header(const char *path, size_t n, const char *const *
             break;
         }
         json_object *e = json_object_new_object();
-        json_object *shape = json_object_new_array_ext(t->ndim);
+        json_object *shape = json_object_new_array_ext(ag_ndim(t));
         json_object *offs = json_object_new_array_ext(2);
-        json_object *dt = json_object_new_string(ag_st_dtype_name(t->dtype));
+        json_object *dt = json_object_new_string(ag_st_dtype_name(ag_tensor_dtype(t)));
         ok = e && shape && offs && dt;
-        for (int i = 0; ok && i < t->ndim; i++) {
-            json_object *d = json_object_new_int64(t->shape[i]);
+        for (int i = 0; ok && i < ag_ndim(t); i++) {
+            json_object *d = json_object_new_int64(ag_shape(t)[i]);
             ok = d && json_object_array_add(shape, d) == 0;
             if (!ok)
                 json_object_put(d);
         }
-        size_t nbytes = t->numel * ag_dtype_size(t->dtype);
+        size_t nbytes = ag_numel(t) * ag_dtype_size(ag_tensor_dtype(t));
         json_object *b = ok ? json_object_new_uint64(begin[k]) : NULL;
         ok = ok && b && json_object_array_add(offs, b) == 0;
         if (!ok)
@@ -315,7 +315,7 @@ bool ag_st_save(const char *path, size_t n, const char *const *names, ag_tensor 
                          names[k] ? "" : "name");
             return false;
         }
-        if (ag_is_stale(ts[k])) {
+        if (!ag_tensor_live(ts[k])) {
             ag_error_set(AG_ERR_STALE, "%s: tensor '%.*s' is an intermediate whose tape was reset",
                          path, SHOWN, names[k]);
             return false;
@@ -349,10 +349,10 @@ bool ag_st_save(const char *path, size_t n, const char *const *names, ag_tensor 
     uint64_t off = 0;
     for (size_t width = 8; width >= 4; width -= 4)
         for (size_t k = 0; k < n; k++)
-            if (ag_dtype_size(ts[k]->dtype) == width) {
+            if (ag_dtype_size(ag_tensor_dtype(ts[k])) == width) {
                 order[j++] = k;
                 begin[k] = off;
-                off += ts[k]->numel * width;
+                off += ag_numel(ts[k]) * width;
             }
 
     json_object *root = build_header(path, n, names, ts, begin, metadata);
@@ -382,8 +382,8 @@ bool ag_st_save(const char *path, size_t n, const char *const *names, ag_tensor 
         ok = write_all(f, len8, 8) && write_all(f, json, jlen) && write_all(f, spaces, pad);
         for (size_t i = 0; ok && i < n; i++) {
             const ag_tensor *t = ts[order[i]];
-            size_t width = ag_dtype_size(t->dtype);
-            ok = write_le(f, t->data, t->numel * width, width);
+            size_t width = ag_dtype_size(ag_tensor_dtype(t));
+            ok = write_le(f, ag_data_const(t), ag_numel(t) * width, width);
         }
         /* fflush hands the bytes to the kernel, fsync to the disk: only then
          * may the rename make them the file at `path`. */

@@ -712,6 +712,9 @@ enum kind {
     ROW(ag_free, "p", OK, (ag_free(NULL), true))                                                 \
     ROW(ag_empty, "shape", ERR, IS_NULL(ag_empty(AG_F64, 1, NULL)))                              \
     ROW(ag_mark_changed, "t", ERR, (ag_mark_changed(NULL), true))                                \
+    ROW(ag_tensor_live, "t", OK, !ag_tensor_live(NULL))                                          \
+    ROW(ag_format_shape, "shape", OK, strcmp(ag_format_shape(2, NULL, F.buf, 8), "?") == 0)      \
+    ROW(ag_format_shape, "buf", ERR, IS_NULL(ag_format_shape(1, (int64_t[]){3}, NULL, 8)))       \
     ROW(ag_optim_defaults, "-", NOPTR, true)                                                     \
     ROW(ag_csv_defaults, "-", NOPTR, true)                                                       \
     ROW(ag_alloc_fail_after, "-", NOPTR, true)                                                   \

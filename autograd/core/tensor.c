@@ -27,8 +27,16 @@ size_t ag_dtype_size(ag_dtype d)
 char *ag_format_shape(int ndim, const int64_t *shape, char *buf, size_t size)
 {
     size_t n = 0;
+    if (!buf) {
+        ag_error_set(AG_ERR_NULL, "format_shape: buf is NULL");
+        return NULL;
+    }
     if (size == 0)
         return buf;
+    if (!shape && ndim > 0) {
+        snprintf(buf, size, "?");
+        return buf;
+    }
     n += (size_t)snprintf(buf, size, "(");
     for (int i = 0; i < ndim && n < size; i++)
         n += (size_t)snprintf(buf + n, size - n, i ? ",%lld" : "%lld", (long long)shape[i]);
@@ -498,4 +506,9 @@ void ag_mark_changed(ag_tensor *t)
         return;
     }
     ag_tensor_modified(t);
+}
+
+bool ag_tensor_live(const ag_tensor *t)
+{
+    return t && ag_is_live(t);
 }
