@@ -8,10 +8,25 @@
  * tensors when it is made (one set of the batch size and, when the last
  * batch of an epoch is smaller, one set of that size), so iterating never
  * touches the heap: a training loop's steady state stays allocation-free. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <math.h>
 #include <string.h>
+
+/* Element i of an f32 or f64 buffer as a double, and back (rounded to the
+ * buffer's dtype). */
+static double load_at(const void *p, ag_dtype dt, size_t i)
+{
+    return dt == AG_F32 ? ((const float *)p)[i] : ((const double *)p)[i];
+}
+
+static void store_at(void *p, ag_dtype dt, size_t i, double v)
+{
+    if (dt == AG_F32)
+        ((float *)p)[i] = (float)v;
+    else
+        ((double *)p)[i] = v;
+}
 
 void ag_dataset_free(ag_dataset *d)
 {
@@ -35,25 +50,25 @@ static bool check_dataset(const char *what, const ag_dataset *d)
                      !d ? "is" : !d->X ? "has X" : "has y");
         return false;
     }
-    if (ag_is_stale(d->X) || ag_is_stale(d->y)) {
+    if (!ag_tensor_live(d->X) || !ag_tensor_live(d->y)) {
         ag_error_set(AG_ERR_STALE, "%s: the data set's %s is an intermediate of a reset tape",
-                     what, ag_is_stale(d->X) ? "X" : "y");
+                     what, !ag_tensor_live(d->X) ? "X" : "y");
         return false;
     }
     const ag_tensor *X = d->X, *y = d->y;
-    if (X->ndim != 2 || y->ndim != 1 || X->shape[0] != y->shape[0] || X->shape[0] != d->n ||
-        X->shape[1] != d->d) {
+    if (ag_ndim(X) != 2 || ag_ndim(y) != 1 || ag_dim(X, 0) != ag_dim(y, 0) || ag_dim(X, 0) != d->n ||
+        ag_dim(X, 1) != d->d) {
         char a[64], b[64];
         ag_error_set(AG_ERR_SHAPE, "%s: the data set has X %s and y %s with n = %lld, d = %lld; "
                      "expected X (n, d) and y (n)", what,
-                     ag_format_shape(X->ndim, X->shape, a, sizeof a),
-                     ag_format_shape(y->ndim, y->shape, b, sizeof b), (long long)d->n,
+                     ag_shape_str(X, a, sizeof a),
+                     ag_shape_str(y, b, sizeof b), (long long)d->n,
                      (long long)d->d);
         return false;
     }
-    if ((X->dtype != AG_F32 && X->dtype != AG_F64) || y->dtype != AG_I64) {
+    if ((ag_tensor_dtype(X) != AG_F32 && ag_tensor_dtype(X) != AG_F64) || ag_tensor_dtype(y) != AG_I64) {
         ag_error_set(AG_ERR_DTYPE, "%s: the data set has X %s and y %s; expected X f32 or f64 "
-                     "and y i64", what, ag_dtype_str(X->dtype), ag_dtype_str(y->dtype));
+                     "and y i64", what, ag_dtype_str(ag_tensor_dtype(X)), ag_dtype_str(ag_tensor_dtype(y)));
         return false;
     }
     return true;
@@ -103,8 +118,8 @@ static ag_dataset *subset(const ag_dataset *d, const int64_t *idx, int64_t m, in
         ag_error_set(AG_ERR_NOMEM, "dataset_split: out of memory");
         return NULL;
     }
-    s->X = ag_leaf_new(d->X->dtype, 2, (const int64_t[]){m, d->d});
-    s->y = s->X ? ag_leaf_new(AG_I64, 1, (const int64_t[]){m}) : NULL;
+    s->X = ag_empty(ag_tensor_dtype(d->X), 2, (const int64_t[]){m, d->d});
+    s->y = s->X ? ag_empty(AG_I64, 1, (const int64_t[]){m}) : NULL;
     if (!s->y) {
         ag_dataset_free(s);
         return NULL;
@@ -112,11 +127,11 @@ static ag_dataset *subset(const ag_dataset *d, const int64_t *idx, int64_t m, in
     s->n = m;
     s->d = d->d;
     s->n_classes = n_classes;
-    size_t row = (size_t)d->d * ag_dtype_size(d->X->dtype);
-    const unsigned char *src = d->X->data;
-    unsigned char *dst = s->X->data;
-    const int64_t *ys = d->y->data;
-    int64_t *yd = s->y->data;
+    size_t row = (size_t)d->d * ag_dtype_size(ag_tensor_dtype(d->X));
+    const unsigned char *src = ag_data(d->X);
+    unsigned char *dst = ag_data(s->X);
+    const int64_t *ys = ag_data_const(d->y);
+    int64_t *yd = ag_data(s->y);
     for (int64_t i = 0; i < m; i++) {
         memcpy(dst + (size_t)i * row, src + (size_t)idx[i] * row, row);
         yd[i] = ys[idx[i]];
@@ -179,7 +194,7 @@ bool ag_dataset_split(const ag_dataset *d, double test_fraction, uint64_t seed,
     permutation(perm, n, &rng);
     /* Keep the parent's class count even if a class misses one side. */
     int64_t n_classes = d->n_classes;
-    const int64_t *y = d->y->data;
+    const int64_t *y = ag_data_const(d->y);
     for (int64_t i = 0; i < n; i++)
         if (y[i] + 1 > n_classes)
             n_classes = y[i] + 1;
@@ -218,9 +233,11 @@ bool ag_standardizer_fit(ag_standardizer *s, const ag_dataset *d)
     /* Two passes (the mean, then squared deviations from it): no
      * cancellation, unlike sum(x²) - n·mean². Rows are the outer loop to
      * read X in memory order. */
+    const void *xs = ag_data_const(d->X);
+    ag_dtype xt = ag_tensor_dtype(d->X);
     for (size_t i = 0; ok && i < n; i++) {
         for (size_t j = 0; j < dd; j++) {
-            double x = ag_load(d->X, i * dd + j);
+            double x = load_at(xs, xt, i * dd + j);
             if (!isfinite(x)) {
                 ag_error_set(AG_ERR_NUMERIC, "standardizer_fit: X[%zu, %zu] is %g; the "
                              "features must be finite", i, j, x);
@@ -238,7 +255,7 @@ bool ag_standardizer_fit(ag_standardizer *s, const ag_dataset *d)
         mean[j] = lo[j] == hi[j] ? lo[j] : mean[j] / (double)n;
     for (size_t i = 0; ok && i < n; i++)
         for (size_t j = 0; j < dd; j++) {
-            double e = ag_load(d->X, i * dd + j) - mean[j];
+            double e = load_at(xs, xt, i * dd + j) - mean[j];
             sq[j] += e * e;
         }
     ag_free(lo);
@@ -272,15 +289,17 @@ bool ag_standardizer_apply(const ag_standardizer *s, ag_dataset *d)
                      "has %lld", (long long)s->d, (long long)d->d);
         return false;
     }
-    if (!d->X->leaf) {
+    if (!ag_is_leaf(d->X)) {
         ag_error_set(AG_ERR_STATE, "standardizer_apply: X is an intermediate; only a leaf can be "
                      "changed in place");
         return false;
     }
     size_t n = (size_t)d->n, dd = (size_t)d->d;
+    void *xs = ag_data(d->X);
+    ag_dtype xt = ag_tensor_dtype(d->X);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < dd; j++)
-            ag_store(d->X, i * dd + j, (ag_load(d->X, i * dd + j) - s->mean[j]) / s->std[j]);
+            store_at(xs, xt, i * dd + j, (load_at(xs, xt, i * dd + j) - s->mean[j]) / s->std[j]);
     return true;
 }
 
@@ -305,7 +324,7 @@ ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype)
                      ag_dtype_str(dtype));
         return NULL;
     }
-    const int64_t *y = d->y->data;
+    const int64_t *y = ag_data_const(d->y);
     for (int64_t i = 0; i < d->n; i++) {
         if (y[i] != 0 && y[i] != 1) {
             ag_error_set(AG_ERR_VALUE, "dataset_targets: row %lld has label %lld; binary targets "
@@ -315,9 +334,10 @@ ag_tensor *ag_dataset_targets(const ag_dataset *d, ag_dtype dtype)
             return NULL;
         }
     }
-    ag_tensor *t = ag_leaf_new(dtype, 2, (const int64_t[]){d->n, 1});
-    for (int64_t i = 0; t && i < d->n; i++)
-        ag_store(t, (size_t)i, (double)y[i]);
+    ag_tensor *t = ag_empty(dtype, 2, (const int64_t[]){d->n, 1});
+    void *td = t ? ag_data(t) : NULL;
+    for (int64_t i = 0; td && i < d->n; i++)
+        store_at(td, dtype, (size_t)i, (double)y[i]);
     return t;
 }
 
@@ -367,7 +387,7 @@ ag_batches *ag_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle
     b->n = d->n;
     b->dd = d->d;
     b->size = batch_size < d->n ? batch_size : d->n;
-    b->dtype = d->X->dtype;
+    b->dtype = ag_tensor_dtype(d->X);
     b->shuffle = shuffle;
     b->seed = seed;
     b->perm = ag_malloc((size_t)(b->n ? b->n : 1) * sizeof *b->perm);
@@ -380,9 +400,9 @@ ag_batches *ag_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle
     for (int k = 0; k < 2; k++) {
         if (sizes[k] == 0)
             continue;
-        b->X[k] = ag_leaf_new(b->dtype, 2, (const int64_t[]){sizes[k], b->dd});
-        b->y[k] = ag_leaf_new(AG_I64, 1, (const int64_t[]){sizes[k]});
-        b->t[k] = ag_leaf_new(b->dtype, 2, (const int64_t[]){sizes[k], 1});
+        b->X[k] = ag_empty(b->dtype, 2, (const int64_t[]){sizes[k], b->dd});
+        b->y[k] = ag_empty(AG_I64, 1, (const int64_t[]){sizes[k]});
+        b->t[k] = ag_empty(b->dtype, 2, (const int64_t[]){sizes[k], 1});
         if (!b->X[k] || !b->y[k] || !b->t[k]) {
             ag_batches_free(b);
             return NULL;
@@ -404,9 +424,9 @@ bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **ta
         return false;
     }
     const ag_dataset *d = b->d;
-    if (!d->X || !d->y || d->X->ndim != 2 || d->X->shape[0] != b->n ||
-        d->X->shape[1] != b->dd || d->X->dtype != b->dtype || d->y->ndim != 1 ||
-        d->y->shape[0] != b->n || d->y->dtype != AG_I64) {
+    if (!d->X || !d->y || ag_ndim(d->X) != 2 || ag_dim(d->X, 0) != b->n ||
+        ag_dim(d->X, 1) != b->dd || ag_tensor_dtype(d->X) != b->dtype || ag_ndim(d->y) != 1 ||
+        ag_dim(d->y, 0) != b->n || ag_tensor_dtype(d->y) != AG_I64) {
         ag_error_set(AG_ERR_SHAPE, "batches_next: the data set's X or y changed since "
                      "ag_batches_new (expected X (%lld,%lld) %s and y (%lld) i64)",
                      (long long)b->n, (long long)b->dd, ag_dtype_str(b->dtype), (long long)b->n);
@@ -435,15 +455,16 @@ bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **ta
     int64_t m = b->n - b->pos < b->size ? b->n - b->pos : b->size;
     int k = m == b->size ? 0 : 1;
     size_t row = (size_t)b->dd * ag_dtype_size(b->dtype);
-    const unsigned char *src = d->X->data;
-    unsigned char *dst = b->X[k]->data;
-    const int64_t *ys = d->y->data;
-    int64_t *yd = b->y[k]->data;
+    const unsigned char *src = ag_data(d->X);
+    unsigned char *dst = ag_data(b->X[k]);
+    const int64_t *ys = ag_data_const(d->y);
+    int64_t *yd = ag_data(b->y[k]);
+    void *td = ag_data(b->t[k]);
     const int64_t *idx = b->perm + b->pos;
     for (int64_t i = 0; i < m; i++) {
         memcpy(dst + (size_t)i * row, src + (size_t)idx[i] * row, row);
         yd[i] = ys[idx[i]];
-        ag_store(b->t[k], (size_t)i, (double)ys[idx[i]]);
+        store_at(td, b->dtype, (size_t)i, (double)ys[idx[i]]);
     }
     b->pos += m;
     if (X)
