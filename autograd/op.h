@@ -82,8 +82,8 @@ typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
  * elements: y[i] = f(x[i]). An op with both maps (and one input) needs no
  * apply function: ag_op_apply and its builder run the map of the input's
  * dtype into a new result. */
-typedef void (*ag_map_f32)(size_t n, const float *restrict x, float *restrict y);
-typedef void (*ag_map_f64)(size_t n, const double *restrict x, double *restrict y);
+typedef void (*ag_map_f32)(size_t n, const float *x, float *y);
+typedef void (*ag_map_f64)(size_t n, const double *x, double *y);
 
 /* A first-order kernel: beside its rule (written with ops, so that it can
  * be differentiated again), an op may carry a kernel that computes the
