@@ -13,7 +13,7 @@
  * vectorizes, because a training step is meant to cost within about 10% of
  * hand-written C, whose update is `w[i] -= lr * g[i]`: the global norm,
  * which also finds a NaN or Inf before anything changes, then the update. */
-#include "../autograd/internal.h"
+#include "op.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -43,10 +43,10 @@ static bool add_state(ag_optim *o, const char *kind, const char *name, const ag_
 {
     char key[160];
     snprintf(key, sizeof key, "%s.%s", kind, name);
-    ag_tensor *t = ag_zeros(like->dtype, like->ndim, like->shape);
+    ag_tensor *t = ag_zeros(ag_tensor_dtype(like), ag_ndim(like), ag_shape(like));
     if (!t || !ag_params_add(o->state, key, t))
         return false;
-    t->requires_grad = false;
+    ag_set_requires_grad(t, false);
     *slot = t;
     return true;
 }
@@ -127,9 +127,9 @@ ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
     for (size_t i = 0; ok && i < n; i++) {
         const char *name;
         const ag_tensor *p = ag_params_at(params, i, &name);
-        if (p->dtype == AG_I64)
+        if (ag_tensor_dtype(p) == AG_I64)
             continue;
-        o->has_f32 |= p->dtype == AG_F32;
+        o->has_f32 |= ag_tensor_dtype(p) == AG_F32;
         if (c.kind == AG_SGD) {
             if (c.momentum > 0)
                 ok = add_state(o, "momentum_buffer", name, p, &o->buf1[i]);
@@ -232,9 +232,16 @@ static double sum_squares_float_exact(const float *restrict g, size_t n)
  * staleness check, so every gradient is readable. */
 static const ag_tensor *step_grad(const ag_tensor *p)
 {
-    if (p->dtype == AG_I64 || !p->requires_grad)
+    if (ag_tensor_dtype(p) == AG_I64 || !ag_requires_grad(p))
         return NULL;
     return ag_grad_of(p);
+}
+
+/* Element j of an f32 or f64 gradient, as a double. */
+static double grad_at(const ag_tensor *g, size_t j)
+{
+    const void *d = ag_data_const(g);
+    return ag_tensor_dtype(g) == AG_F32 ? ((const float *)d)[j] : ((const double *)d)[j];
 }
 
 /* Σ g² over the gradients the step will use; `exact` recounts f32 ones in
@@ -246,12 +253,14 @@ static double grad_sum_squares(const ag_optim *o, bool exact)
         const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
         if (!g)
             continue;
-        if (g->dtype == AG_F64)
-            s += sum_squares_double(g->data, g->numel);
+        const void *d = ag_data_const(g);
+        size_t n = ag_numel(g);
+        if (ag_tensor_dtype(g) == AG_F64)
+            s += sum_squares_double(d, n);
         else if (exact)
-            s += sum_squares_float_exact(g->data, g->numel);
+            s += sum_squares_float_exact(d, n);
         else
-            s += sum_squares_float(g->data, g->numel);
+            s += sum_squares_float(d, n);
     }
     return s;
 }
@@ -266,8 +275,8 @@ static double grad_norm_scaled(const ag_optim *o)
     double amax = 0;
     for (size_t i = 0; i < o->n; i++) {
         const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
-        for (size_t j = 0; g && j < g->numel; j++) {
-            double v = fabs(ag_load(g, j));
+        for (size_t j = 0, n = g ? ag_numel(g) : 0; j < n; j++) {
+            double v = fabs(grad_at(g, j));
             if (!(v <= DBL_MAX))
                 return v; /* NaN or Inf */
             amax = v > amax ? v : amax;
@@ -276,8 +285,8 @@ static double grad_norm_scaled(const ag_optim *o)
     double s = 0;
     for (size_t i = 0; amax > 0 && i < o->n; i++) {
         const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
-        for (size_t j = 0; g && j < g->numel; j++) {
-            double v = ag_load(g, j) / amax;
+        for (size_t j = 0, n = g ? ag_numel(g) : 0; j < n; j++) {
+            double v = grad_at(g, j) / amax;
             s += v * v;
         }
     }
@@ -498,22 +507,20 @@ bool ag_optim_step(ag_optim *o)
         ag_error_set(AG_ERR_STATE, "optim_step: parameters were added after the optimizer was made");
         return false;
     }
-    /* Before any ag_grad_of: a graph gradient (create_graph) from a reset
-     * tape is an error to report, not a buffer to read. */
+    /* A graph gradient (create_graph) of a reset tape is an error to report,
+     * not a parameter to skip: ag_grad_of records AG_ERR_STALE for it. */
+    ag_status before = ag_last_status();
     for (size_t i = 0; i < o->n; i++) {
-        const char *name;
-        const ag_tensor *p = ag_params_at(o->params, i, &name);
-        if (p->grad && !p->grad->leaf && ag_is_stale(p->grad)) {
-            ag_error_set(AG_ERR_STALE, "optim_step: the gradient of '%s' is from a tape that was reset", name);
+        const ag_tensor *p = ag_params_at(o->params, i, NULL);
+        if (!step_grad(p) && before == AG_OK && ag_last_status() == AG_ERR_STALE)
             return false;
-        }
     }
     /* A step that would update nothing is a forgotten ag_backward (or a
      * model whose every parameter is frozen), not a step to count. */
     bool any_grad = false, any_trainable = false;
     for (size_t i = 0; i < o->n && !any_grad; i++) {
         const ag_tensor *p = ag_params_at(o->params, i, NULL);
-        any_trainable |= p->dtype != AG_I64 && p->requires_grad;
+        any_trainable |= ag_tensor_dtype(p) != AG_I64 && ag_requires_grad(p);
         any_grad = step_grad(p) != NULL;
     }
     if (!any_grad) {
@@ -561,12 +568,13 @@ bool ag_optim_step(ag_optim *o)
         const ag_tensor *g = step_grad(p);
         if (!g)
             continue;
-        void *b1 = o->buf1[i] ? o->buf1[i]->data : NULL;
-        void *b2 = o->buf2[i] ? o->buf2[i]->data : NULL;
-        unsigned bad = p->dtype == AG_F32
-                           ? update_float(&k, p->numel, p->data, g->data, b1, b2)
-                           : update_double(&k, p->numel, p->data, g->data, b1, b2);
-        ag_tensor_modified(p);
+        void *b1 = o->buf1[i] ? ag_data(o->buf1[i]) : NULL;
+        void *b2 = o->buf2[i] ? ag_data(o->buf2[i]) : NULL;
+        size_t n = ag_numel(p);
+        unsigned bad = ag_tensor_dtype(p) == AG_F32
+                           ? update_float(&k, n, ag_data(p), ag_data_const(g), b1, b2)
+                           : update_double(&k, n, ag_data(p), ag_data_const(g), b1, b2);
+        ag_mark_changed(p);
         if (bad && !first_bad)
             first_bad = name;
     }
