@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ag_locations.h — where each op was called, for anomaly mode.
  *
- * Included at the end of ag_models.h (so of autograd.h). Each op builder is wrapped in a macro of
+ * Included at the end of models.h (so of autograd.h). Each op builder is wrapped in a macro of
  * its own name that, when anomaly mode is on, records __FILE__, __LINE__ and
  * the function before the call, so a NaN can be traced to the line of the
  * user's expression that made it. When anomaly mode is off the wrapper costs

@@ -830,6 +830,6 @@ AG_API void ag_set_location_(const char *file, int line, const char *func);
 
 /* The models layer, which ends with the source-location macros (they must
  * follow every declaration they wrap). */
-#include "ag_models.h"
+#include "models.h"
 
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ag_models.h — models as expressions: named parameters, initialisation,
+/* models.h — models as expressions: named parameters, initialisation,
  * layers, optimizers, data sets, training and model files.
  *
  * Included at the end of autograd.h, and including it; nothing here knows a gradient formula: every
