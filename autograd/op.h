@@ -85,6 +85,16 @@ typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
 typedef void (*ag_map_f32)(size_t n, const float *x, float *y);
 typedef void (*ag_map_f64)(size_t n, const double *x, double *y);
 
+/* The forward of an elementwise function of two tensors that broadcast,
+ * for m rows of n elements: y[r*n + i] = f(a[r*ra + i*sa], b[r*rb + i*sb])
+ * (a stride 0 repeats an element or a row). An op with both (and two
+ * inputs) needs no apply function: broadcasting, the result and the node
+ * come from the library. */
+typedef void (*ag_rows_f32)(size_t m, size_t n, const float *a, ptrdiff_t sa, ptrdiff_t ra,
+                            const float *b, ptrdiff_t sb, ptrdiff_t rb, float *y);
+typedef void (*ag_rows_f64)(size_t m, size_t n, const double *a, ptrdiff_t sa, ptrdiff_t ra,
+                            const double *b, ptrdiff_t sb, ptrdiff_t rb, double *y);
+
 /* A first-order kernel: beside its rule (written with ops, so that it can
  * be differentiated again), an op may carry a kernel that computes the
  * same vector-Jacobian product with plain loops straight into the inputs'
@@ -125,7 +135,7 @@ typedef struct ag_op_def {
     const char *name;  /* unique, e.g. "sigmoid" */
     int n_inputs;      /* arity */
     ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps); may be NULL
-                          for an elementwise op given by map_f32 and map_f64 */
+                          for an elementwise op given by its maps or rows */
     ag_vjp_fn vjp;     /* the vector-Jacobian rule (NULL for a composite) */
     double domain_lo;  /* inputs for gradient checks are drawn from [lo, hi] */
     double domain_hi;
@@ -144,6 +154,9 @@ typedef struct ag_op_def {
     /* An elementwise op of one input: its forward in each dtype. */
     ag_map_f32 map_f32;
     ag_map_f64 map_f64;
+    /* An elementwise op of two inputs that broadcast: the same. */
+    ag_rows_f32 rows_f32;
+    ag_rows_f64 rows_f64;
 } ag_op_def;
 
 typedef struct ag_op ag_op;

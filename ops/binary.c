@@ -97,26 +97,6 @@ static bool sub_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_b
 static bool mul_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_binary_grad_run(&MUL_GRAD, y, g, d); }
 static bool div_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *d) { return ag_binary_grad_run(&DIV_GRAD, y, g, d); }
 
-static ag_tensor *apply_add(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_add(in[0], in[1]);
-}
-static ag_tensor *apply_sub(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_sub(in[0], in[1]);
-}
-static ag_tensor *apply_mul(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_mul(in[0], in[1]);
-}
-static ag_tensor *apply_div(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_div(in[0], in[1]);
-}
 
 /* Shapes that exercise broadcasting on both sides and size-1 dimensions. */
 static void sample_broadcast(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -137,53 +117,57 @@ static void sample_broadcast(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
 static ag_op OP_ADD = {.def = {
         .name = "add",
         .n_inputs = 2,
-        .apply = apply_add,
         .vjp = add_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .sample = sample_broadcast,
         .rule = "da += sum_to(g), db += sum_to(g)",
         .kernel = add_kernel,
+        .rows_f32 = add_f32,
+        .rows_f64 = add_f64,
     }};
 static ag_op OP_SUB = {.def = {
         .name = "sub",
         .n_inputs = 2,
-        .apply = apply_sub,
         .vjp = sub_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .sample = sample_broadcast,
         .rule = "da += sum_to(g), db += sum_to(-g)",
         .kernel = sub_kernel,
+        .rows_f32 = sub_f32,
+        .rows_f64 = sub_f64,
     }};
 static ag_op OP_MUL = {.def = {
         .name = "mul",
         .n_inputs = 2,
-        .apply = apply_mul,
         .vjp = mul_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .sample = sample_broadcast,
         .rule = "da += sum_to(g * b), db += sum_to(g * a)",
         .kernel = mul_kernel,
+        .rows_f32 = mul_f32,
+        .rows_f64 = mul_f64,
     }};
 /* Divisors are kept away from zero, where the quotient blows up. */
 static ag_op OP_DIV = {.def = {
         .name = "div",
         .n_inputs = 2,
-        .apply = apply_div,
         .vjp = div_vjp,
         .domain_lo = 0.5,
         .domain_hi = 2,
         .sample = sample_broadcast,
         .rule = "da += sum_to(g / b), db += sum_to(-g * y / b)",
         .kernel = div_kernel,
+        .rows_f32 = div_f32,
+        .rows_f64 = div_f64,
     }};
 
-ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_ADD, add_f32, add_f64, a, b); }
-ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_SUB, sub_f32, sub_f64, a, b); }
-ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MUL, mul_f32, mul_f64, a, b); }
-ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_DIV, div_f32, div_f64, a, b); }
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_ADD, a, b); }
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_SUB, a, b); }
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MUL, a, b); }
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_DIV, a, b); }
 
 /* ---- with a scalar constant: y = x + c, y = x * c ---- */
 

@@ -124,8 +124,10 @@ static size_t rows_of(const ag_tensor *a, const ag_tensor *b, const ag_tensor *y
 
 /* The shared builder: checks, broadcasts, allocates (recording the node)
  * and runs the kernel row by row. */
-ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b)
+ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b)
 {
+    ag_rows_f32 k32 = op->def.rows_f32;
+    ag_rows_f64 k64 = op->def.rows_f64;
     ag_tensor *in[2] = {a, b};
     if (!ag_inputs_ok(op->def.name, 2, in))
         return NULL;
@@ -293,5 +295,7 @@ ag_tensor *ag_op_apply(const ag_op *op, ag_tensor *const *inputs, const void *pa
     }
     if (op->def.apply)
         return op->def.apply(inputs, params);
+    if (op->def.n_inputs == 2)
+        return ag_binary_op(op, inputs[0], inputs[1]);
     return ag_unary_op(op, inputs[0]);
 }

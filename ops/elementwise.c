@@ -41,81 +41,81 @@ static bool mask_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-static ag_tensor *apply_gt(ag_tensor *const *in, const void *p) { (void)p; return ag_gt(in[0], in[1]); }
-static ag_tensor *apply_ge(ag_tensor *const *in, const void *p) { (void)p; return ag_ge(in[0], in[1]); }
-static ag_tensor *apply_lt(ag_tensor *const *in, const void *p) { (void)p; return ag_lt(in[0], in[1]); }
-static ag_tensor *apply_le(ag_tensor *const *in, const void *p) { (void)p; return ag_le(in[0], in[1]); }
-static ag_tensor *apply_eq(ag_tensor *const *in, const void *p) { (void)p; return ag_eq(in[0], in[1]); }
-static ag_tensor *apply_ne(ag_tensor *const *in, const void *p) { (void)p; return ag_ne(in[0], in[1]); }
 
 #define MASK_FLAGS (AG_OP_KINK | AG_OP_NO_GRAD)
 static ag_op OP_GT = {.def = {
         .name = "gt",
         .n_inputs = 2,
-        .apply = apply_gt,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (mask)",
+        .rows_f32 = gt_f32,
+        .rows_f64 = gt_f64,
     }};
 static ag_op OP_GE = {.def = {
         .name = "ge",
         .n_inputs = 2,
-        .apply = apply_ge,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (mask)",
+        .rows_f32 = ge_f32,
+        .rows_f64 = ge_f64,
     }};
 static ag_op OP_LT = {.def = {
         .name = "lt",
         .n_inputs = 2,
-        .apply = apply_lt,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (mask)",
+        .rows_f32 = lt_f32,
+        .rows_f64 = lt_f64,
     }};
 static ag_op OP_LE = {.def = {
         .name = "le",
         .n_inputs = 2,
-        .apply = apply_le,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (mask)",
+        .rows_f32 = le_f32,
+        .rows_f64 = le_f64,
     }};
 static ag_op OP_EQ = {.def = {
         .name = "eq",
         .n_inputs = 2,
-        .apply = apply_eq,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (mask)",
+        .rows_f32 = eq_f32,
+        .rows_f64 = eq_f64,
     }};
 static ag_op OP_NE = {.def = {
         .name = "ne",
         .n_inputs = 2,
-        .apply = apply_ne,
         .vjp = mask_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = MASK_FLAGS,
         .rule = "none (mask)",
+        .rows_f32 = ne_f32,
+        .rows_f64 = ne_f64,
     }};
 
-ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GT, gt_f32, gt_f64, a, b); }
-ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GE, ge_f32, ge_f64, a, b); }
-ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_LT, lt_f32, lt_f64, a, b); }
-ag_tensor *ag_le(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_LE, le_f32, le_f64, a, b); }
-ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_EQ, eq_f32, eq_f64, a, b); }
-ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_NE, ne_f32, ne_f64, a, b); }
+ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GT, a, b); }
+ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_GE, a, b); }
+ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_LT, a, b); }
+ag_tensor *ag_le(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_LE, a, b); }
+ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_EQ, a, b); }
+ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_NE, a, b); }
 
 /* ---- maximum and minimum ---- */
 
@@ -149,32 +149,32 @@ static bool minimum_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-static ag_tensor *apply_maximum(ag_tensor *const *in, const void *p) { (void)p; return ag_maximum(in[0], in[1]); }
-static ag_tensor *apply_minimum(ag_tensor *const *in, const void *p) { (void)p; return ag_minimum(in[0], in[1]); }
 
 static ag_op OP_MAXIMUM = {.def = {
         .name = "maximum",
         .n_inputs = 2,
-        .apply = apply_maximum,
         .vjp = maximum_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_KINK,
         .rule = "da += g * (a >= b), db += g * (a < b)",
+        .rows_f32 = maximum_f32,
+        .rows_f64 = maximum_f64,
     }};
 static ag_op OP_MINIMUM = {.def = {
         .name = "minimum",
         .n_inputs = 2,
-        .apply = apply_minimum,
         .vjp = minimum_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_KINK,
         .rule = "da += g * (a <= b), db += g * (a > b)",
+        .rows_f32 = minimum_f32,
+        .rows_f64 = minimum_f64,
     }};
 
-ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MAXIMUM, maximum_f32, maximum_f64, a, b); }
-ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MINIMUM, minimum_f32, minimum_f64, a, b); }
+ag_tensor *ag_maximum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MAXIMUM, a, b); }
+ag_tensor *ag_minimum(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_MINIMUM, a, b); }
 
 /* ---- pow ---- */
 
@@ -200,17 +200,17 @@ static bool pow_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-static ag_tensor *apply_pow(ag_tensor *const *in, const void *p) { (void)p; return ag_pow(in[0], in[1]); }
 static ag_op OP_POW = {.def = {
         .name = "pow",
         .n_inputs = 2,
-        .apply = apply_pow,
         .vjp = pow_vjp,
         .domain_lo = 0.5,
         .domain_hi = 2,
         .rule = "da += g * (b == 0 ? 0 : b * a^(b-1)), db += g * y * ln a",
+        .rows_f32 = pow_f32,
+        .rows_f64 = pow_f64,
     }};
-ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_POW, pow_f32, pow_f64, a, b); }
+ag_tensor *ag_pow(ag_tensor *a, ag_tensor *b) { return ag_binary_op(&OP_POW, a, b); }
 
 typedef struct pow_params {
     double p;

@@ -43,13 +43,7 @@ static inline bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_
 
 /* ---- elementwise builders shared by the op families ---- */
 
-/* Row kernels of a binary op: for m rows r of n elements,
- * y[r*n + i] = f(a[r*ra + i*sa], b[r*rb + i*sb]). Several rows in one call
- * let a batch plus a bias run without a call per row. */
-typedef void (*ag_row_f32)(size_t m, size_t n, const float *a, ptrdiff_t sa, ptrdiff_t ra,
-                           const float *b, ptrdiff_t sb, ptrdiff_t rb, float *restrict y);
-typedef void (*ag_row_f64)(size_t m, size_t n, const double *a, ptrdiff_t sa, ptrdiff_t ra,
-                           const double *b, ptrdiff_t sb, ptrdiff_t rb, double *restrict y);
+/* Row kernels of a binary op are ag_rows_f32 / ag_rows_f64 (op.h). */
 
 /* Defines the row kernel `name` for type T computing EXPR from x (of a)
  * and z (of b). The unit-stride branch is the one the compiler
@@ -81,7 +75,7 @@ typedef void (*ag_row_f64)(size_t m, size_t n, const double *a, ptrdiff_t sa, pt
 
 /* Checks, broadcasts, allocates (recording the node) and runs the row
  * kernel of the result's dtype. */
-ag_tensor *ag_binary_op(ag_op *op, ag_row_f32 k32, ag_row_f64 k64, ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b);
 
 
 /* Defines name_f32 and name_f64 computing y[i] = EXPR(v = x[i]). */

@@ -230,6 +230,65 @@ START_TEST(test_user_op_by_maps)
 }
 END_TEST
 
+/* A binary elementwise user op by its rows: y = a² + b², broadcasting done
+ * by the library; the rule sums the gradients back to each input's shape. */
+static void sq_sum_f32(size_t m, size_t n, const float *a, ptrdiff_t sa, ptrdiff_t ra,
+                       const float *b, ptrdiff_t sb, ptrdiff_t rb, float *y)
+{
+    for (size_t r = 0; r < m; r++, a += ra, b += rb, y += n)
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[(ptrdiff_t)i * sa] * a[(ptrdiff_t)i * sa] +
+                   b[(ptrdiff_t)i * sb] * b[(ptrdiff_t)i * sb];
+}
+
+static void sq_sum_f64(size_t m, size_t n, const double *a, ptrdiff_t sa, ptrdiff_t ra,
+                       const double *b, ptrdiff_t sb, ptrdiff_t rb, double *y)
+{
+    for (size_t r = 0; r < m; r++, a += ra, b += rb, y += n)
+        for (size_t i = 0; i < n; i++)
+            y[i] = a[(ptrdiff_t)i * sa] * a[(ptrdiff_t)i * sa] +
+                   b[(ptrdiff_t)i * sb] * b[(ptrdiff_t)i * sb];
+}
+
+static bool sq_sum_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    for (int k = 0; k < 2; k++) {
+        ag_tensor *x = ag_node_input(y, k);
+        if (ag_requires_grad(x) &&
+            !(gin[k] = ag_sum_to(ag_mul(g, ag_mul_scalar(x, 2.0)), ag_ndim(x), ag_shape(x))))
+            return false;
+    }
+    return true;
+}
+
+START_TEST(test_user_op_by_rows)
+{
+    const ag_op *op = ag_op_register(&(ag_op_def){
+        .name = "user_sq_sum",
+        .n_inputs = 2,
+        .vjp = sq_sum_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .rows_f32 = sq_sum_f32,
+        .rows_f64 = sq_sum_f64,
+    });
+    ck_assert_msg(op != NULL, "%s", ag_last_error());
+    ag_gradcheck_report rep;
+    for (uint64_t seed = 1; seed <= 4; seed++)
+        ck_assert_msg(ag_gradcheck_op(op, seed, NULL, &rep), "seed %llu: %s",
+                      (unsigned long long)seed, ag_last_error());
+    /* (2,3) against (3): the row of b repeats. */
+    ag_tensor *in[2] = {h_param(AG_F64, 2, H_SHAPE(2, 3), H_VALS(1, 2, 3, -1, 0.5, 0)),
+                        h_param(AG_F64, 1, H_SHAPE(3), H_VALS(2, -1, 0.25))};
+    ag_tensor *y = ag_op_apply(op, in, NULL);
+    ck_assert_tensor(y);
+    ck_assert_shape(y, 2, H_SHAPE(2, 3));
+    const double want[6] = {5, 5, 9.0625, 5, 1.25, 0.0625};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_f64(ag_get_flat(y, i), want[i]);
+}
+END_TEST
+
 START_TEST(test_kernel_without_rule_refused)
 {
     ck_assert(ag_op_register(&(ag_op_def){.name = "user_kernel_only", .n_inputs = 1,
@@ -249,6 +308,7 @@ static Suite *user_kernel_suite(void)
     tcase_add_test(tc, test_first_order_sweep_runs_the_user_kernel);
     tcase_add_test(tc, test_kernel_without_rule_refused);
     tcase_add_test(tc, test_user_op_by_maps);
+    tcase_add_test(tc, test_user_op_by_rows);
     return s;
 }
 

@@ -60,13 +60,14 @@ const ag_op *ag_registry_add(const ag_op_def *def)
         ag_error_set(AG_ERR_NULL, "op_register: def is NULL");
         return NULL;
     }
-    bool forward = def && (def->apply || (def->map_f32 && def->map_f64 && def->n_inputs == 1));
+    bool forward = def && (def->apply || (def->map_f32 && def->map_f64 && def->n_inputs == 1) ||
+                           (def->rows_f32 && def->rows_f64 && def->n_inputs == 2));
     if (!def || !def->name || !def->name[0] || !forward ||
         (!def->vjp && !(def->flags & AG_OP_COMPOSITE)) || def->n_inputs < 1 ||
         def->n_inputs > AG_GRADCHECK_MAX_INPUTS) {
         ag_error_set(AG_ERR_VALUE,
                      "op_register: an op needs a name, an apply function (or, with one input, "
-                     "map_f32 and map_f64), a vjp (unless "
+                     "map_f32 and map_f64; with two, rows_f32 and rows_f64), a vjp (unless "
                      "composite) and 1 to %d "
                      "inputs%s%s",
                      AG_GRADCHECK_MAX_INPUTS, def && def->name ? "; got op " : "",
