@@ -436,8 +436,8 @@ AG_API bool ag_safetensors_save(const char *path, const ag_params *p, const char
  * first and whole (length >= 2, within the file and at most 100 MB; at
  * most 1,000,000 tensors; strict JSON; names of valid UTF-8 without NUL;
  * known dtypes; shapes of 0..8 dimensions whose byte size, without
- * overflow, equals end - begin; a file no larger than ag_read_limit(); offsets inside the data; no overlaps, gaps
- * or trailing bytes), then matched against p, then all data is read into a
+ * overflow, equals end - begin; a file no larger than ag_read_limit();
+ * offsets inside the data; no overlaps, gaps or trailing bytes), then matched against p, then all data is read into a
  * temporary buffer, and only then copied: on any error p is unchanged.
  * Errors: AG_ERR_IO (cannot open or read, not a regular file); AG_ERR_PARSE
  * (truncated file, bad header length, bad JSON, bad offsets or sizes,

@@ -66,9 +66,10 @@ static bool check_dataset(const char *what, const ag_dataset *d)
                      (long long)d->d);
         return false;
     }
-    if ((ag_tensor_dtype(X) != AG_F32 && ag_tensor_dtype(X) != AG_F64) || ag_tensor_dtype(y) != AG_I64) {
+    ag_dtype xt = ag_tensor_dtype(X), yt = ag_tensor_dtype(y);
+    if ((xt != AG_F32 && xt != AG_F64) || yt != AG_I64) {
         ag_error_set(AG_ERR_DTYPE, "%s: the data set has X %s and y %s; expected X f32 or f64 "
-                     "and y i64", what, ag_dtype_str(ag_tensor_dtype(X)), ag_dtype_str(ag_tensor_dtype(y)));
+                     "and y i64", what, ag_dtype_str(xt), ag_dtype_str(yt));
         return false;
     }
     return true;
