@@ -9,26 +9,16 @@
  * needs no PyTorch). The other direction, a file of this library loading
  * into PyTorch, is the meson test torch_roundtrip (tests/torch_interop.py). */
 #include "harness.h"
+#include "data_fixture.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#ifndef AG_TEST_DATA_PATH
-#define AG_TEST_DATA_PATH "tests/data"
-#endif
-
-static const char *test_data(void)
-{
-    const char *d = getenv("AG_TEST_DATA");
-    return d && *d ? d : AG_TEST_DATA_PATH;
-}
-
 static json_object *fixture_json(void)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/torch_mlp.json", test_data());
+    const char *path = fixture("torch_mlp.json");
     json_object *j = json_object_from_file(path);
     ck_assert_msg(j != NULL, "cannot read %s", path);
     return j;
@@ -45,8 +35,7 @@ static ag_mlp *torch_shaped_mlp(void)
 
 START_TEST(test_pytorch_file_predicts_as_pytorch)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/torch_mlp.safetensors", test_data());
+    const char *path = fixture("torch_mlp.safetensors");
     ag_mlp *m = torch_shaped_mlp();
     /* Without the name map the names are not ours. */
     ck_assert(!ag_safetensors_load(path, m->params));
