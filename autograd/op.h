@@ -12,6 +12,7 @@
 #define AG_OP_H
 
 #include "autograd.h"
+#include "tools.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -28,6 +28,7 @@
  *
  *   seed_backprop [output-prefix]      (default "seed_backprop") */
 #include <autograd/autograd.h>
+#include <autograd/tools.h>
 
 #include <spawn.h>
 #include <sys/wait.h>

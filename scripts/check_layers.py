@@ -28,7 +28,8 @@ import sys
 
 LAYERS = ['core', 'ops', 'engine', 'models']
 FOLDERS = {'autograd/core': 'core', 'ops': 'ops', 'autograd/engine': 'engine', 'models': 'models'}
-PUBLIC = {'autograd/autograd.h', 'autograd/op.h', 'autograd/ag_locations.h', 'autograd/models.h'}
+PUBLIC = {'autograd/autograd.h', 'autograd/op.h', 'autograd/ag_locations.h', 'autograd/models.h',
+          'autograd/tools.h'}
 PRIVATE = {'autograd/internal.h': 'core', 'autograd/testing.h': 'core',
            'ops/ops_internal.h': 'ops', 'models/safetensors_internal.h': 'models'}
 PENDING = set()

@@ -44,7 +44,7 @@ def main():
     read = lambda p: open(os.path.join(root, p), encoding='utf-8').read()
     macros = set(re.findall(r'^#define (ag_\w+)\(\.\.\.\)', read('autograd/ag_locations.h'), re.M))
     builders, public = set(), set()
-    for h in ('autograd/autograd.h', 'autograd/op.h', 'autograd/models.h'):
+    for h in ('autograd/autograd.h', 'autograd/op.h', 'autograd/models.h', 'autograd/tools.h'):
         text = strip_comments(read(h))
         for m in re.finditer(r'^AG_API\s+([^;]*?)\b(ag_\w+)\s*\(([^;]*?)\)\s*;', text, re.M | re.S):
             ret, name, args = m.group(1), m.group(2), ' '.join(m.group(3).split())

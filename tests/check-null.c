@@ -1090,7 +1090,7 @@ START_TEST(test_table_complete)
 {
     char root[512], path[640];
     snprintf(root, sizeof root, "%s/../..", test_data());
-    const char *api[] = {"autograd/autograd.h", "autograd/op.h", "autograd/models.h",
+    const char *api[] = {"autograd/autograd.h", "autograd/op.h", "autograd/models.h", "autograd/tools.h",
                          "autograd/testing.h"};
     n_decls = n_fnptr_types = 0;
     for (size_t h = 0; h < H_COUNT(api); h++) {

@@ -1,6 +1,7 @@
 /* The backward sweep of the 2-2-2 network, node by node, as the engine
  * runs it: a hook prints each step. Labels name the tensors in the trace. */
 #include <autograd/autograd.h>
+#include <autograd/tools.h>
 
 #include <stdio.h>
 

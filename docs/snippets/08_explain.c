@@ -1,6 +1,7 @@
 /* One gradient as the chain rule writes it: a sum over the paths from a
  * weight to the error, each path a product of local derivatives. */
 #include <autograd/autograd.h>
+#include <autograd/tools.h>
 
 #include <stdio.h>
 

@@ -2,6 +2,7 @@
  * differences (E(w + h) - E(w - h)) / 2h, first for one weight by hand,
  * then for every element of W1 and W2 with ag_gradcheck. */
 #include <autograd/autograd.h>
+#include <autograd/tools.h>
 
 #include <stdio.h>
 

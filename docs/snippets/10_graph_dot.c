@@ -2,6 +2,7 @@
  * so every box shows its value and its gradient. Render it with
  *     ./10_graph_dot > net.dot && dot -Tsvg net.dot -o net.svg */
 #include <autograd/autograd.h>
+#include <autograd/tools.h>
 
 #include <stdio.h>
 
