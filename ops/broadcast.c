@@ -272,21 +272,6 @@ bool ag_grad_pass(ag_grad_dst *dst, ag_tensor *g)
     return true;
 }
 
-/* The shared builder of elementwise functions of one tensor. */
-ag_tensor *ag_unary_op(const ag_op *op, ag_tensor *x)
-{
-    if (!ag_inputs_ok(op->def.name, 1, &x))
-        return NULL;
-    ag_tensor *y = ag_op_result_checked(op, x->dtype, x->ndim, x->shape, x->numel, 1, &x, NULL, 0);
-    if (!y)
-        return NULL;
-    if (x->dtype == AG_F32)
-        op->def.map_f32(x->numel, x->data, y->data);
-    else
-        op->def.map_f64(x->numel, x->data, y->data);
-    return y;
-}
-
 ag_tensor *ag_op_apply(const ag_op *op, ag_tensor *const *inputs, const void *params)
 {
     if (!op || !inputs) {

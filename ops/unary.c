@@ -8,7 +8,21 @@
 
 #include <math.h>
 
-
+/* The forward of every op given by its maps (these and the one-input ops of
+ * elementwise.c): check, allocate and record, run the map of x's dtype. */
+ag_tensor *ag_unary_op(const ag_op *op, ag_tensor *x)
+{
+    if (!ag_inputs_ok(op->def.name, 1, &x))
+        return NULL;
+    ag_tensor *y = ag_op_result_checked(op, x->dtype, x->ndim, x->shape, x->numel, 1, &x, NULL, 0);
+    if (!y)
+        return NULL;
+    if (x->dtype == AG_F32)
+        op->def.map_f32(x->numel, x->data, y->data);
+    else
+        op->def.map_f64(x->numel, x->data, y->data);
+    return y;
+}
 /* y = -x;  dx += -g */
 AG_UNARY_MAPS(neg, -v, -v)
 static bool neg_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)

@@ -370,6 +370,27 @@ ag_tensor *ag_tape_tensor(ag_dtype dtype, int ndim, const int64_t *shape)
     return new_tensor(tape, dtype, ndim, shape, numel, 0);
 }
 
+/* A kernel's destination without a buffer yet (an intermediate's gradient)
+ * gets one from the tape, like every tensor of the step. */
+void *ag_grad_dst_data(ag_grad_dst *d)
+{
+    if (!d || (!d->data && !d->x)) {
+        ag_error_set(AG_ERR_NULL, "grad_dst_data: %s is NULL", d ? "d->x" : "d");
+        return NULL;
+    }
+    if (d->data)
+        return d->data;
+    ag_tensor *x = d->x;
+    ag_tensor *t = ag_tape_tensor(x->dtype, x->ndim, x->shape);
+    if (!t)
+        return NULL;
+    x->grad = t;
+    x->grad_owned = true;
+    d->data = t->data;
+    d->accumulate = false;
+    return d->data;
+}
+
 static bool push_node(ag_tape *tape, ag_tensor *t)
 {
     if (tape->max_nodes && tape->n_nodes >= tape->max_nodes) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tensor.c — tensor storage: shapes, leaf constructors and element access.
+/* tensor.c — tensor storage: shapes, leaf constructors, element access and
+ * gradient buffers.
  *
  * Leaves are one heap block each (header, then data), owned by the caller.
  * Intermediates are made by the tape (tape.c); both share the accessors here,
@@ -401,6 +402,22 @@ bool ag_set_flat(ag_tensor *t, size_t i, double value)
     ag_store(t, i, value);
     ag_tensor_modified(t);
     return true;
+}
+
+/* dst += src over n elements: how gradient buffers accumulate. */
+void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src)
+{
+    if (dtype == AG_F32) {
+        float *restrict d = dst;
+        const float *restrict s = src;
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+    } else {
+        double *restrict d = dst;
+        const double *restrict s = src;
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+    }
 }
 
 ag_tensor *ag_grad_of(const ag_tensor *t)
