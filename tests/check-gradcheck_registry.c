@@ -124,7 +124,7 @@ START_TEST(test_sweep_shapes_broadcast)
      * without it get broadcasting shapes from the sweep. Over 20 seeds, a
      * broadcasting binary op must see at least one pair of shapes that
      * differ (e.g. (2,3) with (3) or (2,1)), and some size-1 dimension. */
-    ag_op_def def = {.name = "test_bcast_spy", .n_inputs = 2, .apply = apply_spy,
+    ag_op_def def = {.name = "test_bcast_spy", .n_inputs = 2, .forward = apply_spy,
                      .domain_lo = -2, .domain_hi = 2, .flags = AG_OP_COMPOSITE};
     const ag_op *op = ag_op_register(&def);
     ck_assert_msg(op != NULL, "%s", ag_last_error());
