@@ -281,8 +281,9 @@ struct ag_op {
     UT_hash_handle hh;
 };
 
-/* Registers a built-in op object; called only from ag_ops_register_builtins,
- * which the registry runs under its lock. */
+/* Registers a built-in op object through the same validation and insertion
+ * as ag_op_register (a failure is recorded as an error); called only from
+ * the list of built-ins, which the registry runs under its lock. */
 void ag_op_register_builtin(ag_op *op);
 /* The registry's own operations, without the built-ins (the public
  * ag_op_register, ag_op_find, ag_op_foreach and ag_op_count are in

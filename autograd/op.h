@@ -70,18 +70,32 @@ AG_API void ag_mark_changed(ag_tensor *t);
  * on error. */
 typedef bool (*ag_vjp_fn)(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in);
 
-/* An op builder as the registry calls it: n inputs in, one result out.
- * `inputs` holds the op's n_inputs differentiable inputs, then — when a
- * recorded node is re-run — the node's further inputs (index tensors,
- * conditions), NULL-padded to AG_GRADCHECK_MAX_INPUTS entries.
- * `params` are the bytes a recorded node keeps (ag_node_params), so a node
- * can be re-run exactly as it was made; NULL asks for the op's default
- * options (an axis, a constant) as the registry sweep does. */
-typedef ag_tensor *(*ag_apply_fn)(ag_tensor *const *inputs, const void *params);
+/* An op's forward, taking its parameters: checks the inputs against
+ * `params`, computes the result and records the node (as ag_op_result
+ * does). `inputs` holds the op's n_inputs differentiable inputs, then —
+ * when a recorded node is re-run — the node's further inputs (index
+ * tensors, conditions), NULL-padded to AG_GRADCHECK_MAX_INPUTS entries.
+ * `params` are the bytes such a node keeps (ag_node_params): the op's
+ * public builder normalises its arguments (negative axes, AG_END,
+ * defaults) into them and calls this function, and ag_op_apply calls it
+ * with a node's params to re-run the node (ag_gradcheck_nodes), so both
+ * go through the same code. Borrowed, read only during the call; NULL
+ * only for an op that stores no params, or one without an example (an op
+ * whose forward needs params gives an example for the sweeps). */
+typedef ag_tensor *(*ag_forward_fn)(ag_tensor *const *inputs, const void *params);
+
+/* How the registry sweep builds an op on sample inputs (drawn from its
+ * domain with shapes from its sample rule): picks the options that
+ * exercise the op's hard parts on those shapes (a negative step, a cyclic
+ * permutation, an index tensor made up for the shape) and calls the public
+ * builder. `inputs` as for ag_forward_fn, without the further inputs: an
+ * index tensor is the example's own to make (on the current tape). Called
+ * by ag_op_apply with NULL params; the result is owned by the tape. */
+typedef ag_tensor *(*ag_example_fn)(ag_tensor *const *inputs);
 
 /* The forward of an elementwise function of one tensor, for n contiguous
  * elements: y[i] = f(x[i]). An op with both maps (and one input) needs no
- * apply function: ag_op_apply and its builder run the map of the input's
+ * forward function: ag_op_apply and its builder run the map of the input's
  * dtype into a new result. */
 typedef void (*ag_map_f32)(size_t n, const float *x, float *y);
 typedef void (*ag_map_f64)(size_t n, const double *x, double *y);
@@ -89,7 +103,7 @@ typedef void (*ag_map_f64)(size_t n, const double *x, double *y);
 /* The forward of an elementwise function of two tensors that broadcast,
  * for m rows of n elements: y[r*n + i] = f(a[r*ra + i*sa], b[r*rb + i*sb])
  * (a stride 0 repeats an element or a row). An op with both (and two
- * inputs) needs no apply function: broadcasting, the result and the node
+ * inputs) needs no forward function: broadcasting, the result and the node
  * come from the library. */
 typedef void (*ag_rows_f32)(size_t m, size_t n, const float *a, ptrdiff_t sa, ptrdiff_t ra,
                             const float *b, ptrdiff_t sb, ptrdiff_t rb, float *y);
@@ -135,8 +149,11 @@ enum {
 typedef struct ag_op_def {
     const char *name;  /* unique, e.g. "sigmoid" */
     int n_inputs;      /* arity */
-    ag_apply_fn apply; /* builds the op on inputs (for checks and sweeps); may be NULL
-                          for an elementwise op given by its maps or rows */
+    ag_forward_fn forward; /* the op's forward taking its params (see ag_forward_fn); NULL
+                              for an elementwise op given by its maps or rows, and for a
+                              composite, which records no node of its own */
+    ag_example_fn example; /* how the sweep builds it on sample inputs (see ag_example_fn);
+                              NULL: forward(inputs, NULL), or the maps or rows */
     ag_vjp_fn vjp;     /* the vector-Jacobian rule (NULL for a composite) */
     double domain_lo;  /* inputs for gradient checks are drawn from [lo, hi] */
     double domain_hi;
@@ -162,20 +179,28 @@ typedef struct ag_op_def {
 
 typedef struct ag_op ag_op;
 
-/* Registers an op under def->name (the strings are copied). Returns the
+/* Registers an op under def->name (def and its strings are copied): the
+ * one path by which every op, built-in or a user's, enters the registry,
+ * validated alike. A definition needs a name, 1 to AG_GRADCHECK_MAX_INPUTS
+ * inputs, a non-empty domain, a way to run it (a forward; with one input
+ * both maps, with two both rows; or, for a composite, an example), a vjp
+ * unless it is a composite, and a kernel only beside a vjp. Returns the
  * registered op, or NULL with AG_ERR_VALUE when the name is taken or the
  * definition is incomplete (AG_ERR_NULL for a NULL def). The registry
- * lives for the whole process and
- * is behind a lock: any thread may register and look ops up while others
- * run ops. */
+ * lives for the whole process and is behind a lock: any thread may
+ * register and look ops up while others run ops. */
 AG_API const ag_op *ag_op_register(const ag_op_def *def);
 /* The op registered under `name`, or NULL (AG_ERR_NOTFOUND; AG_ERR_NULL
  * for a NULL name). */
 AG_API const ag_op *ag_op_find(const char *name);
-/* Runs the op on inputs, as its builder would: its apply function, or for
- * an elementwise op its map of the input's dtype (the result recorded as a
- * node of op). `params` as for ag_apply_fn. NULL with AG_ERR_NULL for a
- * NULL op or inputs, or the op's own error. */
+/* Runs the op on inputs. With params (a recorded node's, ag_node_params)
+ * it calls the op's forward, re-running the node exactly as it was made.
+ * With NULL params it builds the op as the registry sweep does: its
+ * example when it has one, else forward(inputs, NULL), else for an
+ * elementwise op its map or rows of the inputs' dtype (the result recorded
+ * as a node of op). The result is owned by the tape. NULL with AG_ERR_NULL
+ * for a NULL op or inputs, AG_ERR_VALUE for params given to a composite
+ * (it has no forward), or the op's own error. */
 AG_API ag_tensor *ag_op_apply(const ag_op *op, ag_tensor *const *inputs, const void *params);
 /* The op's definition. Borrowed. NULL with AG_ERR_NULL for a NULL op. */
 AG_API const ag_op_def *ag_op_info(const ag_op *op);

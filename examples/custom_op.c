@@ -60,13 +60,13 @@ static bool swish_wrong_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **grad_in)
     return grad_in[0] != NULL;
 }
 
-static ag_tensor *apply_swish(ag_tensor *const *in, const void *params)
+static ag_tensor *swish_forward(ag_tensor *const *in, const void *params)
 {
     (void)params;
     return swish(in[0]);
 }
 
-static ag_tensor *apply_swish_wrong(ag_tensor *const *in, const void *params)
+static ag_tensor *swish_wrong_forward(ag_tensor *const *in, const void *params)
 {
     (void)params;
     return swish_wrong(in[0]);
@@ -85,10 +85,10 @@ static ag_tensor *model(ag_tensor *const *in, void *ctx)
 
 int main(void)
 {
-    SWISH = ag_op_register(&(ag_op_def){.name = "swish", .n_inputs = 1, .apply = apply_swish,
+    SWISH = ag_op_register(&(ag_op_def){.name = "swish", .n_inputs = 1, .forward = swish_forward,
                                         .vjp = swish_vjp, .domain_lo = -3, .domain_hi = 3});
     SWISH_WRONG = ag_op_register(&(ag_op_def){.name = "swish_wrong", .n_inputs = 1,
-                                              .apply = apply_swish_wrong, .vjp = swish_wrong_vjp,
+                                              .forward = swish_wrong_forward, .vjp = swish_wrong_vjp,
                                               .domain_lo = -3, .domain_hi = 3});
     if (!SWISH || !SWISH_WRONG) {
         fprintf(stderr, "custom_op: %s\n", ag_last_error());

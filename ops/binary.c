@@ -175,12 +175,12 @@ typedef struct scalar_params {
     double c;
 } scalar_params;
 
-static ag_tensor *scalar_op(ag_op *op, ag_tensor *x, double c, bool multiply)
+static ag_tensor *scalar_op(ag_op *op, ag_tensor *x, const scalar_params *p, bool multiply)
 {
     if (!ag_inputs_ok(op->def.name, 1, &x))
         return NULL;
-    scalar_params p = {c};
-    ag_tensor *y = ag_op_result_checked(op, x->dtype, x->ndim, x->shape, x->numel, 1, &x, &p, sizeof p);
+    double c = p->c;
+    ag_tensor *y = ag_op_result_checked(op, x->dtype, x->ndim, x->shape, x->numel, 1, &x, p, sizeof *p);
     if (!y)
         return NULL;
     size_t n = x->numel;
@@ -250,21 +250,26 @@ static bool mul_scalar_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return true;
 }
 
-static ag_tensor *apply_add_scalar(ag_tensor *const *in, const void *params)
+static ag_op OP_ADD_SCALAR, OP_MUL_SCALAR;
+
+static ag_tensor *add_scalar_forward(ag_tensor *const *in, const void *params)
 {
-    const scalar_params *p = params;
-    return ag_add_scalar(in[0], p ? p->c : 0.75);
+    return scalar_op(&OP_ADD_SCALAR, in[0], params, false);
 }
-static ag_tensor *apply_mul_scalar(ag_tensor *const *in, const void *params)
+static ag_tensor *mul_scalar_forward(ag_tensor *const *in, const void *params)
 {
-    const scalar_params *p = params;
-    return ag_mul_scalar(in[0], p ? p->c : -1.5);
+    return scalar_op(&OP_MUL_SCALAR, in[0], params, true);
 }
+
+/* Constants that are not 0 or 1, so that a rule dropping them is caught. */
+static ag_tensor *add_scalar_example(ag_tensor *const *in) { return ag_add_scalar(in[0], 0.75); }
+static ag_tensor *mul_scalar_example(ag_tensor *const *in) { return ag_mul_scalar(in[0], -1.5); }
 
 static ag_op OP_ADD_SCALAR = {.def = {
         .name = "add_scalar",
         .n_inputs = 1,
-        .apply = apply_add_scalar,
+        .forward = add_scalar_forward,
+        .example = add_scalar_example,
         .vjp = add_scalar_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -274,7 +279,8 @@ static ag_op OP_ADD_SCALAR = {.def = {
 static ag_op OP_MUL_SCALAR = {.def = {
         .name = "mul_scalar",
         .n_inputs = 1,
-        .apply = apply_mul_scalar,
+        .forward = mul_scalar_forward,
+        .example = mul_scalar_example,
         .vjp = mul_scalar_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -282,8 +288,8 @@ static ag_op OP_MUL_SCALAR = {.def = {
         .kernel = mul_scalar_kernel,
     }};
 
-ag_tensor *ag_add_scalar(ag_tensor *x, double c) { return scalar_op(&OP_ADD_SCALAR, x, c, false); }
-ag_tensor *ag_mul_scalar(ag_tensor *x, double c) { return scalar_op(&OP_MUL_SCALAR, x, c, true); }
+ag_tensor *ag_add_scalar(ag_tensor *x, double c) { return add_scalar_forward(&x, &(scalar_params){c}); }
+ag_tensor *ag_mul_scalar(ag_tensor *x, double c) { return mul_scalar_forward(&x, &(scalar_params){c}); }
 
 void ag_ops_register_binary(void)
 {

@@ -278,9 +278,17 @@ ag_tensor *ag_op_apply(const ag_op *op, ag_tensor *const *inputs, const void *pa
         ag_error_set(AG_ERR_NULL, "op_apply: %s is NULL", op ? "inputs" : "op");
         return NULL;
     }
-    if (op->def.apply)
-        return op->def.apply(inputs, params);
-    if (op->def.n_inputs == 2)
+    const ag_op_def *d = &op->def;
+    if (!params && d->example)
+        return d->example(inputs);
+    if (d->forward)
+        return d->forward(inputs, params);
+    if (d->n_inputs == 2 && d->rows_f32 && d->rows_f64)
         return ag_binary_op(op, inputs[0], inputs[1]);
-    return ag_unary_op(op, inputs[0]);
+    if (d->n_inputs == 1 && d->map_f32 && d->map_f64)
+        return ag_unary_op(op, inputs[0]);
+    /* A composite records no node, so no node's params can be its. */
+    ag_error_set(AG_ERR_VALUE, "op_apply: %s has no forward to take params (it records no node "
+                 "of its own)", d->name);
+    return NULL;
 }

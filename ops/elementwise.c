@@ -219,12 +219,14 @@ typedef struct pow_params {
 static ag_op OP_POW_SCALAR;
 
 /* y = x^p;  dx += g * p * x^(p-1) */
-ag_tensor *ag_pow_scalar(ag_tensor *x, double p)
+static ag_tensor *pow_scalar_forward(ag_tensor *const *in, const void *params)
 {
+    const pow_params *pp = params;
+    ag_tensor *x = in[0];
+    double p = pp->p;
     if (!ag_check_inputs("pow_scalar", 1, &x))
         return NULL;
-    pow_params pp = {p};
-    ag_tensor *y = ag_op_result(&OP_POW_SCALAR, x->dtype, x->ndim, x->shape, 1, &x, &pp, sizeof pp);
+    ag_tensor *y = ag_op_result(&OP_POW_SCALAR, x->dtype, x->ndim, x->shape, 1, &x, pp, sizeof *pp);
     if (!y)
         return NULL;
     if (x->dtype == AG_F32)
@@ -234,6 +236,11 @@ ag_tensor *ag_pow_scalar(ag_tensor *x, double p)
         for (size_t i = 0; i < x->numel; i++)
             ((double *)y->data)[i] = pow(((const double *)x->data)[i], p);
     return y;
+}
+
+ag_tensor *ag_pow_scalar(ag_tensor *x, double p)
+{
+    return pow_scalar_forward(&x, &(pow_params){p});
 }
 
 static bool pow_scalar_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -246,15 +253,13 @@ static bool pow_scalar_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_mul_scalar(ag_pow_scalar(x, pp->p - 1), pp->p))) != NULL;
 }
 
-static ag_tensor *apply_pow_scalar(ag_tensor *const *in, const void *params)
-{
-    const pow_params *pp = params;
-    return ag_pow_scalar(in[0], pp ? pp->p : 2.5);
-}
+/* Not an integer: x^(p-1) in the rule is then no simple product. */
+static ag_tensor *pow_scalar_example(ag_tensor *const *in) { return ag_pow_scalar(in[0], 2.5); }
 static ag_op OP_POW_SCALAR = {.def = {
         .name = "pow_scalar",
         .n_inputs = 1,
-        .apply = apply_pow_scalar,
+        .forward = pow_scalar_forward,
+        .example = pow_scalar_example,
         .vjp = pow_scalar_vjp,
         .domain_lo = 0.2,
         .domain_hi = 3,
@@ -413,16 +418,18 @@ static ag_op OP_CLAMP;
 
 /* y = min(max(x, lo), hi);  dx += g * (lo < x < hi)
  * At either bound the subgradient 0 is chosen (the value is pinned there). */
-ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi)
+static ag_tensor *clamp_forward(ag_tensor *const *in, const void *params)
 {
+    const clamp_params *p = params;
+    ag_tensor *x = in[0];
+    double lo = p->lo, hi = p->hi;
     if (!ag_check_inputs("clamp", 1, &x))
         return NULL;
     if (!(lo <= hi)) {
         ag_error_set(AG_ERR_VALUE, "clamp: lower bound %g is above upper bound %g", lo, hi);
         return NULL;
     }
-    clamp_params p = {lo, hi};
-    ag_tensor *y = ag_op_result(&OP_CLAMP, x->dtype, x->ndim, x->shape, 1, &x, &p, sizeof p);
+    ag_tensor *y = ag_op_result(&OP_CLAMP, x->dtype, x->ndim, x->shape, 1, &x, p, sizeof *p);
     if (!y)
         return NULL;
     for (size_t i = 0; i < x->numel; i++) {
@@ -430,6 +437,11 @@ ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi)
         ag_store(y, i, v < lo ? lo : v > hi ? hi : v);
     }
     return y;
+}
+
+ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi)
+{
+    return clamp_forward(&x, &(clamp_params){lo, hi});
 }
 
 static bool clamp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -440,15 +452,13 @@ static bool clamp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, inside)) != NULL;
 }
 
-static ag_tensor *apply_clamp(ag_tensor *const *in, const void *params)
-{
-    const clamp_params *p = params;
-    return ag_clamp(in[0], p ? p->lo : -1.0, p ? p->hi : 1.0);
-}
+/* Bounds inside the domain, so that both clip. */
+static ag_tensor *clamp_example(ag_tensor *const *in) { return ag_clamp(in[0], -1.0, 1.0); }
 static ag_op OP_CLAMP = {.def = {
         .name = "clamp",
         .n_inputs = 1,
-        .apply = apply_clamp,
+        .forward = clamp_forward,
+        .example = clamp_example,
         .vjp = clamp_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -462,8 +472,10 @@ static ag_op OP_WHERE;
 
 /* y = cond ? a : b (cond any dtype, nonzero = true; all three broadcast);
  * da += sum_to(where(cond, g, 0)), db += sum_to(where(cond, 0, g)) */
-ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b)
+static ag_tensor *where_forward(ag_tensor *const *in, const void *params)
 {
+    (void)params; /* none: the condition is the node's third input */
+    ag_tensor *a = in[0], *b = in[1], *cond = in[2];
     ag_tensor *ab[2] = {a, b};
     if (!cond) {
         ag_error_set(AG_ERR_NULL, "where: cond is NULL");
@@ -480,7 +492,6 @@ ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b)
     if (!ag_broadcast_shapes("where", a->ndim, a->shape, b->ndim, b->shape, &nd1, s1) ||
         !ag_broadcast_shapes("where", cond->ndim, cond->shape, nd1, s1, &nd, shape))
         return NULL;
-    ag_tensor *in[3] = {a, b, cond};
     ag_tensor *y = ag_op_result(&OP_WHERE, a->dtype, nd, shape, 3, in, NULL, 0);
     if (!y || y->numel == 0)
         return y;
@@ -508,6 +519,11 @@ ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b)
     return y;
 }
 
+ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b)
+{
+    return where_forward((ag_tensor *[]){a, b, cond}, NULL);
+}
+
 static bool where_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *a = y->inputs[0], *b = y->inputs[1], *cond = y->inputs[2];
@@ -519,21 +535,19 @@ static bool where_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-static ag_tensor *apply_where(ag_tensor *const *in, const void *params)
+/* The registry gives a and b; the condition a > b picks the larger
+ * (maximum by where). */
+static ag_tensor *where_example(ag_tensor *const *in)
 {
-    (void)params;
-    /* The registry gives a and b; the condition, when the node's own is not
-     * passed along, is a > b, which picks the larger (maximum by where). */
-    if (in[0] && in[1] && in[0]->dtype != AG_I64) {
-        ag_tensor *c = in[2] ? in[2] : ag_detach(ag_gt(in[0], in[1]));
-        return ag_where(c, in[0], in[1]);
-    }
+    if (in[0] && in[1] && in[0]->dtype != AG_I64)
+        return ag_where(ag_detach(ag_gt(in[0], in[1])), in[0], in[1]);
     return ag_where(NULL, in[0], in[1]);
 }
 static ag_op OP_WHERE = {.def = {
         .name = "where",
         .n_inputs = 2,
-        .apply = apply_where,
+        .forward = where_forward,
+        .example = where_example,
         .vjp = where_vjp,
         .domain_lo = -2,
         .domain_hi = 2,

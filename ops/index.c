@@ -104,20 +104,22 @@ static bool index_shape_ok(const char *op, const ag_tensor *index, int axis, int
     return ok;
 }
 
-/* y[..i..] = x[..index[..i..]..] along axis;  dx += scatter_add(g, axis, index, shape of x) */
-ag_tensor *ag_gather(ag_tensor *x, int axis, ag_tensor *index)
+/* y[..i..] = x[..index[..i..]..] along axis;  dx += scatter_add(g, axis, index, shape of x)
+ * The index is the node's second input; its params hold the axis. */
+static ag_tensor *gather_forward(ag_tensor *const *in, const void *params)
 {
+    const index_params *p = params;
+    ag_tensor *x = in[0], *index = in[1];
     if (!ag_check_inputs("gather", 1, &x) || !index_ok("gather", index))
         return NULL;
-    int a = norm_axis("gather", axis, x->ndim);
+    int a = norm_axis("gather", p->axis, x->ndim);
     if (a < 0 || !index_shape_ok("gather", index, a, x->ndim, x->shape))
         return NULL;
     size_t *off = ag_tape_alloc((index->numel ? index->numel : 1) * sizeof *off);
     if (!off || !index_offsets("gather", index, a, x->ndim, x->shape, off))
         return NULL;
-    index_params p = {.axis = a};
-    ag_tensor *in[2] = {x, index};
-    ag_tensor *y = ag_op_result(&OP_GATHER, x->dtype, index->ndim, index->shape, 2, in, &p, sizeof p);
+    index_params q = {.axis = a};
+    ag_tensor *y = ag_op_result(&OP_GATHER, x->dtype, index->ndim, index->shape, 2, in, &q, sizeof q);
     if (!y)
         return NULL;
     if (x->dtype == AG_F32)
@@ -129,6 +131,11 @@ ag_tensor *ag_gather(ag_tensor *x, int axis, ag_tensor *index)
     return y;
 }
 
+ag_tensor *ag_gather(ag_tensor *x, int axis, ag_tensor *index)
+{
+    return gather_forward((ag_tensor *[]){x, index}, &(index_params){.axis = axis});
+}
+
 static bool gather_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     const index_params *p = y->params;
@@ -136,16 +143,21 @@ static bool gather_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_scatter_add(g, p->axis, y->inputs[1], x->ndim, x->shape)) != NULL;
 }
 
-/* y = zeros(shape); y[..index[..i..]..] += g[..i..];  dg += gather(gy, axis, index) */
-ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
-                          const int64_t *shape)
+/* y = zeros(shape); y[..index[..i..]..] += g[..i..];  dg += gather(gy, axis, index)
+ * The index is the node's second input; its params hold the axis and the
+ * result's shape. */
+static ag_tensor *scatter_add_forward(ag_tensor *const *in, const void *params)
 {
+    const index_params *p = params;
+    ag_tensor *src = in[0], *index = in[1];
+    int ndim = p->ndim;
+    const int64_t *shape = p->shape;
     if (!ag_check_inputs("scatter_add", 1, &src) || !index_ok("scatter_add", index))
         return NULL;
     size_t numel;
     if (!ag_shape_check("scatter_add", ndim, shape, &numel))
         return NULL;
-    int a = norm_axis("scatter_add", axis, ndim);
+    int a = norm_axis("scatter_add", p->axis, ndim);
     if (a < 0 || !index_shape_ok("scatter_add", index, a, ndim, shape))
         return NULL;
     if (!ag_same_shape(src->ndim, src->shape, index->ndim, index->shape)) {
@@ -158,11 +170,9 @@ ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
     size_t *off = ag_tape_alloc((index->numel ? index->numel : 1) * sizeof *off);
     if (!off || !index_offsets("scatter_add", index, a, ndim, shape, off))
         return NULL;
-    index_params p = {.axis = a, .ndim = ndim};
-    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
-        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
-    ag_tensor *in[2] = {src, index};
-    ag_tensor *y = ag_op_result(&OP_SCATTER_ADD, src->dtype, ndim, shape, 2, in, &p, sizeof p);
+    index_params q = *p;
+    q.axis = a;
+    ag_tensor *y = ag_op_result(&OP_SCATTER_ADD, src->dtype, ndim, shape, 2, in, &q, sizeof q);
     if (!y)
         return NULL;
     memset(y->data, 0, y->numel * ag_dtype_size(y->dtype));
@@ -173,6 +183,18 @@ ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
         for (size_t i = 0; i < src->numel; i++)
             ((double *)y->data)[off[i]] += ((const double *)src->data)[i];
     return y;
+}
+
+ag_tensor *ag_scatter_add(ag_tensor *src, int axis, ag_tensor *index, int ndim,
+                          const int64_t *shape)
+{
+    size_t numel;
+    if (!ag_shape_check("scatter_add", ndim, shape, &numel))
+        return NULL;
+    index_params p = {.axis = axis, .ndim = ndim};
+    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
+        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
+    return scatter_add_forward((ag_tensor *[]){src, index}, &p);
 }
 
 static bool scatter_add_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -197,22 +219,18 @@ static ag_tensor *sweep_index(int ndim, const int64_t *xshape, int axis, int64_t
     return idx;
 }
 
-static ag_tensor *apply_gather(ag_tensor *const *in, const void *params)
+/* Along the first axis, with one index more than the axis is long. */
+static ag_tensor *gather_example(ag_tensor *const *in)
 {
-    const index_params *p = params;
-    if (p)
-        return ag_gather(in[0], p->axis, in[1]);
-    if (!in[0] || in[0]->ndim == 0)
+    const ag_tensor *x = in[0];
+    if (!x || x->ndim == 0)
         return ag_gather(in[0], 0, NULL);
-    return ag_gather(in[0], 0, sweep_index(in[0]->ndim, in[0]->shape, 0, in[0]->shape[0] + 1));
+    return ag_gather(in[0], 0, sweep_index(x->ndim, x->shape, 0, x->shape[0] + 1));
 }
 
-static ag_tensor *apply_scatter_add(ag_tensor *const *in, const void *params)
+/* Scatters the rows of the source into a result with one row fewer. */
+static ag_tensor *scatter_add_example(ag_tensor *const *in)
 {
-    const index_params *p = params;
-    if (p)
-        return ag_scatter_add(in[0], p->axis, in[1], p->ndim, p->shape);
-    /* Scatter the rows of the source into a result with one row fewer. */
     const ag_tensor *s = in[0];
     if (!s || s->ndim == 0)
         return ag_scatter_add(in[0], 0, NULL, 0, NULL);
@@ -237,7 +255,8 @@ static void sample_rank1to3(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS
 static ag_op OP_GATHER = {.def = {
         .name = "gather",
         .n_inputs = 1,
-        .apply = apply_gather,
+        .forward = gather_forward,
+        .example = gather_example,
         .vjp = gather_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -247,7 +266,8 @@ static ag_op OP_GATHER = {.def = {
 static ag_op OP_SCATTER_ADD = {.def = {
         .name = "scatter_add",
         .n_inputs = 1,
-        .apply = apply_scatter_add,
+        .forward = scatter_add_forward,
+        .example = scatter_add_example,
         .vjp = scatter_add_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -481,39 +501,24 @@ ag_tensor *ag_detach(ag_tensor *x)
     return y;
 }
 
-static ag_tensor *apply_max(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_max_axis(in[0], -1, false);
-}
+static ag_tensor *max_example(ag_tensor *const *in) { return ag_max_axis(in[0], -1, false); }
+static ag_tensor *min_example(ag_tensor *const *in) { return ag_min_axis(in[0], 0, true); }
+static ag_tensor *logsumexp_example(ag_tensor *const *in) { return ag_logsumexp_axis(in[0], -1, false); }
 
-static ag_tensor *apply_min(ag_tensor *const *in, const void *params)
+/* Two more indices than the first axis is long: some rows picked twice. */
+static ag_tensor *index_select_example(ag_tensor *const *in)
 {
-    (void)params;
-    return ag_min_axis(in[0], 0, true);
-}
-
-static ag_tensor *apply_logsumexp(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_logsumexp_axis(in[0], -1, false);
-}
-
-static ag_tensor *apply_index_select(ag_tensor *const *in, const void *params)
-{
-    (void)params;
     const ag_tensor *x = in[0];
     if (!x || x->ndim == 0)
         return ag_index_select(in[0], 0, NULL);
-    ag_tensor *idx = sweep_index(1, x->shape, 0, x->shape[0] + 2);
-    return ag_index_select(in[0], 0, idx);
+    return ag_index_select(in[0], 0, sweep_index(1, x->shape, 0, x->shape[0] + 2));
 }
 
 /* Ties are measure-zero for random inputs but are kinks all the same. */
 static ag_op OP_MAX = {.def = {
         .name = "max",
         .n_inputs = 1,
-        .apply = apply_max,
+        .example = max_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_COMPOSITE | AG_OP_KINK,
@@ -522,7 +527,7 @@ static ag_op OP_MAX = {.def = {
 static ag_op OP_MIN = {.def = {
         .name = "min",
         .n_inputs = 1,
-        .apply = apply_min,
+        .example = min_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_COMPOSITE | AG_OP_KINK,
@@ -531,7 +536,7 @@ static ag_op OP_MIN = {.def = {
 static ag_op OP_LOGSUMEXP = {.def = {
         .name = "logsumexp",
         .n_inputs = 1,
-        .apply = apply_logsumexp,
+        .example = logsumexp_example,
         .domain_lo = -3,
         .domain_hi = 3,
         .flags = AG_OP_COMPOSITE,
@@ -540,7 +545,7 @@ static ag_op OP_LOGSUMEXP = {.def = {
 static ag_op OP_INDEX_SELECT = {.def = {
         .name = "index_select",
         .n_inputs = 1,
-        .apply = apply_index_select,
+        .example = index_select_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_COMPOSITE,

@@ -18,8 +18,7 @@
 
 static ag_op OP_PERMUTE, OP_SLICE, OP_SLICE_BACKWARD, OP_CONCAT;
 
-static ag_tensor *slice_backward(ag_tensor *g, int axis, int64_t start, int64_t step, int ndim,
-                                 const int64_t *shape);
+static ag_tensor *slice_backward_forward(ag_tensor *const *in, const void *params);
 
 /* ---- shared helpers ---- */
 
@@ -122,35 +121,29 @@ typedef struct permute_params {
     int perm[AG_MAX_DIMS]; /* normalized: 0..n-1, each once */
 } permute_params;
 
-/* y = permute(x, p);  dx += permute(g, p⁻¹) */
-ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm)
+/* Whether x has the n axes an axis list names; an error otherwise. */
+static bool permute_arity(const ag_tensor *x, int n)
 {
-    if (!ag_check_inputs("permute", 1, &x))
+    if (n == x->ndim)
+        return true;
+    char s[160];
+    ag_error_set(AG_ERR_VALUE, "permute: %d axes given for shape %s of %d dimensions", n,
+                 ag_format_shape(x->ndim, x->shape, s, sizeof s), x->ndim);
+    return false;
+}
+
+/* y = permute(x, p);  dx += permute(g, p⁻¹) */
+static ag_tensor *permute_forward(ag_tensor *const *in, const void *params)
+{
+    const permute_params *p = params;
+    ag_tensor *x = in[0];
+    if (!ag_check_inputs("permute", 1, &x) || !permute_arity(x, p->n))
         return NULL;
-    char s[160], q[160];
-    if (n != x->ndim) {
-        ag_error_set(AG_ERR_VALUE, "permute: %d axes given for shape %s of %d dimensions", n,
-                     ag_format_shape(x->ndim, x->shape, s, sizeof s), x->ndim);
-        return NULL;
-    }
-    if (n > 0 && !perm) {
-        ag_error_set(AG_ERR_NULL, "permute: perm is NULL");
-        return NULL;
-    }
-    permute_params p = {.n = n};
-    int seen[AG_MAX_DIMS] = {0};
-    for (int i = 0; i < n; i++) {
-        int a = perm[i] < 0 ? perm[i] + n : perm[i];
-        if (a < 0 || a >= n) {
-            ag_error_set(AG_ERR_VALUE, "permute: axis %d in %s out of range for shape %s",
-                         perm[i], format_axes(n, perm, q, sizeof q),
-                         ag_format_shape(x->ndim, x->shape, s, sizeof s));
-            return NULL;
-        }
-        p.perm[i] = a;
-        seen[a]++;
-    }
-    /* n entries in range: a repeated axis means a missing one, and back. */
+    int n = p->n, seen[AG_MAX_DIMS] = {0};
+    for (int i = 0; i < n; i++)
+        if (p->perm[i] >= 0 && p->perm[i] < n)
+            seen[p->perm[i]]++;
+    /* n entries: a repeated (or out of range) axis means a missing one. */
     int twice = -1, missing = -1;
     for (int a = n - 1; a >= 0; a--) {
         if (seen[a] > 1)
@@ -158,24 +151,48 @@ ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm)
         if (seen[a] == 0)
             missing = a;
     }
-    if (twice >= 0) {
+    if (missing >= 0) {
+        char s[160], q[160];
         ag_error_set(AG_ERR_VALUE,
                      "permute: %s is not a permutation of the %d axes of %s: axis %d appears "
                      "twice and axis %d is missing",
-                     format_axes(n, perm, q, sizeof q), n,
+                     format_axes(n, p->perm, q, sizeof q), n,
                      ag_format_shape(x->ndim, x->shape, s, sizeof s), twice, missing);
         return NULL;
     }
     int64_t shape[AG_MAX_DIMS], xstride[AG_MAX_DIMS], stride[AG_MAX_DIMS];
     contiguous_strides(n, x->shape, xstride);
     for (int i = 0; i < n; i++) {
-        shape[i] = x->shape[p.perm[i]];
-        stride[i] = xstride[p.perm[i]];
+        shape[i] = x->shape[p->perm[i]];
+        stride[i] = xstride[p->perm[i]];
     }
-    ag_tensor *y = ag_op_result(&OP_PERMUTE, x->dtype, n, shape, 1, &x, &p, sizeof p);
+    ag_tensor *y = ag_op_result(&OP_PERMUTE, x->dtype, n, shape, 1, &x, p, sizeof *p);
     if (y)
         copy_from_view(y, x, stride, 0);
     return y;
+}
+
+ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm)
+{
+    if (!ag_check_inputs("permute", 1, &x) || !permute_arity(x, n))
+        return NULL;
+    if (n > 0 && !perm) {
+        ag_error_set(AG_ERR_NULL, "permute: perm is NULL");
+        return NULL;
+    }
+    permute_params p = {.n = n};
+    for (int i = 0; i < n; i++) {
+        int a = perm[i] < 0 ? perm[i] + n : perm[i];
+        if (a < 0 || a >= n) {
+            char s[160], q[160];
+            ag_error_set(AG_ERR_VALUE, "permute: axis %d in %s out of range for shape %s",
+                         perm[i], format_axes(n, perm, q, sizeof q),
+                         ag_format_shape(x->ndim, x->shape, s, sizeof s));
+            return NULL;
+        }
+        p.perm[i] = a;
+    }
+    return permute_forward(&x, &p);
 }
 
 static bool permute_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -270,23 +287,45 @@ static ptrdiff_t view_of_slice(int ndim, const int64_t *shape, int axis, int64_t
     return base;
 }
 
-/* The slice at resolved positions (positions_fit holds). */
-static ag_tensor *slice_at(ag_tensor *x, int axis, int64_t start, int64_t step, int64_t count)
+/* y = x[start:stop:step] along axis;  dx += slice_backward(g, shape of x)
+ * At resolved positions: start + k·step for 0 <= k < count. */
+static ag_tensor *slice_forward(ag_tensor *const *in, const void *params)
 {
-    slice_params p = {.axis = axis, .ndim = x->ndim, .start = start, .step = step, .count = count};
-    memcpy(p.shape, x->shape, (size_t)x->ndim * sizeof *x->shape);
+    const slice_params *p = params;
+    ag_tensor *x = in[0];
+    if (!ag_check_inputs("slice", 1, &x))
+        return NULL;
+    if (x->ndim != p->ndim || p->axis < 0 || p->axis >= x->ndim ||
+        !positions_fit(p->start, p->step, p->count, x->shape[p->axis])) {
+        char s[160];
+        ag_error_set(AG_ERR_SHAPE, "slice: %lld positions from %lld by step %lld on axis %d do "
+                     "not fit shape %s", (long long)p->count, (long long)p->start,
+                     (long long)p->step, p->axis, ag_format_shape(x->ndim, x->shape, s, sizeof s));
+        return NULL;
+    }
     int64_t shape[AG_MAX_DIMS], stride[AG_MAX_DIMS];
     memcpy(shape, x->shape, (size_t)x->ndim * sizeof *shape);
-    shape[axis] = count;
-    ag_tensor *y = ag_op_result(&OP_SLICE, x->dtype, x->ndim, shape, 1, &x, &p, sizeof p);
+    shape[p->axis] = p->count;
+    /* The node keeps x's shape, which slice_backward's params share. */
+    slice_params q = *p;
+    memcpy(q.shape, x->shape, (size_t)x->ndim * sizeof *x->shape);
+    ag_tensor *y = ag_op_result(&OP_SLICE, x->dtype, x->ndim, shape, 1, &x, &q, sizeof q);
     if (y && y->numel) {
-        ptrdiff_t base = view_of_slice(x->ndim, x->shape, axis, start, step, count, stride);
+        ptrdiff_t base =
+            view_of_slice(x->ndim, x->shape, p->axis, p->start, p->step, p->count, stride);
         copy_from_view(y, x, stride, base);
     }
     return y;
 }
 
-/* y = x[start:stop:step] along axis;  dx += slice_backward(g, shape of x) */
+/* The slice of x at resolved positions, for the rules. */
+static ag_tensor *slice_at(ag_tensor *x, int axis, int64_t start, int64_t step, int64_t count)
+{
+    slice_params p = {.axis = axis, .ndim = x ? x->ndim : 0, .start = start, .step = step,
+                      .count = count};
+    return slice_forward(&x, &p);
+}
+
 ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t step)
 {
     if (!ag_check_inputs("slice", 1, &x))
@@ -305,27 +344,30 @@ ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t
     return slice_at(x, a, first, step, count);
 }
 
+/* The node's params (x's shape, the resolved positions) are slice_backward's. */
 static bool slice_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
-    const slice_params *p = y->params;
-    ag_tensor *x = y->inputs[0];
-    gin[0] = slice_backward(g, p->axis, p->start, p->step, x->ndim, x->shape);
-    return gin[0] != NULL;
+    return (gin[0] = slice_backward_forward(&g, y->params)) != NULL;
 }
 
 /* y = zeros(shape) with y[start + k·step] = g[k] along axis;  dg += slice(gy) at those positions
  * The adjoint of slice: internal (no public builder) but registered, so
- * that sweeps check it and second-order gradients flow through it. */
-static ag_tensor *slice_backward(ag_tensor *g, int axis, int64_t start, int64_t step, int ndim,
-                                 const int64_t *shape)
+ * that sweeps check it and second-order gradients flow through it. Its
+ * params: the result's shape, the axis and the positions' start and step
+ * (their count is g's length along the axis). */
+static ag_tensor *slice_backward_forward(ag_tensor *const *in, const void *params)
 {
+    const slice_params *p = params;
+    ag_tensor *g = in[0];
     if (!ag_check_inputs("slice_backward", 1, &g))
         return NULL;
+    int ndim = p->ndim;
+    const int64_t *shape = p->shape;
     size_t numel;
     if (!ag_shape_check("slice_backward", ndim, shape, &numel))
         return NULL;
     char s1[160], s2[160];
-    int a = norm_axis("slice_backward", axis, ndim, shape);
+    int a = norm_axis("slice_backward", p->axis, ndim, shape);
     if (a < 0)
         return NULL;
     bool fits = g->ndim == ndim;
@@ -337,34 +379,33 @@ static ag_tensor *slice_backward(ag_tensor *g, int axis, int64_t start, int64_t 
                      ag_format_shape(ndim, shape, s2, sizeof s2), a);
         return NULL;
     }
-    int64_t count = g->shape[a];
-    if (!positions_fit(start, step, count, shape[a])) {
+    slice_params q = *p;
+    q.axis = a;
+    q.count = g->shape[a];
+    if (!positions_fit(q.start, q.step, q.count, shape[a])) {
         ag_error_set(AG_ERR_VALUE,
                      "slice_backward: %lld positions from %lld by step %lld do not fit axis %d "
                      "of %s",
-                     (long long)count, (long long)start, (long long)step, a,
+                     (long long)q.count, (long long)q.start, (long long)q.step, a,
                      ag_format_shape(ndim, shape, s2, sizeof s2));
         return NULL;
     }
-    slice_params p = {.axis = a, .ndim = ndim, .start = start, .step = step, .count = count};
-    if (ndim > 0) /* shape may be NULL for a scalar; memcpy's may not */
-        memcpy(p.shape, shape, (size_t)ndim * sizeof *shape);
-    ag_tensor *y = ag_op_result(&OP_SLICE_BACKWARD, g->dtype, ndim, shape, 1, &g, &p, sizeof p);
+    ag_tensor *y = ag_op_result(&OP_SLICE_BACKWARD, g->dtype, ndim, shape, 1, &g, &q, sizeof q);
     if (!y)
         return NULL;
     memset(y->data, 0, y->numel * ag_dtype_size(y->dtype));
     if (g->numel) {
         int64_t stride[AG_MAX_DIMS];
-        ptrdiff_t base = view_of_slice(ndim, shape, a, start, step, count, stride);
+        ptrdiff_t base = view_of_slice(ndim, shape, a, q.start, q.step, q.count, stride);
         copy_to_view(y, g, stride, base);
     }
     return y;
 }
 
+/* The node's params (its shape, the positions) are slice's, of gy. */
 static bool slice_backward_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
-    const slice_params *p = y->params;
-    return (gin[0] = slice_at(g, p->axis, p->start, p->step, p->count)) != NULL;
+    return (gin[0] = slice_forward(&g, y->params)) != NULL;
 }
 
 /* y = x[r_0, r_1, ...]: one slice per axis whose range is not the whole
@@ -406,14 +447,12 @@ typedef struct concat_params {
 
 /* y = concat(x_0, ..., x_{n-1}) along axis;  dx_i += slice(g, axis, o_i, o_i + len_i)
  * where o_i is the summed length of the inputs before x_i. */
-ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis)
+static ag_tensor *concat_forward(ag_tensor *const *xs, const void *params)
 {
+    const concat_params *p = params;
+    int n = p->n;
     if (n < 1) {
         ag_error_set(AG_ERR_VALUE, "concat: %d tensors; need at least 1", n);
-        return NULL;
-    }
-    if (!xs) {
-        ag_error_set(AG_ERR_NULL, "concat: the list of tensors is NULL");
         return NULL;
     }
     if (!ag_check_inputs("concat", n, xs))
@@ -426,7 +465,7 @@ ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis)
                      "(ag_stack adds one)");
         return NULL;
     }
-    int a = norm_axis("concat", axis, x0->ndim, x0->shape);
+    int a = norm_axis("concat", p->axis, x0->ndim, x0->shape);
     if (a < 0)
         return NULL;
     int64_t shape[AG_MAX_DIMS];
@@ -449,8 +488,8 @@ ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis)
         }
         shape[a] += x->shape[a];
     }
-    concat_params p = {a, n};
-    ag_tensor *y = ag_op_result(&OP_CONCAT, x0->dtype, x0->ndim, shape, n, xs, &p, sizeof p);
+    concat_params q = {a, n};
+    ag_tensor *y = ag_op_result(&OP_CONCAT, x0->dtype, x0->ndim, shape, n, xs, &q, sizeof q);
     if (!y)
         return NULL;
     int64_t stride[AG_MAX_DIMS];
@@ -462,6 +501,15 @@ ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis)
         offset += xs[i]->shape[a];
     }
     return y;
+}
+
+ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis)
+{
+    if (!xs && n >= 1) {
+        ag_error_set(AG_ERR_NULL, "concat: the list of tensors is NULL");
+        return NULL;
+    }
+    return concat_forward(xs, &(concat_params){axis, n});
 }
 
 static bool concat_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -570,88 +618,59 @@ ag_tensor *ag_squeeze(ag_tensor *x, int axis)
 }
 
 /* ---- registry entries ----
- * With params (a recorded node re-run) each apply repeats the node exactly;
- * without, it picks options that exercise the op's hard parts on any shape
- * its sample rule draws. */
+ * Examples: options that exercise each op's hard parts on any shape its
+ * sample rule draws. */
 
 /* A cyclic shift of the axes: unlike a reversal it is not its own inverse,
  * so a rule that forgot to invert would be caught. */
-static ag_tensor *apply_permute(ag_tensor *const *in, const void *params)
+static ag_tensor *permute_example(ag_tensor *const *in)
 {
-    const permute_params *p = params;
-    if (p)
-        return ag_permute(in[0], p->n, p->perm);
     int n = in[0] ? in[0]->ndim : 0, perm[AG_MAX_DIMS];
     for (int i = 0; i < n; i++)
         perm[i] = (i + 1) % n;
     return ag_permute(in[0], n, perm);
 }
 
-static ag_tensor *apply_transpose(ag_tensor *const *in, const void *params)
+static ag_tensor *transpose_example(ag_tensor *const *in)
 {
-    (void)params;
     return ag_transpose(in[0], 0, -1);
 }
 
 /* Every other element from the end of the last axis: a negative step. */
-static ag_tensor *apply_slice(ag_tensor *const *in, const void *params)
+static ag_tensor *slice_example(ag_tensor *const *in)
 {
-    const slice_params *p = params;
-    if (p) {
-        ag_tensor *x = in[0];
-        if (!ag_check_inputs("slice", 1, &x))
-            return NULL;
-        if (x->ndim != p->ndim || !positions_fit(p->start, p->step, p->count, x->shape[p->axis])) {
-            char s[160];
-            ag_error_set(AG_ERR_SHAPE, "slice: a node's slice does not fit shape %s",
-                         ag_format_shape(x->ndim, x->shape, s, sizeof s));
-            return NULL;
-        }
-        return slice_at(x, p->axis, p->start, p->step, p->count);
-    }
     return ag_slice(in[0], -1, -1, AG_END, -2);
 }
 
 /* g along the last axis goes to positions 2n, 2n-2, ..., 2 of 2n+1. */
-static ag_tensor *apply_slice_backward(ag_tensor *const *in, const void *params)
+static ag_tensor *slice_backward_example(ag_tensor *const *in)
 {
-    const slice_params *p = params;
-    if (p)
-        return slice_backward(in[0], p->axis, p->start, p->step, p->ndim, p->shape);
     const ag_tensor *g = in[0];
-    if (!g || g->ndim == 0)
-        return slice_backward(in[0], -1, 0, 1, 0, NULL);
-    int64_t shape[AG_MAX_DIMS];
-    memcpy(shape, g->shape, (size_t)g->ndim * sizeof *shape);
-    int64_t n = g->shape[g->ndim - 1];
-    shape[g->ndim - 1] = 2 * n + 1;
-    return slice_backward(in[0], -1, 2 * n, -2, g->ndim, shape);
+    slice_params p = {.axis = -1, .start = 0, .step = 1};
+    if (g && g->ndim > 0) {
+        p.ndim = g->ndim;
+        memcpy(p.shape, g->shape, (size_t)g->ndim * sizeof *p.shape);
+        int64_t n = g->shape[g->ndim - 1];
+        p.shape[g->ndim - 1] = 2 * n + 1;
+        p.start = 2 * n;
+        p.step = -2;
+    }
+    return slice_backward_forward(in, &p);
 }
 
 /* Reversed even axes, whole odd axes (which are skipped). */
-static ag_tensor *apply_slice_ranges(ag_tensor *const *in, const void *params)
+static ag_tensor *slice_ranges_example(ag_tensor *const *in)
 {
-    (void)params;
     ag_range r[AG_MAX_DIMS];
     for (int d = 0; d < AG_MAX_DIMS; d++)
         r[d] = d % 2 ? (ag_range){0, AG_END, 1} : (ag_range){-1, AG_END, -1};
     return ag_slice_ranges(in[0], r);
 }
 
-/* Without params: along the first axis where the inputs differ (0 when
- * they agree), so any pair the sample draws — or one with a dimension
- * zeroed — joins. */
-static ag_tensor *apply_concat(ag_tensor *const *in, const void *params)
+/* Along the first axis where the inputs differ (0 when they agree), so
+ * any pair the sample draws — or one with a dimension zeroed — joins. */
+static ag_tensor *concat_example(ag_tensor *const *in)
 {
-    const concat_params *p = params;
-    if (p) {
-        if (p->n > AG_GRADCHECK_MAX_INPUTS) {
-            ag_error_set(AG_ERR_VALUE, "concat: a node of %d inputs cannot be re-run (at most %d)",
-                         p->n, AG_GRADCHECK_MAX_INPUTS);
-            return NULL;
-        }
-        return ag_concat(p->n, in, p->axis);
-    }
     int axis = 0;
     if (in[0] && in[1] && in[0]->ndim == in[1]->ndim)
         for (int d = in[0]->ndim - 1; d >= 0; d--)
@@ -661,22 +680,19 @@ static ag_tensor *apply_concat(ag_tensor *const *in, const void *params)
 }
 
 /* Interleaves the two inputs: a new last axis. */
-static ag_tensor *apply_stack(ag_tensor *const *in, const void *params)
+static ag_tensor *stack_example(ag_tensor *const *in)
 {
-    (void)params;
     return ag_stack(2, in, -1);
 }
 
-static ag_tensor *apply_expand_dims(ag_tensor *const *in, const void *params)
+static ag_tensor *expand_dims_example(ag_tensor *const *in)
 {
-    (void)params;
     return ag_expand_dims(in[0], in[0] && in[0]->ndim > 0 ? 1 : 0);
 }
 
 /* The last size-1 axis. */
-static ag_tensor *apply_squeeze(ag_tensor *const *in, const void *params)
+static ag_tensor *squeeze_example(ag_tensor *const *in)
 {
-    (void)params;
     int axis = 0;
     if (in[0])
         for (int d = 0; d < in[0]->ndim; d++)
@@ -738,7 +754,8 @@ static void sample_stack(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 static ag_op OP_PERMUTE = {.def = {
         .name = "permute",
         .n_inputs = 1,
-        .apply = apply_permute,
+        .forward = permute_forward,
+        .example = permute_example,
         .vjp = permute_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -748,7 +765,8 @@ static ag_op OP_PERMUTE = {.def = {
 static ag_op OP_SLICE = {.def = {
         .name = "slice",
         .n_inputs = 1,
-        .apply = apply_slice,
+        .forward = slice_forward,
+        .example = slice_example,
         .vjp = slice_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -758,7 +776,8 @@ static ag_op OP_SLICE = {.def = {
 static ag_op OP_SLICE_BACKWARD = {.def = {
         .name = "slice_backward",
         .n_inputs = 1,
-        .apply = apply_slice_backward,
+        .forward = slice_backward_forward,
+        .example = slice_backward_example,
         .vjp = slice_backward_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -768,7 +787,8 @@ static ag_op OP_SLICE_BACKWARD = {.def = {
 static ag_op OP_CONCAT = {.def = {
         .name = "concat",
         .n_inputs = 2,
-        .apply = apply_concat,
+        .forward = concat_forward,
+        .example = concat_example,
         .vjp = concat_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -779,7 +799,7 @@ static ag_op OP_CONCAT = {.def = {
 static ag_op OP_TRANSPOSE = {.def = {
         .name = "transpose",
         .n_inputs = 1,
-        .apply = apply_transpose,
+        .example = transpose_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = COMPOSITE,
@@ -788,7 +808,7 @@ static ag_op OP_TRANSPOSE = {.def = {
 static ag_op OP_SLICE_RANGES = {.def = {
         .name = "slice_ranges",
         .n_inputs = 1,
-        .apply = apply_slice_ranges,
+        .example = slice_ranges_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = COMPOSITE,
@@ -797,7 +817,7 @@ static ag_op OP_SLICE_RANGES = {.def = {
 static ag_op OP_STACK = {.def = {
         .name = "stack",
         .n_inputs = 2,
-        .apply = apply_stack,
+        .example = stack_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = COMPOSITE | NO_BCAST,
@@ -806,7 +826,7 @@ static ag_op OP_STACK = {.def = {
 static ag_op OP_EXPAND_DIMS = {.def = {
         .name = "expand_dims",
         .n_inputs = 1,
-        .apply = apply_expand_dims,
+        .example = expand_dims_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = COMPOSITE,
@@ -814,7 +834,7 @@ static ag_op OP_EXPAND_DIMS = {.def = {
 static ag_op OP_SQUEEZE = {.def = {
         .name = "squeeze",
         .n_inputs = 1,
-        .apply = apply_squeeze,
+        .example = squeeze_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = COMPOSITE,

@@ -127,9 +127,13 @@ static bool gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
 
 static ag_op OP_MATMUL;
 
-ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
+/* y = op(A) op(B), op transposing when the params say (batched when both are 3-D);
+ * dA += g op(B)ᵀ, dB += op(A)ᵀ g (in the stored orientation) */
+static ag_tensor *matmul_forward(ag_tensor *const *in, const void *params)
 {
-    ag_tensor *in[2] = {a, b};
+    const matmul_params *p = params;
+    ag_tensor *a = in[0], *b = in[1];
+    bool ta = p->ta, tb = p->tb;
     if (!ag_check_inputs("matmul", 2, in))
         return NULL;
     bool batched = a->ndim == 3 && b->ndim == 3 && a->shape[0] == b->shape[0];
@@ -158,10 +162,9 @@ ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
         ag_error_set(AG_ERR_SHAPE, "matmul: dimensions over 2^31 are not supported");
         return NULL;
     }
-    matmul_params p = {ta, tb};
     int64_t shape[3] = {batch, m, n};
     ag_tensor *y = ag_op_result(&OP_MATMUL, a->dtype, a->ndim, batched ? shape : shape + 1, 2, in,
-                                &p, sizeof p);
+                                p, sizeof *p);
     if (!y)
         return NULL;
     size_t es = ag_dtype_size(a->dtype);
@@ -173,6 +176,11 @@ ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
                   false))
             return NULL;
     return y;
+}
+
+ag_tensor *ag_matmul_t(ag_tensor *a, bool ta, ag_tensor *b, bool tb)
+{
+    return matmul_forward((ag_tensor *[]){a, b}, &(matmul_params){ta, tb});
 }
 
 /* The general product, as numpy's matmul: 1-D operands are promoted to a
@@ -289,10 +297,9 @@ static ag_op OP_AFFINE, OP_AFFINE_T;
 
 /* x W + b, or x Wᵀ + b with W stored (m, k) as PyTorch's nn.Linear keeps
  * it: the transposed flag goes to the GEMM, so neither costs a copy. */
-static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *x, ag_tensor *W,
-                               ag_tensor *b, bool tw)
+static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in, bool tw)
 {
-    ag_tensor *in[3] = {x, W, b};
+    ag_tensor *x = in[0], *W = in[1], *b = in[2];
     if (!ag_inputs_ok(name, 3, in))
         return NULL;
     int wk = tw ? 1 : 0, wm = tw ? 0 : 1; /* W's k and m axes */
@@ -323,14 +330,26 @@ static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *x, ag_ten
     return y;
 }
 
+static ag_tensor *affine_forward(ag_tensor *const *in, const void *params)
+{
+    (void)params; /* none */
+    return affine_build("affine", &OP_AFFINE, in, false);
+}
+
+static ag_tensor *affine_t_forward(ag_tensor *const *in, const void *params)
+{
+    (void)params; /* none */
+    return affine_build("affine_t", &OP_AFFINE_T, in, true);
+}
+
 ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
-    return affine_build("affine", &OP_AFFINE, x, W, b, false);
+    return affine_forward((ag_tensor *[]){x, W, b}, NULL);
 }
 
 ag_tensor *ag_affine_t(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
-    return affine_build("affine_t", &OP_AFFINE_T, x, W, b, true);
+    return affine_t_forward((ag_tensor *[]){x, W, b}, NULL);
 }
 
 /* y = x W + b;  dx += g Wᵀ, dW += xᵀ g, db += sum_to(g) (the column sums) */
@@ -400,18 +419,6 @@ static bool affine_t_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return affine_grads(y, g, dst, true);
 }
 
-static ag_tensor *apply_affine(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_affine(in[0], in[1], in[2]);
-}
-
-static ag_tensor *apply_affine_t(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_affine_t(in[0], in[1], in[2]);
-}
-
 static void sample_affine(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 {
     int64_t n = 1 + (int64_t)(ag_rng_next(rng) % 4), k = 1 + (int64_t)(ag_rng_next(rng) % 4),
@@ -433,7 +440,7 @@ static void sample_affine_t(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS
 static ag_op OP_AFFINE = {.def = {
         .name = "affine",
         .n_inputs = 3,
-        .apply = apply_affine,
+        .forward = affine_forward,
         .vjp = affine_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -445,7 +452,7 @@ static ag_op OP_AFFINE = {.def = {
 static ag_op OP_AFFINE_T = {.def = {
         .name = "affine_t",
         .n_inputs = 3,
-        .apply = apply_affine_t,
+        .forward = affine_t_forward,
         .vjp = affine_t_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -521,11 +528,7 @@ static bool matmul_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return product_grads(y->dtype, batch, m, n, k, a->data, p->ta, b->data, p->tb, g->data, dst);
 }
 
-static ag_tensor *apply_matmul(ag_tensor *const *in, const void *params)
-{
-    const matmul_params *p = params;
-    return p ? ag_matmul_t(in[0], p->ta, in[1], p->tb) : ag_matmul(in[0], in[1]);
-}
+static ag_tensor *matmul_example(ag_tensor *const *in) { return ag_matmul(in[0], in[1]); }
 
 static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 {
@@ -539,7 +542,8 @@ static void sample_matmul(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 static ag_op OP_MATMUL = {.def = {
         .name = "matmul",
         .n_inputs = 2,
-        .apply = apply_matmul,
+        .forward = matmul_forward,
+        .example = matmul_example,
         .vjp = matmul_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -571,14 +575,13 @@ static void sample_vectors(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS]
     shape[1][0] = shape[0][0];
 }
 
-static ag_tensor *apply_matmul_general(ag_tensor *const *in, const void *p) { (void)p; return ag_matmul(in[0], in[1]); }
-static ag_tensor *apply_dot(ag_tensor *const *in, const void *p) { (void)p; return ag_dot(in[0], in[1]); }
-static ag_tensor *apply_outer(ag_tensor *const *in, const void *p) { (void)p; return ag_outer(in[0], in[1]); }
+static ag_tensor *dot_example(ag_tensor *const *in) { return ag_dot(in[0], in[1]); }
+static ag_tensor *outer_example(ag_tensor *const *in) { return ag_outer(in[0], in[1]); }
 
 static ag_op OP_MATMUL_GENERAL = {.def = {
         .name = "matmul_batched",
         .n_inputs = 2,
-        .apply = apply_matmul_general,
+        .example = matmul_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_COMPOSITE | AG_OP_NO_BROADCAST,
@@ -587,7 +590,7 @@ static ag_op OP_MATMUL_GENERAL = {.def = {
 static ag_op OP_DOT = {.def = {
         .name = "dot",
         .n_inputs = 2,
-        .apply = apply_dot,
+        .example = dot_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_COMPOSITE | AG_OP_NO_BROADCAST,
@@ -596,7 +599,7 @@ static ag_op OP_DOT = {.def = {
 static ag_op OP_OUTER = {.def = {
         .name = "outer",
         .n_inputs = 2,
-        .apply = apply_outer,
+        .example = outer_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = AG_OP_COMPOSITE | AG_OP_NO_BROADCAST,
@@ -606,8 +609,10 @@ static ag_op OP_OUTER = {.def = {
 /* y = xᵀ;  dx += gᵀ */
 static ag_op OP_TRANSPOSE2D;
 
-ag_tensor *ag_transpose2d(ag_tensor *x)
+static ag_tensor *transpose2d_forward(ag_tensor *const *in, const void *params)
 {
+    (void)params; /* none */
+    ag_tensor *x = in[0];
     if (!ag_check_inputs("transpose2d", 1, &x))
         return NULL;
     if (x->ndim != 2) {
@@ -631,16 +636,15 @@ ag_tensor *ag_transpose2d(ag_tensor *x)
     return y;
 }
 
+ag_tensor *ag_transpose2d(ag_tensor *x)
+{
+    return transpose2d_forward(&x, NULL);
+}
+
 static bool transpose2d_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y;
     return (gin[0] = ag_transpose2d(g)) != NULL;
-}
-
-static ag_tensor *apply_transpose2d(ag_tensor *const *in, const void *params)
-{
-    (void)params;
-    return ag_transpose2d(in[0]);
 }
 
 static void sample_2d(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -653,7 +657,7 @@ static void sample_2d(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 static ag_op OP_TRANSPOSE2D = {.def = {
         .name = "transpose2d",
         .n_inputs = 1,
-        .apply = apply_transpose2d,
+        .forward = transpose2d_forward,
         .vjp = transpose2d_vjp,
         .domain_lo = -2,
         .domain_hi = 2,

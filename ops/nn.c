@@ -121,9 +121,11 @@ static double softplus_f64(double v) { return fmax(v, 0.0) + log1p(exp(-fabs(v))
 
 /* ℓ = softplus(z) − z·y = −[y ln σ(z) + (1 − y) ln(1 − σ(z))] elementwise,
  * then reduced over every element. */
-ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r)
+static ag_tensor *bce_forward(ag_tensor *const *in, const void *params)
 {
-    ag_tensor *in[2] = {logits, targets};
+    const loss_params *p = params;
+    ag_tensor *logits = in[0], *targets = in[1];
+    ag_reduction r = p->r;
     if (!ag_check_inputs("bce_with_logits", 2, in))
         return NULL;
     if (!ag_same_shape(logits->ndim, logits->shape, targets->ndim, targets->shape)) {
@@ -135,9 +137,8 @@ ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reductio
     }
     if (!reduction_ok("bce_with_logits", r))
         return NULL;
-    loss_params p = {r};
     ag_tensor *y = ag_op_result(&OP_BCE, logits->dtype, r == AG_REDUCE_NONE ? logits->ndim : 0,
-                                logits->shape, 2, in, &p, sizeof p);
+                                logits->shape, 2, in, p, sizeof *p);
     if (!y)
         return NULL;
     size_t n = logits->numel;
@@ -146,6 +147,11 @@ ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reductio
     else
         BCE_FORWARD(double, softplus_f64)
     return y;
+}
+
+ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r)
+{
+    return bce_forward((ag_tensor *[]){logits, targets}, &(loss_params){r});
 }
 
 /* dz += g·(σ(z) − y), dy += −g·z, with g each element's share of the
@@ -198,10 +204,9 @@ static bool bce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return true;
 }
 
-static ag_tensor *apply_bce(ag_tensor *const *in, const void *params)
+static ag_tensor *bce_example(ag_tensor *const *in)
 {
-    const loss_params *p = params;
-    return ag_bce_with_logits(in[0], in[1], p ? p->r : AG_REDUCE_MEAN);
+    return ag_bce_with_logits(in[0], in[1], AG_REDUCE_MEAN);
 }
 
 /* Targets are drawn from [-1, 1) like the logits: any real y is a valid
@@ -209,7 +214,8 @@ static ag_tensor *apply_bce(ag_tensor *const *in, const void *params)
 static ag_op OP_BCE = {.def = {
         .name = "bce_with_logits",
         .n_inputs = 2,
-        .apply = apply_bce,
+        .forward = bce_forward,
+        .example = bce_example,
         .vjp = bce_vjp,
         .domain_lo = -1,
         .domain_hi = 1,
@@ -337,9 +343,12 @@ static ag_op OP_CE;
     }
 
 /* ℓ_i = logsumexp(z_i) − z[i, labels_i] for logits (N, C), then reduced
- * over the N rows. */
-ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r)
+ * over the N rows. The labels are the node's second input; of its params
+ * only the reduction is an option, the row statistics are computed here. */
+static ag_tensor *ce_forward(ag_tensor *const *in, const void *params)
 {
+    ag_tensor *logits = in[0], *labels = in[1];
+    ag_reduction r = ((const ce_params *)params)->r;
     if (!labels_ok("cross_entropy", logits, labels) || !reduction_ok("cross_entropy", r))
         return NULL;
     int64_t n = logits->shape[0], c = logits->shape[1];
@@ -360,7 +369,6 @@ ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r
         CE_ROWS(float, expf, logf)
     else
         CE_ROWS(double, exp, log)
-    ag_tensor *in[2] = {logits, labels};
     ag_tensor *y = ag_op_result(&OP_CE, logits->dtype, r == AG_REDUCE_NONE ? 1 : 0, &n, 2, in, p,
                                 n_params);
     if (!y)
@@ -371,6 +379,12 @@ ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r
     else
         CE_LOSS(double)
     return y;
+}
+
+ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *labels, ag_reduction r)
+{
+    ce_params head = {.r = r};
+    return ce_forward((ag_tensor *[]){logits, labels}, &head);
 }
 
 /* dz += (softmax(z) − one_hot(labels)) · g_i, with g_i row i's share of the
@@ -424,18 +438,17 @@ static bool ce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return true;
 }
 
-static ag_tensor *apply_ce(ag_tensor *const *in, const void *params)
+static ag_tensor *ce_example(ag_tensor *const *in)
 {
-    const ce_params *p = params;
-    return ag_cross_entropy(in[0], in[1] ? in[1] : sweep_labels(in[0]),
-                            p ? p->r : AG_REDUCE_MEAN);
+    return ag_cross_entropy(in[0], sweep_labels(in[0]), AG_REDUCE_MEAN);
 }
 
 /* Labels come from sweep_labels (or, when a node is re-run, the node's own). */
 static ag_op OP_CE = {.def = {
         .name = "cross_entropy",
         .n_inputs = 1,
-        .apply = apply_ce,
+        .forward = ce_forward,
+        .example = ce_example,
         .vjp = ce_vjp,
         .domain_lo = -3,
         .domain_hi = 3,
@@ -468,20 +481,19 @@ ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r)
 
 /* ---- registry entries of the composites, checked through their parts ---- */
 
-static ag_tensor *apply_softmax(ag_tensor *const *in, const void *p) { (void)p; return ag_softmax(in[0], -1); }
-static ag_tensor *apply_log_softmax(ag_tensor *const *in, const void *p) { (void)p; return ag_log_softmax(in[0], 0); }
-static ag_tensor *apply_mse(ag_tensor *const *in, const void *p) { (void)p; return ag_mse(in[0], in[1], AG_REDUCE_SUM); }
-static ag_tensor *apply_nll(ag_tensor *const *in, const void *p)
+static ag_tensor *softmax_example(ag_tensor *const *in) { return ag_softmax(in[0], -1); }
+static ag_tensor *log_softmax_example(ag_tensor *const *in) { return ag_log_softmax(in[0], 0); }
+static ag_tensor *mse_example(ag_tensor *const *in) { return ag_mse(in[0], in[1], AG_REDUCE_SUM); }
+static ag_tensor *nll_example(ag_tensor *const *in)
 {
-    (void)p;
-    return ag_nll(in[0], in[1] ? in[1] : sweep_labels(in[0]), AG_REDUCE_NONE);
+    return ag_nll(in[0], sweep_labels(in[0]), AG_REDUCE_NONE);
 }
 
 #define COMPOSITE AG_OP_COMPOSITE
 static ag_op OP_SOFTMAX = {.def = {
         .name = "softmax",
         .n_inputs = 1,
-        .apply = apply_softmax,
+        .example = softmax_example,
         .domain_lo = -3,
         .domain_hi = 3,
         .flags = COMPOSITE,
@@ -490,7 +502,7 @@ static ag_op OP_SOFTMAX = {.def = {
 static ag_op OP_LOG_SOFTMAX = {.def = {
         .name = "log_softmax",
         .n_inputs = 1,
-        .apply = apply_log_softmax,
+        .example = log_softmax_example,
         .domain_lo = -3,
         .domain_hi = 3,
         .flags = COMPOSITE,
@@ -499,7 +511,7 @@ static ag_op OP_LOG_SOFTMAX = {.def = {
 static ag_op OP_NLL = {.def = {
         .name = "nll",
         .n_inputs = 1,
-        .apply = apply_nll,
+        .example = nll_example,
         .domain_lo = -3,
         .domain_hi = -0.1,
         .flags = COMPOSITE,
@@ -508,7 +520,7 @@ static ag_op OP_NLL = {.def = {
 static ag_op OP_MSE = {.def = {
         .name = "mse",
         .n_inputs = 2,
-        .apply = apply_mse,
+        .example = mse_example,
         .domain_lo = -2,
         .domain_hi = 2,
         .flags = COMPOSITE | AG_OP_NO_BROADCAST,

@@ -29,22 +29,34 @@ static int reduced_shape(const ag_tensor *x, int axis, bool keepdim, int64_t *sh
     return nd;
 }
 
-static ag_tensor *reduce(ag_op *op, ag_tensor *x, int axis, bool all, bool keepdim)
+/* Whether a (axis as given, normalized) is an axis of x; an error naming
+ * the op and the given axis otherwise. */
+static bool axis_ok(const char *name, int axis, int a, const ag_tensor *x)
 {
+    if (a >= 0 && a < x->ndim)
+        return true;
+    char s[160];
+    ag_error_set(AG_ERR_VALUE, "%s: axis %d out of range for shape %s (%d dimensions)", name,
+                 axis, ag_format_shape(x->ndim, x->shape, s, sizeof s), x->ndim);
+    return false;
+}
+
+/* y = sum(x) [along axis];   dx += broadcast(g)
+ * y = mean(x) [along axis];  dx += broadcast(g) / n
+ * One forward for both: the params say which (and whether over all). */
+static ag_tensor *reduce_forward(ag_tensor *const *in, const void *params)
+{
+    reduce_params p = *(const reduce_params *)params;
+    ag_op *op = p.mean ? &OP_MEAN : &OP_SUM;
     const char *name = op->def.name;
+    ag_tensor *x = in[0];
     if (!ag_check_inputs(name, 1, &x))
         return NULL;
-    int a = -1;
-    if (!all) {
-        a = axis < 0 ? axis + x->ndim : axis;
-        if (a < 0 || a >= x->ndim) {
-            char s[160];
-            ag_error_set(AG_ERR_VALUE, "%s: axis %d out of range for shape %s (%d dimensions)",
-                         name, axis, ag_format_shape(x->ndim, x->shape, s, sizeof s), x->ndim);
-            return NULL;
-        }
-    }
-    reduce_params p = {a, keepdim, op == &OP_MEAN};
+    bool all = p.axis == -1;
+    int a = p.axis;
+    if (!all && !axis_ok(name, a, a, x))
+        return NULL;
+    bool keepdim = p.keepdim;
     int64_t shape[AG_MAX_DIMS];
     int nd = all ? 0 : reduced_shape(x, a, keepdim, shape);
     if (all && keepdim) {
@@ -84,13 +96,22 @@ static ag_tensor *reduce(ag_op *op, ag_tensor *x, int axis, bool all, bool keepd
     return y;
 }
 
-ag_tensor *ag_sum(ag_tensor *x) { return reduce(&OP_SUM, x, 0, true, false); }
-ag_tensor *ag_mean(ag_tensor *x) { return reduce(&OP_MEAN, x, 0, true, false); }
-ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim) { return reduce(&OP_SUM, x, axis, false, keepdim); }
-ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim) { return reduce(&OP_MEAN, x, axis, false, keepdim); }
+/* Along one axis (negative from the end). */
+static ag_tensor *reduce_axis(ag_tensor *x, int axis, bool keepdim, bool mean)
+{
+    if (!ag_check_inputs(mean ? "mean" : "sum", 1, &x))
+        return NULL;
+    int a = axis < 0 ? axis + x->ndim : axis;
+    if (!axis_ok(mean ? "mean" : "sum", axis, a, x))
+        return NULL;
+    return reduce_forward(&x, &(reduce_params){a, keepdim, mean});
+}
 
-/* y = sum(x) [along axis];   dx += broadcast(g)
- * y = mean(x) [along axis];  dx += broadcast(g) / n */
+ag_tensor *ag_sum(ag_tensor *x) { return reduce_forward(&x, &(reduce_params){-1, false, false}); }
+ag_tensor *ag_mean(ag_tensor *x) { return reduce_forward(&x, &(reduce_params){-1, false, true}); }
+ag_tensor *ag_sum_axis(ag_tensor *x, int axis, bool keepdim) { return reduce_axis(x, axis, keepdim, false); }
+ag_tensor *ag_mean_axis(ag_tensor *x, int axis, bool keepdim) { return reduce_axis(x, axis, keepdim, true); }
+
 static bool reduce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     const reduce_params *p = y->params;
@@ -148,22 +169,9 @@ static bool reduce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     return true;
 }
 
-static ag_tensor *apply_reduce(ag_op *op, ag_tensor *x, const reduce_params *p, int axis,
-                               bool keepdim)
-{
-    if (p)
-        return reduce(op, x, p->axis, p->axis < 0, p->keepdim);
-    return reduce(op, x, axis, false, keepdim);
-}
-
-static ag_tensor *apply_sum(ag_tensor *const *in, const void *params)
-{
-    return apply_reduce(&OP_SUM, in[0], params, -1, false);
-}
-static ag_tensor *apply_mean(ag_tensor *const *in, const void *params)
-{
-    return apply_reduce(&OP_MEAN, in[0], params, 0, true);
-}
+/* The sum along the last axis; the mean along the first, kept. */
+static ag_tensor *sum_example(ag_tensor *const *in) { return ag_sum_axis(in[0], -1, false); }
+static ag_tensor *mean_example(ag_tensor *const *in) { return ag_mean_axis(in[0], 0, true); }
 
 static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 {
@@ -175,7 +183,8 @@ static void sample_nonscalar(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIM
 static ag_op OP_SUM = {.def = {
         .name = "sum",
         .n_inputs = 1,
-        .apply = apply_sum,
+        .forward = reduce_forward,
+        .example = sum_example,
         .vjp = reduce_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -186,7 +195,8 @@ static ag_op OP_SUM = {.def = {
 static ag_op OP_MEAN = {.def = {
         .name = "mean",
         .n_inputs = 1,
-        .apply = apply_mean,
+        .forward = reduce_forward,
+        .example = mean_example,
         .vjp = reduce_vjp,
         .domain_lo = -2,
         .domain_hi = 2,

@@ -21,10 +21,25 @@ static shape_params params_of(int ndim, const int64_t *shape)
 
 static ag_op OP_RESHAPE, OP_BROADCAST_TO, OP_SUM_TO;
 
-/* y = reshape(x);  dx += reshape(g, shape of x) */
-ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
+/* The options of a shape op, from a shape checked first (an error naming
+ * `op` when it is not one). */
+static bool pack_shape(const char *op, int ndim, const int64_t *shape, shape_params *p)
 {
-    if (!ag_check_inputs("reshape", 1, &x))
+    size_t numel;
+    if (!ag_shape_check(op, ndim, shape, &numel))
+        return false;
+    *p = params_of(ndim, shape);
+    return true;
+}
+
+/* y = reshape(x);  dx += reshape(g, shape of x) */
+static ag_tensor *reshape_forward(ag_tensor *const *in, const void *params)
+{
+    const shape_params *p = params;
+    ag_tensor *x = in[0];
+    int ndim = p->ndim;
+    const int64_t *shape = p->shape;
+    if (!ag_inputs_ok("reshape", 1, &x))
         return NULL;
     size_t numel;
     if (!ag_shape_check("reshape", ndim, shape, &numel))
@@ -36,11 +51,16 @@ ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
                      ag_format_shape(ndim, shape, b, sizeof b), numel);
         return NULL;
     }
-    shape_params p = params_of(ndim, shape);
-    ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
+    ag_tensor *y = ag_op_result(&OP_RESHAPE, x->dtype, ndim, shape, 1, &x, p, sizeof *p);
     if (y)
         memcpy(y->data, x->data, numel * ag_dtype_size(x->dtype));
     return y;
+}
+
+ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
+{
+    shape_params p;
+    return pack_shape("reshape", ndim, shape, &p) ? reshape_forward(&x, &p) : NULL;
 }
 
 static bool reshape_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -66,9 +86,13 @@ static bool broadcasts_to(int n_small, const int64_t *small, int n_big, const in
 }
 
 /* y = broadcast_to(x, shape);  dx += sum_to(g, shape of x) */
-ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
+static ag_tensor *broadcast_to_forward(ag_tensor *const *in, const void *params)
 {
-    if (!ag_check_inputs("broadcast_to", 1, &x))
+    const shape_params *p = params;
+    ag_tensor *x = in[0];
+    int ndim = p->ndim;
+    const int64_t *shape = p->shape;
+    if (!ag_inputs_ok("broadcast_to", 1, &x))
         return NULL;
     size_t numel;
     if (!ag_shape_check("broadcast_to", ndim, shape, &numel))
@@ -82,8 +106,7 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
     }
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
-    shape_params p = params_of(ndim, shape);
-    ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
+    ag_tensor *y = ag_op_result(&OP_BROADCAST_TO, x->dtype, ndim, shape, 1, &x, p, sizeof *p);
     if (!y || y->numel == 0)
         return y;
     int64_t sx[AG_MAX_DIMS];
@@ -108,6 +131,12 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
     return y;
 }
 
+ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
+{
+    shape_params p;
+    return pack_shape("broadcast_to", ndim, shape, &p) ? broadcast_to_forward(&x, &p) : NULL;
+}
+
 static bool broadcast_to_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *x = y->inputs[0];
@@ -116,13 +145,14 @@ static bool broadcast_to_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 
 /* y = sum_to(x, shape): x summed over the dimensions that broadcasting
  * `shape` to x's shape would have expanded;  dx += broadcast_to(g, shape of x) */
-ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
+static ag_tensor *sum_to_forward(ag_tensor *const *in, const void *params)
 {
-    if (!ag_check_inputs("sum_to", 1, &x))
+    const shape_params *p = params;
+    ag_tensor *x = in[0];
+    int ndim = p->ndim;
+    const int64_t *shape = p->shape;
+    if (!ag_inputs_ok("sum_to", 1, &x))
         return NULL;
-    /* Every broadcasting op's rule asks this of a same-shape gradient. */
-    if ((ndim == 0 || shape) && ag_same_shape(x->ndim, x->shape, ndim, shape))
-        return x;
     size_t numel;
     if (!ag_shape_check("sum_to", ndim, shape, &numel))
         return NULL;
@@ -135,8 +165,7 @@ ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
     }
     if (ag_same_shape(x->ndim, x->shape, ndim, shape))
         return x;
-    shape_params p = params_of(ndim, shape);
-    ag_tensor *y = ag_op_result(&OP_SUM_TO, x->dtype, ndim, shape, 1, &x, &p, sizeof p);
+    ag_tensor *y = ag_op_result(&OP_SUM_TO, x->dtype, ndim, shape, 1, &x, p, sizeof *p);
     if (!y)
         return NULL;
     memset(y->data, 0, y->numel * ag_dtype_size(y->dtype));
@@ -166,44 +195,47 @@ ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
     return y;
 }
 
+ag_tensor *ag_sum_to(ag_tensor *x, int ndim, const int64_t *shape)
+{
+    /* Every broadcasting op's rule asks this of a same-shape gradient: no
+     * copy of the shape for it. */
+    if (ag_inputs_ok("sum_to", 1, &x) && (ndim == 0 || shape) &&
+        ag_same_shape(x->ndim, x->shape, ndim, shape))
+        return x;
+    shape_params p;
+    return pack_shape("sum_to", ndim, shape, &p) ? sum_to_forward(&x, &p) : NULL;
+}
+
 static bool sum_to_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *x = y->inputs[0];
     return (gin[0] = ag_broadcast_to(g, x->ndim, x->shape)) != NULL;
 }
 
-static ag_tensor *apply_reshape(ag_tensor *const *in, const void *params)
+/* Flattened. */
+static ag_tensor *reshape_example(ag_tensor *const *in)
 {
-    const shape_params *p = params;
-    if (p)
-        return ag_reshape(in[0], p->ndim, p->shape);
-    int64_t n = (int64_t)in[0]->numel;
+    int64_t n = in[0] ? (int64_t)in[0]->numel : 0;
     return ag_reshape(in[0], 1, &n);
 }
 
-static ag_tensor *apply_broadcast_to(ag_tensor *const *in, const void *params)
+/* (..) -> (2, ..) with size-1 dimensions expanded to 3. */
+static ag_tensor *broadcast_to_example(ag_tensor *const *in)
 {
-    const shape_params *p = params;
-    if (p)
-        return ag_broadcast_to(in[0], p->ndim, p->shape);
-    /* (..) -> (2, ..) with size-1 dimensions expanded to 3. */
-    int64_t shape[AG_MAX_DIMS];
-    int nd = in[0]->ndim + 1;
-    shape[0] = 2;
-    for (int d = 0; d < in[0]->ndim; d++)
-        shape[d + 1] = in[0]->shape[d] == 1 ? 3 : in[0]->shape[d];
+    const ag_tensor *x = in[0];
+    int64_t shape[AG_MAX_DIMS] = {2};
+    int nd = x ? x->ndim + 1 : 1;
+    for (int d = 0; d + 1 < nd; d++)
+        shape[d + 1] = x->shape[d] == 1 ? 3 : x->shape[d];
     return ag_broadcast_to(in[0], nd, shape);
 }
 
-static ag_tensor *apply_sum_to(ag_tensor *const *in, const void *params)
+/* Sums away the first dimension and any second one down to 1. */
+static ag_tensor *sum_to_example(ag_tensor *const *in)
 {
-    const shape_params *p = params;
-    if (p)
-        return ag_sum_to(in[0], p->ndim, p->shape);
-    /* Sums away the first dimension and any second one down to 1. */
     const ag_tensor *x = in[0];
     int64_t shape[AG_MAX_DIMS];
-    int nd = x->ndim > 0 ? x->ndim - 1 : 0;
+    int nd = x && x->ndim > 0 ? x->ndim - 1 : 0;
     for (int d = 0; d < nd; d++)
         shape[d] = x->shape[d + 1];
     if (nd > 1)
@@ -221,7 +253,8 @@ static void sample_small(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 static ag_op OP_RESHAPE = {.def = {
         .name = "reshape",
         .n_inputs = 1,
-        .apply = apply_reshape,
+        .forward = reshape_forward,
+        .example = reshape_example,
         .vjp = reshape_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -232,7 +265,8 @@ static ag_op OP_RESHAPE = {.def = {
 static ag_op OP_BROADCAST_TO = {.def = {
         .name = "broadcast_to",
         .n_inputs = 1,
-        .apply = apply_broadcast_to,
+        .forward = broadcast_to_forward,
+        .example = broadcast_to_example,
         .vjp = broadcast_to_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -242,7 +276,8 @@ static ag_op OP_BROADCAST_TO = {.def = {
 static ag_op OP_SUM_TO = {.def = {
         .name = "sum_to",
         .n_inputs = 1,
-        .apply = apply_sum_to,
+        .forward = sum_to_forward,
+        .example = sum_to_example,
         .vjp = sum_to_vjp,
         .domain_lo = -2,
         .domain_hi = 2,

@@ -356,11 +356,11 @@ static bool vjp_dummy(ag_tensor *node, ag_tensor *g, ag_tensor **gin)
 START_TEST(test_registry_register_errors)
 {
     size_t count = ag_op_count();
-    ag_op_def good = {.name = "test_negate", .n_inputs = 1, .apply = apply_dummy,
+    ag_op_def good = {.name = "test_negate", .n_inputs = 1, .forward = apply_dummy,
                       .vjp = vjp_dummy, .domain_lo = -1, .domain_hi = 1};
 
     ag_op_def bad = good;
-    bad.apply = NULL;
+    bad.forward = NULL;
     ck_assert_ptr_null(ag_op_register(&bad));
     ck_assert_status(AG_ERR_VALUE);
     ag_error_clear();
@@ -414,7 +414,7 @@ START_TEST(test_registry_register_errors)
 
     /* A composite has no node of its own. */
     ag_error_clear();
-    ag_op_def comp = {.name = "test_composite", .n_inputs = 1, .apply = apply_dummy,
+    ag_op_def comp = {.name = "test_composite", .n_inputs = 1, .forward = apply_dummy,
                       .domain_lo = -1, .domain_hi = 1, .flags = AG_OP_COMPOSITE};
     const ag_op *cop = ag_op_register(&comp);
     ck_assert_msg(cop != NULL, "%s", ag_last_error());
@@ -503,7 +503,7 @@ static void sample_23(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
 static void register_sqmul(bool wrong)
 {
     /* a in [1, 2]: every element of b's rule is wrong when it is. */
-    ag_op_def def = {.name = "test_sqmul", .n_inputs = 2, .apply = apply_sqmul,
+    ag_op_def def = {.name = "test_sqmul", .n_inputs = 2, .forward = apply_sqmul,
                      .vjp = sqmul_vjp, .domain_lo = 1, .domain_hi = 2,
                      .flags = AG_OP_NO_BROADCAST, .sample = sample_23};
     sqmul_wrong = wrong;

@@ -138,10 +138,10 @@ static void sample_one(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
     shape[0][0] = 1;
 }
 
-static const ag_op *register_op(const char *name, ag_apply_fn apply, ag_vjp_fn vjp, unsigned flags,
+static const ag_op *register_op(const char *name, ag_forward_fn apply, ag_vjp_fn vjp, unsigned flags,
                                 void (*sample)(ag_rng *, int *, int64_t (*)[AG_MAX_DIMS]))
 {
-    ag_op_def def = {.name = name, .n_inputs = 1, .apply = apply, .vjp = vjp,
+    ag_op_def def = {.name = name, .n_inputs = 1, .forward = apply, .vjp = vjp,
                      .domain_lo = -3, .domain_hi = 3, .flags = flags, .sample = sample};
     const ag_op *op = ag_op_register(&def);
     ck_assert_msg(op != NULL, "register %s: %s", name, ag_last_error());

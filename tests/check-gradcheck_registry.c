@@ -6,7 +6,8 @@
  *     1e-6 on five seeds, with its f32 result agreeing with f64 and a
  *     result or a clear error for zero-size inputs (the report's fields);
  *     and the sweep gives an op without a sample rule broadcasting shapes
- *     and size-1 dimensions.
+ *     and size-1 dimensions; the built-ins pass the registration checks a
+ *     user op gets.
  *  7. The programs examples/gradcheck_all (every line PASS, 0 failed) and
  *     examples/custom_op (exit 0, the culprit 'swish_wrong' named), found
  *     through $GRADCHECK_ALL and $CUSTOM_OP (meson test) or the paths
@@ -117,6 +118,30 @@ static ag_tensor *apply_spy(ag_tensor *const *in, const void *p)
     return ag_add(in[0], in[1]);
 }
 
+/* Built-ins enter the registry through the validation a user op gets: the
+ * 65 of them register with no error pending (a refused entry would leave
+ * one and a smaller count), and each one's descriptor, copied under a new
+ * name, passes ag_op_register itself. */
+enum { N_BUILTINS = 65 };
+
+START_TEST(test_builtins_pass_registration)
+{
+    size_t n = ag_op_count();
+    ck_assert_msg(ag_last_status() == AG_OK, "%s", ag_last_error());
+    ck_assert_uint_eq(n, N_BUILTINS);
+    op_list l = {.n = 0};
+    ag_op_foreach(collect, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        ag_op_def def = *ag_op_info(l.ops[i]);
+        char name[64];
+        snprintf(name, sizeof name, "copy_of_%s", def.name);
+        def.name = name;
+        ck_assert_msg(ag_op_register(&def) != NULL, "%s", ag_last_error());
+    }
+    ck_assert_uint_eq(ag_op_count(), 2 * N_BUILTINS);
+}
+END_TEST
+
 START_TEST(test_sweep_shapes_broadcast)
 {
     /* ag_gradcheck_op documents "shapes from its sample rule (broadcasting
@@ -124,7 +149,7 @@ START_TEST(test_sweep_shapes_broadcast)
      * without it get broadcasting shapes from the sweep. Over 20 seeds, a
      * broadcasting binary op must see at least one pair of shapes that
      * differ (e.g. (2,3) with (3) or (2,1)), and some size-1 dimension. */
-    ag_op_def def = {.name = "test_bcast_spy", .n_inputs = 2, .apply = apply_spy,
+    ag_op_def def = {.name = "test_bcast_spy", .n_inputs = 2, .forward = apply_spy,
                      .domain_lo = -2, .domain_hi = 2, .flags = AG_OP_COMPOSITE};
     const ag_op *op = ag_op_register(&def);
     ck_assert_msg(op != NULL, "%s", ag_last_error());
@@ -246,6 +271,7 @@ Suite *gradcheck_registry_suite(void)
     Suite *s = suite_create("gradcheck_registry");
     TCase *tc = h_tcase(s, "registry", 600);
     tcase_add_test(tc, test_registry_every_op_passes);
+    tcase_add_test(tc, test_builtins_pass_registration);
     tcase_add_test(tc, test_sweep_shapes_broadcast);
     tc = h_tcase(s, "programs", 300);
     tcase_add_test(tc, test_gradcheck_all_program);

@@ -307,7 +307,7 @@ START_TEST(test_gradgradcheck_catches_detached_rule)
     if (!CUBE) {
         ag_error_clear();
         CUBE = ag_op_register(&(ag_op_def){.name = "cube_detached", .n_inputs = 1,
-                                           .apply = cube_apply, .vjp = cube_vjp,
+                                           .forward = cube_apply, .vjp = cube_vjp,
                                            .domain_lo = -2, .domain_hi = 2});
     }
     ck_assert_tensor(CUBE);

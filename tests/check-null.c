@@ -193,7 +193,7 @@ static void fixture_setup(void)
     snprintf(F.labels, sizeof F.labels, "%s/tiny-labels-idx1-ubyte", test_data());
 
     F.gc_opts = ag_gradcheck_defaults();
-    F.def = (ag_op_def){.name = "null_probe", .n_inputs = 1, .apply = apply_first,
+    F.def = (ag_op_def){.name = "null_probe", .n_inputs = 1, .forward = apply_first,
                         .vjp = vjp_neg, .domain_lo = -1, .domain_hi = 1};
     ag_error_clear();
 }

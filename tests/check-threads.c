@@ -183,7 +183,7 @@ static void *register_thread(void *arg)
     for (int k = 0; k < N_USER_OPS; k++) {
         char name[64];
         user_op_name(k, name, sizeof name);
-        ag_op_def def = {.name = name, .n_inputs = 1, .apply = triple_apply, .vjp = triple_vjp,
+        ag_op_def def = {.name = name, .n_inputs = 1, .forward = triple_apply, .vjp = triple_vjp,
                          .domain_lo = -1, .domain_hi = 1};
         if (!ag_op_register(&def))
             break;

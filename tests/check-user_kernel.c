@@ -103,7 +103,7 @@ static void register_ops(void)
     cube_op = ag_op_register(&(ag_op_def){
         .name = "user_cube",
         .n_inputs = 1,
-        .apply = cube_apply,
+        .forward = cube_apply,
         .vjp = cube_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -113,7 +113,7 @@ static void register_ops(void)
     bad_op = ag_op_register(&(ag_op_def){
         .name = "user_cube_bad_kernel",
         .n_inputs = 1,
-        .apply = bad_apply,
+        .forward = bad_apply,
         .vjp = cube_vjp,
         .domain_lo = -2,
         .domain_hi = 2,
@@ -292,7 +292,7 @@ END_TEST
 START_TEST(test_kernel_without_rule_refused)
 {
     ck_assert(ag_op_register(&(ag_op_def){.name = "user_kernel_only", .n_inputs = 1,
-                                          .apply = cube_apply, .domain_lo = -1, .domain_hi = 1,
+                                          .forward = cube_apply, .domain_lo = -1, .domain_hi = 1,
                                           .flags = AG_OP_COMPOSITE, .kernel = cube_kernel}) == NULL);
     ck_assert_error(AG_ERR_VALUE, "a kernel needs a vjp rule");
     ag_error_clear();

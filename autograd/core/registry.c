@@ -29,20 +29,68 @@ void ag_registry_ensure(void (*register_builtins)(void))
     pthread_mutex_unlock(&registry_lock);
 }
 
-void ag_op_register_builtin(ag_op *op)
+/* Whether def describes an op the registry can run, check and sweep; the
+ * same test for built-ins and user ops. */
+static bool def_valid(const ag_op_def *def)
 {
+    bool maps = def->map_f32 && def->map_f64 && def->n_inputs == 1;
+    bool rows = def->rows_f32 && def->rows_f64 && def->n_inputs == 2;
+    bool composite = def->flags & AG_OP_COMPOSITE;
+    /* A composite records no node, so its example is all there is to run. */
+    bool runs = def->forward || maps || rows || (composite && def->example);
+    if (!def->name || !def->name[0] || !runs || (!def->vjp && !composite) ||
+        def->n_inputs < 1 || def->n_inputs > AG_GRADCHECK_MAX_INPUTS) {
+        ag_error_set(AG_ERR_VALUE,
+                     "op_register: an op needs a name, a forward function (or, with one input, "
+                     "map_f32 and map_f64; with two, rows_f32 and rows_f64; or, for a "
+                     "composite, an example), a vjp (unless composite) and 1 to %d inputs%s%s",
+                     AG_GRADCHECK_MAX_INPUTS, def->name ? "; got op " : "",
+                     def->name ? def->name : "");
+        return false;
+    }
+    if (def->kernel && !def->vjp) {
+        ag_error_set(AG_ERR_VALUE, "op_register: %s: a kernel needs a vjp rule beside it (the "
+                     "rule is the definition the kernel is checked against)", def->name);
+        return false;
+    }
+    if (!(def->domain_lo < def->domain_hi)) {
+        ag_error_set(AG_ERR_VALUE, "op_register: %s: domain [%g, %g] is empty", def->name,
+                     def->domain_lo, def->domain_hi);
+        return false;
+    }
+    return true;
+}
+
+/* The one way into the registry, for built-ins and user ops alike:
+ * validates op's definition and inserts op under its name. The caller
+ * holds the lock and owns op until this succeeds. */
+static bool enter(ag_op *op)
+{
+    if (!def_valid(&op->def))
+        return false;
     ag_op *found = NULL;
     HASH_FIND_STR(ops_by_name, op->def.name, found);
-    if (!found) {
-        /* Out of memory here only leaves the op out of sweeps and lookups;
-         * its builder works all the same. */
-        op->builtin = true;
-        op->order = n_registered++;
-        ag_hash_oom_ = false;
-        HASH_ADD_KEYPTR(hh, ops_by_name, op->def.name, strlen(op->def.name), op);
-        if (ag_hash_oom_)
-            ag_error_set(AG_ERR_NOMEM, "registry: out of memory registering '%s'", op->def.name);
+    if (found) {
+        ag_error_set(AG_ERR_VALUE, "op_register: an op named '%s' is registered already",
+                     op->def.name);
+        return false;
     }
+    ag_hash_oom_ = false;
+    HASH_ADD_KEYPTR(hh, ops_by_name, op->def.name, strlen(op->def.name), op);
+    if (ag_hash_oom_) {
+        ag_error_set(AG_ERR_NOMEM, "op_register: out of memory registering '%s'", op->def.name);
+        return false;
+    }
+    op->order = n_registered++;
+    return true;
+}
+
+/* A built-in's failure is a bug in its table entry: recorded as an error
+ * (the registry test asserts none is pending) and the op left out. */
+void ag_op_register_builtin(ag_op *op)
+{
+    op->builtin = true;
+    enter(op);
 }
 
 static char *copy_string(const char *s)
@@ -60,33 +108,10 @@ const ag_op *ag_registry_add(const ag_op_def *def)
         ag_error_set(AG_ERR_NULL, "op_register: def is NULL");
         return NULL;
     }
-    bool forward = def && (def->apply || (def->map_f32 && def->map_f64 && def->n_inputs == 1) ||
-                           (def->rows_f32 && def->rows_f64 && def->n_inputs == 2));
-    if (!def || !def->name || !def->name[0] || !forward ||
-        (!def->vjp && !(def->flags & AG_OP_COMPOSITE)) || def->n_inputs < 1 ||
-        def->n_inputs > AG_GRADCHECK_MAX_INPUTS) {
-        ag_error_set(AG_ERR_VALUE,
-                     "op_register: an op needs a name, an apply function (or, with one input, "
-                     "map_f32 and map_f64; with two, rows_f32 and rows_f64), a vjp (unless "
-                     "composite) and 1 to %d "
-                     "inputs%s%s",
-                     AG_GRADCHECK_MAX_INPUTS, def && def->name ? "; got op " : "",
-                     def && def->name ? def->name : "");
-        return NULL;
-    }
-    if (def->kernel && !def->vjp) {
-        ag_error_set(AG_ERR_VALUE, "op_register: %s: a kernel needs a vjp rule beside it (the "
-                     "rule is the definition the kernel is checked against)", def->name);
-        return NULL;
-    }
-    if (!(def->domain_lo < def->domain_hi)) {
-        ag_error_set(AG_ERR_VALUE, "op_register: %s: domain [%g, %g] is empty", def->name,
-                     def->domain_lo, def->domain_hi);
-        return NULL;
-    }
+    /* Copied first (the caller's def may go away), then the built-ins' path. */
     ag_op *op = ag_calloc(1, sizeof *op);
-    char *name = copy_string(def->name);
-    if (!op || !name) {
+    char *name = def->name ? copy_string(def->name) : NULL;
+    if (!op || (def->name && !name)) {
         ag_free(op);
         ag_free(name);
         ag_error_set(AG_ERR_NOMEM, "op_register: out of memory");
@@ -95,24 +120,11 @@ const ag_op *ag_registry_add(const ag_op_def *def)
     op->def = *def;
     op->def.name = name;
     pthread_mutex_lock(&registry_lock);
-    ag_op *found = NULL;
-    HASH_FIND_STR(ops_by_name, name, found);
-    if (found) {
-        pthread_mutex_unlock(&registry_lock);
-        ag_free(name);
-        ag_free(op);
-        ag_error_set(AG_ERR_VALUE, "op_register: an op named '%s' is registered already",
-                     def->name);
-        return NULL;
-    }
-    op->order = n_registered++;
-    ag_hash_oom_ = false;
-    HASH_ADD_KEYPTR(hh, ops_by_name, name, strlen(name), op);
+    bool ok = enter(op);
     pthread_mutex_unlock(&registry_lock);
-    if (ag_hash_oom_) {
+    if (!ok) {
         ag_free(name);
         ag_free(op);
-        ag_error_set(AG_ERR_NOMEM, "op_register: out of memory");
         return NULL;
     }
     return op;

@@ -15,9 +15,14 @@ typedef struct node_call {
     const void *params;
 } node_call;
 
+/* Through the op's forward with the node's own params and inputs, the
+ * same function its builder called: never its example, which would pick
+ * options of its own (a node without params passes NULL). */
 static ag_tensor *rerun_node(ag_tensor *const *inputs, void *ctx)
 {
     const node_call *c = ctx;
+    if (c->op->def.forward)
+        return c->op->def.forward(inputs, c->params);
     return ag_op_apply(c->op, inputs, c->params);
 }
 
