@@ -186,7 +186,7 @@ START_TEST(test_first_order_sweep_runs_the_user_kernel)
 }
 END_TEST
 
-/* An elementwise user op needs no apply function: its maps are the forward,
+/* An elementwise user op needs no forward function: its maps are the forward,
  * as for the built-in unary ops. y = x³ again, run by ag_op_apply. */
 static void cube_f32(size_t n, const float *restrict x, float *restrict y)
 {
