@@ -25,7 +25,6 @@ extern "C" {
 /* Watching the backward sweep                                         */
 /* ------------------------------------------------------------------ */
 
-
 /* An observer of the backward sweep, called once per node after its rule
  * ran: the node, its upstream gradient, and the gradient it sends to each
  * input (NULL where an input takes none). For traces and teaching. */
