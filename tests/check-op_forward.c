@@ -189,6 +189,40 @@ START_TEST(test_register_needs_a_way_to_run)
 }
 END_TEST
 
+/* A built-in's node re-runs through ag_op_apply with its own params: a
+ * concat of 3 gives back its inputs end to end (1, 2, 3, 4, 5, 6), and a
+ * concat of 10 — more inputs than the AG_GRADCHECK_MAX_INPUTS entries
+ * ag_op_apply is handed — is refused by name instead of read past. */
+START_TEST(test_concat_node_reruns_or_refuses)
+{
+    ag_tensor *leaves[10];
+    for (int i = 0; i < 10; i++) {
+        double v[2] = {2 * i + 1, 2 * i + 2};
+        leaves[i] = ag_from_array(AG_F64, 1, (int64_t[]){2}, v);
+        ag_set_requires_grad(leaves[i], true);
+    }
+    ag_tensor *three = ag_concat(3, leaves, 0);
+    ck_assert_ptr_nonnull(three);
+    ag_tensor *in[AG_GRADCHECK_MAX_INPUTS] = {leaves[0], leaves[1], leaves[2]};
+    ag_tensor *again = ag_op_apply(ag_node_op(three), in, ag_node_params(three));
+    ck_assert_msg(again != NULL, "%s", ag_last_error());
+    ck_assert_uint_eq(ag_numel(again), 6);
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_double_eq(ag_get_flat(again, i), (double)(i + 1));
+
+    ag_tensor *ten = ag_concat(10, leaves, 0);
+    ck_assert_ptr_nonnull(ten);
+    for (int i = 0; i < AG_GRADCHECK_MAX_INPUTS; i++)
+        in[i] = leaves[i];
+    ck_assert_ptr_null(ag_op_apply(ag_node_op(ten), in, ag_node_params(ten)));
+    ck_assert_error(AG_ERR_VALUE, "a node of 10 inputs cannot be re-run");
+    ag_error_clear();
+    ag_tape_reset(NULL);
+    for (int i = 0; i < 10; i++)
+        ag_tensor_free(leaves[i]);
+}
+END_TEST
+
 static Suite *op_forward_suite(void)
 {
     Suite *s = suite_create("op_forward");
@@ -197,6 +231,7 @@ static Suite *op_forward_suite(void)
     tcase_add_test(tc, test_example_builds_the_sweep_case);
     tcase_add_test(tc, test_composite_by_example_alone);
     tcase_add_test(tc, test_register_needs_a_way_to_run);
+    tcase_add_test(tc, test_concat_node_reruns_or_refuses);
     return s;
 }
 
