@@ -346,6 +346,40 @@ AG_API ag_tensor *ag_le(ag_tensor *a, ag_tensor *b); /* a <= b */
 AG_API ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b); /* a == b */
 AG_API ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b); /* a != b */
 
+/* Activations, special functions and the variance (f32/f64, PyTorch's
+ * semantics and names). Each returns a new intermediate as the ops above;
+ * NULL with the op named in the error for a NULL or stale input (and for
+ * hardtanh's min_val > max_val, var's and std's axis out of range). */
+AG_API ag_tensor *ag_gelu(ag_tensor *x);      /* x·Φ(x) with erf, PyTorch's approximate='none' */
+/* x/2·(1 + tanh(√(2/π)(x + 0.044715x³))), PyTorch's approximate='tanh' */
+AG_API ag_tensor *ag_gelu_tanh(ag_tensor *x);
+AG_API ag_tensor *ag_silu(ag_tensor *x);      /* x·σ(x) (swish) */
+/* x > 0 ? x : negative_slope·x; the slope at 0 is negative_slope, as PyTorch's */
+AG_API ag_tensor *ag_leaky_relu(ag_tensor *x, double negative_slope);
+/* x > 0 ? x : alpha·(e^x − 1); at 0 the slope is alpha (a kink unless alpha = 1) */
+AG_API ag_tensor *ag_elu(ag_tensor *x, double alpha);
+/* min(max(x, min_val), max_val) (ag_clamp); gradient 1 strictly inside, 0
+ * at and beyond the bounds, as PyTorch's. AG_ERR_VALUE when min_val > max_val. */
+AG_API ag_tensor *ag_hardtanh(ag_tensor *x, double min_val, double max_val);
+AG_API ag_tensor *ag_sin(ag_tensor *x);       /* sin x */
+AG_API ag_tensor *ag_cos(ag_tensor *x);       /* cos x */
+AG_API ag_tensor *ag_erf(ag_tensor *x);       /* the error function, 2/√π ∫₀ˣ e^(−t²) dt */
+AG_API ag_tensor *ag_log1p(ag_tensor *x);     /* ln(1 + x), exact for small x; NaN below −1 */
+AG_API ag_tensor *ag_expm1(ag_tensor *x);     /* e^x − 1, exact for small x */
+AG_API ag_tensor *ag_rsub(ag_tensor *x, double c); /* c − x */
+AG_API ag_tensor *ag_rdiv(ag_tensor *x, double c); /* c / x (computed as c·(1/x)) */
+/* The variance of every element (a 0-d result): Σ(x − mean)² / (N − correction);
+ * correction 1 is unbiased (PyTorch's default), 0 biased. As PyTorch, where
+ * N ≤ correction the divisor is taken as 0: +inf, or NaN when every square
+ * is 0 (a single element with correction 1, or no element). */
+AG_API ag_tensor *ag_var(ag_tensor *x, int correction);
+/* The variance along one axis (negative counts from the end), N its
+ * length; that dimension removed, or kept with size 1 when keepdim. */
+AG_API ag_tensor *ag_var_axis(ag_tensor *x, int axis, int correction, bool keepdim);
+AG_API ag_tensor *ag_std(ag_tensor *x, int correction); /* √ag_var(x, correction) */
+/* √ag_var_axis(x, axis, correction, keepdim) */
+AG_API ag_tensor *ag_std_axis(ag_tensor *x, int axis, int correction, bool keepdim);
+
 /* Matrix product with numpy's rules: (m,k) @ (k,n) -> (m,n); a 1-D left
  * operand is a row and a 1-D right operand a column (the added dimension is
  * dropped from the result); leading batch dimensions broadcast, e.g.
