@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* reduce.c — sums and means, over all elements or along one axis.
+/* reduce.c — sums and means, over all elements or along one axis, and
+ * the variance and standard deviation built from them.
  *
  * Sums accumulate in double whatever the dtype, so an f32 mean over a large
  * batch does not drift. Their gradients broadcast the upstream gradient back
  * over the reduced dimension (with the axis restored as size 1 first). */
 #include "ops_internal.h"
+
+#include <math.h>
 
 typedef struct reduce_params {
     int axis;     /* normalized, or -1 for all elements */
@@ -205,8 +208,89 @@ static ag_op OP_MEAN = {.def = {
         .kernel = reduce_kernel,
     }};
 
+/* ---- variance and standard deviation: composites of the above ---- */
+
+/* var = Σ (x - mean)² / (N - correction), the two-pass form (stable where
+ * Σx² - N mean² cancels). As PyTorch, a divisor N - correction ≤ 0 is
+ * taken as 0: the result is +inf where the squares sum to more than 0 and
+ * NaN where they are all 0 (one element with correction 1). `all` reduces
+ * every element (axis unused, no keepdim). */
+static ag_tensor *variance(const char *name, ag_tensor *x, bool all, int axis, int correction,
+                           bool keepdim)
+{
+    if (!ag_check_inputs(name, 1, &x))
+        return NULL;
+    int a = axis < 0 ? axis + x->ndim : axis;
+    if (!all && !axis_ok(name, axis, a, x))
+        return NULL;
+    double n = all ? (double)x->numel : (double)x->shape[a];
+    double dof = n - (double)correction;
+    double scale = dof > 0 ? 1.0 / dof : INFINITY;
+    ag_tensor *m = all ? ag_mean(x) : ag_mean_axis(x, a, true);
+    ag_tensor *sq = ag_square(ag_sub(x, m));
+    return ag_mul_scalar(all ? ag_sum(sq) : ag_sum_axis(sq, a, keepdim), scale);
+}
+
+ag_tensor *ag_var(ag_tensor *x, int correction)
+{
+    return variance("var", x, true, 0, correction, false);
+}
+
+ag_tensor *ag_var_axis(ag_tensor *x, int axis, int correction, bool keepdim)
+{
+    return variance("var", x, false, axis, correction, keepdim);
+}
+
+ag_tensor *ag_std(ag_tensor *x, int correction)
+{
+    if (!ag_check_inputs("std", 1, &x))
+        return NULL;
+    return ag_sqrt(variance("std", x, true, 0, correction, false));
+}
+
+ag_tensor *ag_std_axis(ag_tensor *x, int axis, int correction, bool keepdim)
+{
+    if (!ag_check_inputs("std", 1, &x))
+        return NULL;
+    return ag_sqrt(variance("std", x, false, axis, correction, keepdim));
+}
+
+/* Shapes with a last axis of 2 to 4 elements, so that the unbiased
+ * variance along it is finite. */
+static void sample_var(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
+{
+    sample_nonscalar(rng, ndim, shape);
+    shape[0][ndim[0] - 1] = 2 + (int64_t)(ag_rng_next(rng) % 3);
+}
+
+/* The unbiased variance along the last axis; the biased deviation of
+ * everything (the sample never gives a single element). */
+static ag_tensor *var_example(ag_tensor *const *in) { return ag_var_axis(in[0], -1, 1, false); }
+static ag_tensor *std_example(ag_tensor *const *in) { return ag_std(in[0], 0); }
+
+static ag_op OP_VAR = {.def = {
+        .name = "var",
+        .n_inputs = 1,
+        .example = var_example,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE,
+        .sample = sample_var,
+    }};
+static ag_op OP_STD = {.def = {
+        .name = "std",
+        .n_inputs = 1,
+        .example = std_example,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_COMPOSITE,
+        .sample = sample_var,
+    }};
+
 void ag_ops_register_reduce(void)
 {
     ag_op_register_builtin(&OP_SUM);
     ag_op_register_builtin(&OP_MEAN);
+    ag_op_register_builtin(&OP_VAR);
+    ag_op_register_builtin(&OP_STD);
 }
