@@ -513,6 +513,23 @@ enum kind {
     ROW(ag_eq, "b", ERR, IS_NULL(ag_eq(F.x, NULL)))                                              \
     ROW(ag_ne, "a", ERR, IS_NULL(ag_ne(NULL, F.y)))                                              \
     ROW(ag_ne, "b", ERR, IS_NULL(ag_ne(F.x, NULL)))                                              \
+    ROW(ag_gelu, "x", ERR, IS_NULL(ag_gelu(NULL)))                                               \
+    ROW(ag_gelu_tanh, "x", ERR, IS_NULL(ag_gelu_tanh(NULL)))                                     \
+    ROW(ag_silu, "x", ERR, IS_NULL(ag_silu(NULL)))                                               \
+    ROW(ag_leaky_relu, "x", ERR, IS_NULL(ag_leaky_relu(NULL, 0.01)))                             \
+    ROW(ag_elu, "x", ERR, IS_NULL(ag_elu(NULL, 1.0)))                                            \
+    ROW(ag_hardtanh, "x", ERR, IS_NULL(ag_hardtanh(NULL, -1.0, 1.0)))                            \
+    ROW(ag_sin, "x", ERR, IS_NULL(ag_sin(NULL)))                                                 \
+    ROW(ag_cos, "x", ERR, IS_NULL(ag_cos(NULL)))                                                 \
+    ROW(ag_erf, "x", ERR, IS_NULL(ag_erf(NULL)))                                                 \
+    ROW(ag_log1p, "x", ERR, IS_NULL(ag_log1p(NULL)))                                             \
+    ROW(ag_expm1, "x", ERR, IS_NULL(ag_expm1(NULL)))                                             \
+    ROW(ag_rsub, "x", ERR, IS_NULL(ag_rsub(NULL, 1.0)))                                          \
+    ROW(ag_rdiv, "x", ERR, IS_NULL(ag_rdiv(NULL, 1.0)))                                          \
+    ROW(ag_var, "x", ERR, IS_NULL(ag_var(NULL, 1)))                                              \
+    ROW(ag_var_axis, "x", ERR, IS_NULL(ag_var_axis(NULL, 0, 1, false)))                          \
+    ROW(ag_std, "x", ERR, IS_NULL(ag_std(NULL, 1)))                                              \
+    ROW(ag_std_axis, "x", ERR, IS_NULL(ag_std_axis(NULL, 0, 1, false)))                          \
     ROW(ag_matmul, "a", ERR, IS_NULL(ag_matmul(NULL, F.w)))                                      \
     ROW(ag_matmul, "b", ERR, IS_NULL(ag_matmul(F.x, NULL)))                                      \
     ROW(ag_matmul_t, "a", ERR, IS_NULL(ag_matmul_t(NULL, false, F.w, false)))                    \
