@@ -367,7 +367,7 @@ AG_API ag_tensor *ag_erf(ag_tensor *x);       /* the error function, 2/√π ∫
 AG_API ag_tensor *ag_log1p(ag_tensor *x);     /* ln(1 + x), exact for small x; NaN below −1 */
 AG_API ag_tensor *ag_expm1(ag_tensor *x);     /* e^x − 1, exact for small x */
 AG_API ag_tensor *ag_rsub(ag_tensor *x, double c); /* c − x */
-AG_API ag_tensor *ag_rdiv(ag_tensor *x, double c); /* c / x (computed as c·(1/x)) */
+AG_API ag_tensor *ag_rdiv(ag_tensor *x, double c); /* c / x, as PyTorch computes it: (1/x)·c */
 /* The variance of every element (a 0-d result): Σ(x − mean)² / (N − correction);
  * correction 1 is unbiased (PyTorch's default), 0 biased. As PyTorch, where
  * N ≤ correction the divisor is taken as 0: +inf, or NaN when every square

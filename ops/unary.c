@@ -569,8 +569,8 @@ ag_tensor *ag_hardtanh(ag_tensor *x, double min_val, double max_val)
     return ag_clamp(x, min_val, max_val);
 }
 
-/* c - x as -x + c, and c / x as (1/x) c: one rounding more than PyTorch's
- * c / x (one ulp at most), none for c - x. */
+/* c - x as -x + c, and c / x as (1/x)·c: the latter is PyTorch's own
+ * Tensor.__rdiv__ (x.reciprocal() * c), so the roundings agree too. */
 ag_tensor *ag_rsub(ag_tensor *x, double c)
 {
     if (!ag_check_inputs("rsub", 1, &x))

@@ -255,6 +255,22 @@ START_TEST(test_extremes)
 }
 END_TEST
 
+/* A zero-size batch gives an empty result of its shape and an empty
+ * gradient, for every op of the table. */
+START_TEST(test_zero_size)
+{
+    for (size_t c = 0; c < H_COUNT(ACT_REFERENCE); c++) {
+        const act_reference *r = &ACT_REFERENCE[c];
+        ag_tensor *x = h_keep(ag_zeros(AG_F32, 2, H_SHAPE(0, 3)));
+        ck_assert(ag_set_requires_grad(x, true));
+        ag_tensor *y = apply_named(r->name, r->params, x);
+        ck_assert_shape(y, 2, H_SHAPE(0, 3));
+        ck_assert_msg(ag_backward(ag_sum(y)), "%s: %s", r->name, ag_last_error());
+        ag_tape_reset(NULL);
+    }
+}
+END_TEST
+
 /* ---- gradcheck and gradgradcheck in f64 ---- */
 
 typedef struct named_op {
@@ -547,6 +563,14 @@ START_TEST(test_errors)
     ck_assert_ptr_null(ag_gelu(NULL));
     ck_assert_error(AG_ERR_NULL, "gelu");
     ag_error_clear();
+    /* Index tensors are no input for a float op. */
+    ag_tensor *idx = h_keep(ag_zeros(AG_I64, 1, H_SHAPE(3)));
+    ck_assert_ptr_null(ag_silu(idx));
+    ck_assert_error(AG_ERR_DTYPE, "silu");
+    ag_error_clear();
+    ck_assert_ptr_null(ag_std_axis(idx, 0, 1, false));
+    ck_assert_error(AG_ERR_DTYPE, "std");
+    ag_error_clear();
     /* A stale intermediate is refused by name. */
     ag_tensor *p = h_param(AG_F64, 1, H_SHAPE(2), H_VALS(1, 2));
     ag_tensor *e = ag_exp(p);
@@ -567,6 +591,7 @@ static Suite *activations_suite(void)
     tcase_add_test(tc, test_hand_values);
     tcase_add_test(tc, test_log1p_expm1_small);
     tcase_add_test(tc, test_extremes);
+    tcase_add_test(tc, test_zero_size);
     tc = h_tcase(s, "gradcheck", H_TIMEOUT);
     tcase_add_test(tc, test_gradcheck_each);
     tcase_add_test(tc, test_registry_entries);
