@@ -348,6 +348,39 @@ START_TEST(test_gradcheck_norms)
 }
 END_TEST
 
+/* A small network of every primitive here, checked node by node: each
+ * node is re-run from its stored params (max_pool2d recomputing its argmax
+ * input) and its own rule compared with differences, double-backward
+ * nodes (the averages' adjoints) included when the first gradient is
+ * recorded. */
+static ag_tensor *f_net(ag_tensor *const *in, void *ctx)
+{
+    (void)ctx;
+    ag_tensor *h = ag_group_norm(in[0], 2, in[1], NULL, 1e-5);
+    h = ag_max_pool2d(h, H_SHAPE(2, 2), H_SHAPE(1, 1), H_SHAPE(1, 1));
+    h = ag_avg_pool2d(ag_tanh(h), H_SHAPE(3, 3), H_SHAPE(2, 2), H_SHAPE(1, 1), false);
+    return ag_adaptive_avg_pool2d(h, 2, 1);
+}
+
+START_TEST(test_gradcheck_nodes_network)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, 5);
+    ag_tensor *in[2] = {h_rand(AG_F64, 4, H_SHAPE(2, 4, 5, 5), -2, 2, &rng),
+                        h_rand(AG_F64, 1, H_SHAPE(4), 0.5, 1.5, &rng)};
+    ck_assert(ag_set_requires_grad(in[0], true) && ag_set_requires_grad(in[1], true));
+    ag_gradcheck_opts o = h_gradcheck_opts();
+    ag_gradcheck_nodes_report nr;
+    ck_assert_msg(ag_gradcheck_nodes(f_net, NULL, 2, in, &o, &nr), "node %ld (%s): %s",
+                  nr.bad_node, nr.op, ag_last_error());
+    ck_assert_uint_eq(nr.n_checked, nr.n_nodes);
+    ag_gradcheck_report rep;
+    char buf[4096];
+    ck_assert_msg(ag_gradgradcheck(f_net, NULL, 2, in, &o, &rep), "%s",
+                  h_report_str(&rep, buf, sizeof buf));
+}
+END_TEST
+
 /* ---- batch_norm's running statistics ---- */
 
 START_TEST(test_running_stats_bump_version)
@@ -553,6 +586,7 @@ Suite *pool_norm_suite(void)
     tc = h_tcase(s, "gradcheck", 300);
     tcase_add_test(tc, test_gradcheck_pools);
     tcase_add_test(tc, test_gradcheck_norms);
+    tcase_add_test(tc, test_gradcheck_nodes_network);
     return s;
 }
 
