@@ -527,6 +527,63 @@ AG_API ag_tensor *ag_expand_dims(ag_tensor *x, int axis);
 AG_API ag_tensor *ag_squeeze(ag_tensor *x, int axis);
 
 /* ------------------------------------------------------------------ */
+/* Pooling and normalisation                                           */
+/* ------------------------------------------------------------------ */
+
+/* PyTorch's F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d,
+ * F.batch_norm, F.layer_norm and F.group_norm on NCHW batches, f32 or f64.
+ * Results are intermediates as for every op; errors name the op, the
+ * shapes and the offending value. */
+
+/* The largest element of each kH×kW window of x (N, C, H, W), the windows
+ * `stride` apart (NULL: the kernel) over x padded by `padding` (NULL: 0)
+ * on each side with −inf; the result is (N, C, oH, oW) with
+ * oH = ⌊(H + 2·padH − kH) / strideH⌋ + 1. The gradient goes to the first
+ * largest element of each window; a NaN is always picked. kernel and
+ * stride must be positive, padding at most half the kernel (PyTorch's
+ * rule), the padded input at least the kernel (AG_ERR_VALUE / AG_ERR_SHAPE);
+ * N may be 0, not C, H or W. A NULL x or kernel is AG_ERR_NULL. */
+AG_API ag_tensor *ag_max_pool2d(ag_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                         const int64_t padding[2]);
+/* The mean of each window, windows as in ag_max_pool2d, padded with 0:
+ * count_include_pad divides by the window's area within the padded input
+ * (PyTorch's default), otherwise by the number of x's elements in it.
+ * Errors as ag_max_pool2d. */
+AG_API ag_tensor *ag_avg_pool2d(ag_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                         const int64_t padding[2], bool count_include_pad);
+/* x (N, C, H, W) averaged into (N, C, out_h, out_w) bins, bin i of rows
+ * ⌊i·H/out_h⌋ to ⌈(i+1)·H/out_h⌉ (bins may overlap), as PyTorch's
+ * adaptive_avg_pool2d. out_h and out_w must be positive (AG_ERR_VALUE). */
+AG_API ag_tensor *ag_adaptive_avg_pool2d(ag_tensor *x, int64_t out_h, int64_t out_w);
+/* Batch normalisation of x (N, C) or (N, C, *) per channel:
+ * (x − mean)·(var + eps)^(−1/2)·weight + bias. Training: mean and biased
+ * var of the batch (AG_ERR_VALUE when N·(spatial size) is 1: "expected
+ * more than 1 value per channel when training"), and when the running
+ * statistics are given they are updated in place, unrecorded:
+ * r = (1 − momentum)·r + momentum·stat with the unbiased variance for
+ * running_var (an empty batch leaves them), counted as in-place changes
+ * (ag_mark_changed). Not training: running_mean and running_var (both
+ * required, AG_ERR_VALUE) are used, copied into the graph. running_mean,
+ * running_var (borrowed leaves), weight and bias (C) may each be NULL
+ * (no update, weight 1, bias 0); another length is AG_ERR_SHAPE, the
+ * message naming the NCHW shape when x looks channels-last. eps must be
+ * finite and >= 0. */
+AG_API ag_tensor *ag_batch_norm(ag_tensor *x, ag_tensor *running_mean, ag_tensor *running_var,
+                         ag_tensor *weight, ag_tensor *bias, bool training, double momentum,
+                         double eps);
+/* Normalises x over its last n_dims dimensions (1 to ag_ndim(x)) with
+ * their mean and biased variance, then multiplies by weight and adds bias,
+ * each of those trailing dimensions' shape or NULL (AG_ERR_SHAPE
+ * otherwise). */
+AG_API ag_tensor *ag_layer_norm(ag_tensor *x, int n_dims, ag_tensor *weight, ag_tensor *bias,
+                         double eps);
+/* Normalises x (N, C, *) over each of `groups` groups of C / groups
+ * consecutive channels (with all their positions), then weight and bias
+ * (C) or NULL per channel. AG_ERR_VALUE when groups does not divide C. */
+AG_API ag_tensor *ag_group_norm(ag_tensor *x, int64_t groups, ag_tensor *weight, ag_tensor *bias,
+                         double eps);
+
+/* ------------------------------------------------------------------ */
 /* Backward                                                            */
 /* ------------------------------------------------------------------ */
 

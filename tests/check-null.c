@@ -234,6 +234,50 @@ static ag_tensor *fresh(void)
     return ag_zeros(AG_F64, 1, H_SHAPE(2));
 }
 
+/* The pools' NULL stride is the kernel, a NULL padding 0: the same result
+ * as given explicitly, on x reshaped to (1, 1, 2, 3). */
+static ag_tensor *pool_of(bool avg, const int64_t *k, const int64_t *s, const int64_t *p)
+{
+    ag_tensor *x = ag_reshape(F.x, 4, H_SHAPE(1, 1, 2, 3));
+    return avg ? ag_avg_pool2d(x, k, s, p, true) : ag_max_pool2d(x, k, s, p);
+}
+
+static bool same_values(const ag_tensor *a, const ag_tensor *b)
+{
+    if (!a || !b || ag_numel(a) != ag_numel(b) || ag_ndim(a) != ag_ndim(b))
+        return false;
+    for (size_t i = 0; i < ag_numel(a); i++)
+        if (ag_get_flat(a, i) != ag_get_flat(b, i))
+            return false;
+    return true;
+}
+
+static bool stride_is_kernel(bool avg)
+{
+    const int64_t *k = H_SHAPE(1, 2);
+    return same_values(pool_of(avg, k, NULL, NULL), pool_of(avg, k, k, NULL));
+}
+
+static bool pool_unpadded(bool avg)
+{
+    const int64_t *k = H_SHAPE(2, 1), *s = H_SHAPE(1, 1);
+    return same_values(pool_of(avg, k, s, NULL), pool_of(avg, k, s, H_SHAPE(0, 0)));
+}
+
+/* batch_norm of F.x (2,3) in training with one of running_mean,
+ * running_var, weight, bias NULL and the others given (fresh running
+ * statistics: they are updated in place). */
+static bool batch_norm_without(int which)
+{
+    ag_tensor *rm = ag_zeros(AG_F64, 1, H_SHAPE(3)), *rv = ag_ones(AG_F64, 1, H_SHAPE(3));
+    ag_tensor *y = ag_batch_norm(F.x, which == 0 ? NULL : rm, which == 1 ? NULL : rv,
+                                 which == 2 ? NULL : F.v, which == 3 ? NULL : F.v, true, 0.1,
+                                 1e-5);
+    ag_tensor_free(rm);
+    ag_tensor_free(rv);
+    return y != NULL;
+}
+
 static bool zeros_0d(void)
 {
     ag_tensor *t = ag_zeros(AG_F64, 0, NULL);
@@ -582,6 +626,26 @@ enum kind {
     ROW(ag_nll, "labels", ERR, IS_NULL(ag_nll(F.x, NULL, AG_REDUCE_MEAN)))                       \
     ROW(ag_mse, "pred", ERR, IS_NULL(ag_mse(NULL, F.y, AG_REDUCE_MEAN)))                         \
     ROW(ag_mse, "target", ERR, IS_NULL(ag_mse(F.x, NULL, AG_REDUCE_MEAN)))                       \
+    ROW(ag_max_pool2d, "x", ERR, IS_NULL(ag_max_pool2d(NULL, H_SHAPE(1, 1), NULL, NULL)))        \
+    ROW(ag_max_pool2d, "kernel", ERR, IS_NULL(ag_max_pool2d(F.x, NULL, NULL, NULL)))          \
+    ROW(ag_max_pool2d, "stride", OK, stride_is_kernel(false))                                    \
+    ROW(ag_max_pool2d, "padding", OK, pool_unpadded(false))                                      \
+    ROW(ag_avg_pool2d, "x", ERR, IS_NULL(ag_avg_pool2d(NULL, H_SHAPE(1, 1), NULL, NULL, true)))  \
+    ROW(ag_avg_pool2d, "kernel", ERR, IS_NULL(ag_avg_pool2d(F.x, NULL, NULL, NULL, true)))    \
+    ROW(ag_avg_pool2d, "stride", OK, stride_is_kernel(true))                                     \
+    ROW(ag_avg_pool2d, "padding", OK, pool_unpadded(true))                                       \
+    ROW(ag_adaptive_avg_pool2d, "x", ERR, IS_NULL(ag_adaptive_avg_pool2d(NULL, 1, 1)))           \
+    ROW(ag_batch_norm, "x", ERR, IS_NULL(ag_batch_norm(NULL, NULL, NULL, NULL, NULL, true, .1, 1e-5))) \
+    ROW(ag_batch_norm, "running_mean", OK, batch_norm_without(0)) \
+    ROW(ag_batch_norm, "running_var", OK, batch_norm_without(1)) \
+    ROW(ag_batch_norm, "weight", OK, batch_norm_without(2)) \
+    ROW(ag_batch_norm, "bias", OK, batch_norm_without(3)) \
+    ROW(ag_layer_norm, "x", ERR, IS_NULL(ag_layer_norm(NULL, 1, NULL, NULL, 1e-5)))              \
+    ROW(ag_layer_norm, "weight", OK, ag_layer_norm(F.x, 1, NULL, F.v, 1e-5) != NULL)             \
+    ROW(ag_layer_norm, "bias", OK, ag_layer_norm(F.x, 1, F.v, NULL, 1e-5) != NULL)               \
+    ROW(ag_group_norm, "x", ERR, IS_NULL(ag_group_norm(NULL, 1, NULL, NULL, 1e-5)))              \
+    ROW(ag_group_norm, "weight", OK, ag_group_norm(F.x, 3, NULL, F.v, 1e-5) != NULL)             \
+    ROW(ag_group_norm, "bias", OK, ag_group_norm(F.x, 3, F.v, NULL, 1e-5) != NULL)               \
     ROW(ag_transpose, "x", ERR, IS_NULL(ag_transpose(NULL, 0, 1)))                               \
     ROW(ag_permute, "x", ERR, IS_NULL(ag_permute(NULL, 2, ((const int[]){1, 0}))))               \
     ROW(ag_permute, "perm", ERR, IS_NULL(ag_permute(F.x, 2, NULL)))                              \
@@ -1026,14 +1090,21 @@ static bool is_fnptr_type(const char *param)
     return false;
 }
 
-/* One parameter, text [b, e): records its name if it is a pointer. */
+/* One parameter, text [b, e): records its name if it is a pointer (an
+ * array parameter, `const int64_t kernel[2]`, is one). */
 static void add_param(decl *d, const char *b, const char *e)
 {
     char text[256];
     snprintf(text, sizeof text, "%.*s", (int)(e - b), b);
     const char *name_end, *name_begin;
     const char *fp = strstr(text, "(*");
-    if (fp) {
+    char *bracket = strchr(text, '[');
+    if (!fp && bracket) {
+        *bracket = '\0';
+        name_end = bracket;
+        for (name_begin = name_end; name_begin > text && ident_char(name_begin[-1]); name_begin--)
+            ;
+    } else if (fp) {
         name_begin = fp + 2;
         for (name_end = name_begin; ident_char(*name_end); name_end++)
             ;
