@@ -299,7 +299,10 @@ AG_API bool ag_no_grad_begin(void); /* recording off; returns the mode before */
  * input itself when it already has the requested shape — recorded when grad mode is on and an input requires grad.
  * A NULL input gives NULL and keeps the first error; bad shapes or dtypes give
  * NULL and an error naming the op and the shapes. Inputs must share one
- * float dtype. Binary ops broadcast as numpy does. */
+ * float dtype, except that the ops which only move or pick elements —
+ * ag_reshape, the layout ops, ag_gather and ag_index_select — take i64
+ * tensors too, giving unrecorded i64 results. Binary ops broadcast as
+ * numpy does. */
 
 /* Elementwise binary, with broadcasting. */
 AG_API ag_tensor *ag_add(ag_tensor *a, ag_tensor *b); /* a + b */
@@ -447,9 +450,9 @@ AG_API ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
 
 /* Layout: moving elements between axes. Axes may be negative (from the end).
  * Results are copies (never views) and new intermediates, even when nothing
- * moves; f32 and f64 results are bit-identical copies of the input
- * elements. A bad axis is AG_ERR_VALUE ("slice: axis 3 out of range for
- * shape (2,3)"); shapes that do not fit are AG_ERR_SHAPE. Gradients:
+ * moves; results are bit-identical copies of the input elements (i64
+ * included, unrecorded). A bad axis is AG_ERR_VALUE ("slice: axis 3 out
+ * of range for shape (2,3)"); shapes that do not fit are AG_ERR_SHAPE. Gradients:
  * permute's is the inverse permute, slice's places g into zeros of x's
  * shape, concat's slices g back into the pieces; the others are built on
  * these and on ag_reshape, so every gradient can be differentiated again. */
