@@ -296,10 +296,14 @@ AG_API bool ag_no_grad_begin(void); /* recording off; returns the mode before */
 
 /* Every op returns a new intermediate (owned by the tape, valid until
  * ag_tape_reset) — except ag_broadcast_to and ag_sum_to, which return their
- * input itself when it already has the requested shape — recorded when grad mode is on and an input requires grad.
+ * input itself when it already has the requested shape (and ag_cast and
+ * ag_dropout when there is nothing to do) — recorded when grad mode is on and an input requires grad.
  * A NULL input gives NULL and keeps the first error; bad shapes or dtypes give
  * NULL and an error naming the op and the shapes. Inputs must share one
- * float dtype. Binary ops broadcast as numpy does. */
+ * float dtype (convert with ag_cast), except that the ops which only move
+ * or pick elements — ag_reshape, the layout ops, ag_split, ag_chunk,
+ * ag_gather and ag_index_select — take i64 tensors too, giving unrecorded
+ * i64 results. Binary ops broadcast as numpy does. */
 
 /* Elementwise binary, with broadcasting. */
 AG_API ag_tensor *ag_add(ag_tensor *a, ag_tensor *b); /* a + b */
@@ -481,9 +485,9 @@ AG_API ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
 
 /* Layout: moving elements between axes. Axes may be negative (from the end).
  * Results are copies (never views) and new intermediates, even when nothing
- * moves; f32 and f64 results are bit-identical copies of the input
- * elements. A bad axis is AG_ERR_VALUE ("slice: axis 3 out of range for
- * shape (2,3)"); shapes that do not fit are AG_ERR_SHAPE. Gradients:
+ * moves; results are bit-identical copies of the input elements (i64
+ * included, unrecorded). A bad axis is AG_ERR_VALUE ("slice: axis 3 out
+ * of range for shape (2,3)"); shapes that do not fit are AG_ERR_SHAPE. Gradients:
  * permute's is the inverse permute, slice's places g into zeros of x's
  * shape, concat's slices g back into the pieces; the others are built on
  * these and on ag_reshape, so every gradient can be differentiated again. */
@@ -644,6 +648,56 @@ AG_API ag_tensor *ag_jvp(ag_tensor *y, ag_tensor *x, ag_tensor *v);
 
 
 typedef struct ag_rng ag_rng;
+
+/* ------------------------------------------------------------------ */
+/* Casts, splitting, random tensors and dropout                        */
+/* ------------------------------------------------------------------ */
+
+/* x converted to dtype (PyTorch's .to): between f32 and f64 a recorded op
+ * whose gradient is g converted back to x's dtype; to or from AG_I64 an
+ * unrecorded result without gradient (float to i64 truncates toward zero;
+ * AG_ERR_VALUE names an element no int64_t holds: NaN, ±inf, |v| >= 2^63).
+ * The same dtype gives x itself, not a copy. AG_ERR_DTYPE for an unknown
+ * dtype. Owned by the tape, valid until ag_tape_reset. */
+AG_API ag_tensor *ag_cast(ag_tensor *x, ag_dtype dtype);
+/* torch.split with an int: x cut along axis into pieces of split_size (the
+ * last may be smaller; an empty axis is one empty piece). Writes the
+ * pieces (slices of x, owned by the tape, each passing its gradient back
+ * into x's) to out[0..] and returns their number, or -1 with an error:
+ * AG_ERR_VALUE for max_out too small (naming how many are needed), a bad
+ * axis or a split_size below 1, AG_ERR_SHAPE for a 0-d x, AG_ERR_NULL for
+ * a NULL x or out. i64 tensors are cut too. */
+AG_API int ag_split(ag_tensor *x, int64_t split_size, int axis, ag_tensor **out, int max_out);
+/* torch.chunk: pieces of ceil(n / chunks) along axis, so fewer than
+ * `chunks` when that size covers the axis sooner (6 in 4 chunks gives
+ * 2, 2, 2); an empty axis gives `chunks` empty pieces. Otherwise as
+ * ag_split (chunks < 1 is AG_ERR_VALUE). */
+AG_API int ag_chunk(ag_tensor *x, int chunks, int axis, ag_tensor **out, int max_out);
+/* Random tensors of dtype f32 or f64 (AG_ERR_DTYPE otherwise) drawn from
+ * rng, owned by the tape (valid until ag_tape_reset, as any op result) and
+ * carrying no gradient. Elements take the stream's draws in row-major
+ * order, computed in double; an f32 tensor holds them rounded, so one seed
+ * gives the same values in both dtypes. ag_randn: normal(0, 1). ag_rand:
+ * uniform in [0, 1) (an f32 draw that would round up to 1 is the largest
+ * float below 1). NULL with AG_ERR_NULL for a NULL rng. */
+AG_API ag_tensor *ag_randn(ag_dtype dtype, int ndim, const int64_t *shape, ag_rng *rng);
+AG_API ag_tensor *ag_rand(ag_dtype dtype, int ndim, const int64_t *shape, ag_rng *rng); /* uniform [0, 1) */
+/* 0 or 1 for each element of p, 1 with probability p[i] (u < p[i] for a
+ * uniform draw u): p's shape and dtype, owned by the tape, no gradient.
+ * AG_ERR_VALUE names an element of p outside [0, 1] (NaN included), before
+ * anything is drawn; AG_ERR_DTYPE for an i64 p, AG_ERR_NULL for a NULL p
+ * or rng. */
+AG_API ag_tensor *ag_bernoulli(ag_tensor *p, ag_rng *rng);
+/* F.dropout: when training, each element of x zeroed with probability p
+ * and the others scaled by 1/(1 − p) (inverted dropout, so the expected
+ * value is x), the mask drawn from rng: x · m with m = bernoulli(1 − p) /
+ * (1 − p) a constant, so the gradient is g · m. The keep probability is
+ * drawn in f64 whatever x's dtype: a seed drops the same elements of f32
+ * and f64 tensors. When not training, or p == 0, or x is empty: x itself,
+ * as PyTorch returns its input. p == 1 gives zeros (x · 0, as PyTorch).
+ * rng is only read when a mask is drawn (training, 0 < p < 1); NULL then
+ * is AG_ERR_NULL. p outside [0, 1] is AG_ERR_VALUE. Owned by the tape. */
+AG_API ag_tensor *ag_dropout(ag_tensor *x, double p, bool training, ag_rng *rng);
 
 /* ------------------------------------------------------------------ */
 /* Random numbers, printing, matrix kernels                            */

@@ -232,6 +232,11 @@ static inline ag_tensor *ag_tape_node(const ag_tape *tape, size_t i)
 
 /* Like ag_check_inputs (NULL, stale) but any dtype, i64 included. */
 bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inputs);
+/* The check of the ops that move or pick elements without computing
+ * (reshape, slice, concat, permute, gather...): as ag_check_inputs, but i64
+ * inputs pass too, all inputs of one dtype. An i64 result of such an op
+ * is never recorded, as no i64 tensor requires grad. */
+bool ag_check_inputs_data(const char *op_name, int n, ag_tensor *const *inputs);
 
 /* Random shapes for checking an op: its sample rule, or one shared shape. */
 void ag_sample_shapes(const ag_op_def *def, ag_rng *rng, int *ndim,

@@ -16,6 +16,9 @@ void ag_ops_register_elementwise(void);
 void ag_ops_register_nn(void);
 void ag_ops_register_pool(void);
 void ag_ops_register_norm(void);
+void ag_ops_register_cast(void);
+void ag_ops_register_split(void);
+void ag_ops_register_dropout(void);
 
 static void register_builtins(void)
 {
@@ -30,6 +33,9 @@ static void register_builtins(void)
     ag_ops_register_nn();
     ag_ops_register_pool();
     ag_ops_register_norm();
+    ag_ops_register_cast();
+    ag_ops_register_split();
+    ag_ops_register_dropout();
 }
 
 const ag_op *ag_op_register(const ag_op_def *def)

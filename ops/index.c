@@ -7,7 +7,8 @@
  * selects elements — a class label's log-probability, the maximum of a row —
  * gets its backward rule from these two primitives. Index tensors are i64,
  * travel as extra node inputs after the differentiable one, and never
- * receive a gradient. */
+ * receive a gradient. gather and index_select also pick from i64 tensors
+ * (labels by index), unrecorded: no i64 tensor requires grad. */
 #include "ops_internal.h"
 
 #include <math.h>
@@ -110,7 +111,7 @@ static ag_tensor *gather_forward(ag_tensor *const *in, const void *params)
 {
     const index_params *p = params;
     ag_tensor *x = in[0], *index = in[1];
-    if (!ag_check_inputs("gather", 1, &x) || !index_ok("gather", index))
+    if (!ag_check_inputs_data("gather", 1, &x) || !index_ok("gather", index))
         return NULL;
     int a = norm_axis("gather", p->axis, x->ndim);
     if (a < 0 || !index_shape_ok("gather", index, a, x->ndim, x->shape))
@@ -125,6 +126,9 @@ static ag_tensor *gather_forward(ag_tensor *const *in, const void *params)
     if (x->dtype == AG_F32)
         for (size_t i = 0; i < y->numel; i++)
             ((float *)y->data)[i] = ((const float *)x->data)[off[i]];
+    else if (x->dtype == AG_I64)
+        for (size_t i = 0; i < y->numel; i++)
+            ((int64_t *)y->data)[i] = ((const int64_t *)x->data)[off[i]];
     else
         for (size_t i = 0; i < y->numel; i++)
             ((double *)y->data)[i] = ((const double *)x->data)[off[i]];
@@ -281,7 +285,7 @@ static ag_op OP_SCATTER_ADD = {.def = {
  * spread over the other dimensions. */
 ag_tensor *ag_index_select(ag_tensor *x, int axis, ag_tensor *index)
 {
-    if (!ag_check_inputs("index_select", 1, &x) || !index_ok("index_select", index))
+    if (!ag_check_inputs_data("index_select", 1, &x) || !index_ok("index_select", index))
         return NULL;
     int a = norm_axis("index_select", axis, x->ndim);
     if (a < 0)

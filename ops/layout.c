@@ -11,7 +11,9 @@
  * public ops, so gradients of gradients come out of the same sweep. The
  * forward kernels share two strided copies: one reads a strided view of the
  * source into a contiguous result, the other writes a contiguous source
- * into a strided view of the result. */
+ * into a strided view of the result. They copy i64 tensors too (indices,
+ * labels): those pass through every op here unrecorded, as no i64 tensor
+ * requires grad. */
 #include "ops_internal.h"
 
 #include <string.h>
@@ -54,6 +56,11 @@ static void copy_from_view(ag_tensor *dst, const ag_tensor *src, const int64_t *
             float *restrict d = (float *)dst->data + o * inner;
             for (size_t i = 0; i < inner; i++)
                 d[i] = s[(ptrdiff_t)i * step];
+        } else if (dst->dtype == AG_I64) {
+            const int64_t *s = (const int64_t *)src->data + at;
+            int64_t *restrict d = (int64_t *)dst->data + o * inner;
+            for (size_t i = 0; i < inner; i++)
+                d[i] = s[(ptrdiff_t)i * step];
         } else {
             const double *s = (const double *)src->data + at;
             double *restrict d = (double *)dst->data + o * inner;
@@ -80,6 +87,11 @@ static void copy_to_view(ag_tensor *dst, const ag_tensor *src, const int64_t *st
         if (src->dtype == AG_F32) {
             const float *restrict s = (const float *)src->data + o * inner;
             float *d = (float *)dst->data + at;
+            for (size_t i = 0; i < inner; i++)
+                d[(ptrdiff_t)i * step] = s[i];
+        } else if (src->dtype == AG_I64) {
+            const int64_t *restrict s = (const int64_t *)src->data + o * inner;
+            int64_t *d = (int64_t *)dst->data + at;
             for (size_t i = 0; i < inner; i++)
                 d[(ptrdiff_t)i * step] = s[i];
         } else {
@@ -137,7 +149,7 @@ static ag_tensor *permute_forward(ag_tensor *const *in, const void *params)
 {
     const permute_params *p = params;
     ag_tensor *x = in[0];
-    if (!ag_check_inputs("permute", 1, &x) || !permute_arity(x, p->n))
+    if (!ag_check_inputs_data("permute", 1, &x) || !permute_arity(x, p->n))
         return NULL;
     int n = p->n, seen[AG_MAX_DIMS] = {0};
     for (int i = 0; i < n; i++)
@@ -174,7 +186,7 @@ static ag_tensor *permute_forward(ag_tensor *const *in, const void *params)
 
 ag_tensor *ag_permute(ag_tensor *x, int n, const int *perm)
 {
-    if (!ag_check_inputs("permute", 1, &x) || !permute_arity(x, n))
+    if (!ag_check_inputs_data("permute", 1, &x) || !permute_arity(x, n))
         return NULL;
     if (n > 0 && !perm) {
         ag_error_set(AG_ERR_NULL, "permute: perm is NULL");
@@ -207,7 +219,7 @@ static bool permute_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 /* y = transpose(x, a, b) = permute(x, the identity with a and b swapped): a composite */
 ag_tensor *ag_transpose(ag_tensor *x, int axis0, int axis1)
 {
-    if (!ag_check_inputs("transpose", 1, &x))
+    if (!ag_check_inputs_data("transpose", 1, &x))
         return NULL;
     int a = norm_axis("transpose", axis0, x->ndim, x->shape);
     int b = a < 0 ? -1 : norm_axis("transpose", axis1, x->ndim, x->shape);
@@ -293,7 +305,7 @@ static ag_tensor *slice_forward(ag_tensor *const *in, const void *params)
 {
     const slice_params *p = params;
     ag_tensor *x = in[0];
-    if (!ag_check_inputs("slice", 1, &x))
+    if (!ag_check_inputs_data("slice", 1, &x))
         return NULL;
     if (x->ndim != p->ndim || p->axis < 0 || p->axis >= x->ndim ||
         !positions_fit(p->start, p->step, p->count, x->shape[p->axis])) {
@@ -328,7 +340,7 @@ static ag_tensor *slice_at(ag_tensor *x, int axis, int64_t start, int64_t step, 
 
 ag_tensor *ag_slice(ag_tensor *x, int axis, int64_t start, int64_t stop, int64_t step)
 {
-    if (!ag_check_inputs("slice", 1, &x))
+    if (!ag_check_inputs_data("slice", 1, &x))
         return NULL;
     int a = norm_axis("slice", axis, x->ndim, x->shape);
     if (a < 0)
@@ -412,7 +424,7 @@ static bool slice_backward_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
  * axis; a composite */
 ag_tensor *ag_slice_ranges(ag_tensor *x, const ag_range *ranges)
 {
-    if (!ag_check_inputs("slice_ranges", 1, &x))
+    if (!ag_check_inputs_data("slice_ranges", 1, &x))
         return NULL;
     if (!ranges && x->ndim > 0) {
         ag_error_set(AG_ERR_NULL, "slice_ranges: ranges is NULL");
@@ -455,7 +467,7 @@ static ag_tensor *concat_of(ag_tensor *const *xs, const void *params)
         ag_error_set(AG_ERR_VALUE, "concat: %d tensors; need at least 1", n);
         return NULL;
     }
-    if (!ag_check_inputs("concat", n, xs))
+    if (!ag_check_inputs_data("concat", n, xs))
         return NULL;
     const ag_tensor *x0 = xs[0];
     char s1[160], s2[160];
@@ -551,7 +563,7 @@ ag_tensor *ag_stack(int n, ag_tensor *const *xs, int axis)
         ag_error_set(AG_ERR_NULL, "stack: the list of tensors is NULL");
         return NULL;
     }
-    if (!ag_check_inputs("stack", n, xs))
+    if (!ag_check_inputs_data("stack", n, xs))
         return NULL;
     const ag_tensor *x0 = xs[0];
     char s1[160], s2[160];
@@ -590,7 +602,7 @@ ag_tensor *ag_stack(int n, ag_tensor *const *xs, int axis)
 /* y = x with a size-1 axis inserted at axis = reshape(x); a composite */
 ag_tensor *ag_expand_dims(ag_tensor *x, int axis)
 {
-    if (!ag_check_inputs("expand_dims", 1, &x))
+    if (!ag_check_inputs_data("expand_dims", 1, &x))
         return NULL;
     char s[160];
     if (x->ndim >= AG_MAX_DIMS) {
@@ -613,7 +625,7 @@ ag_tensor *ag_expand_dims(ag_tensor *x, int axis)
 /* y = x without its size-1 axis at axis = reshape(x); a composite */
 ag_tensor *ag_squeeze(ag_tensor *x, int axis)
 {
-    if (!ag_check_inputs("squeeze", 1, &x))
+    if (!ag_check_inputs_data("squeeze", 1, &x))
         return NULL;
     int a = norm_axis("squeeze", axis, x->ndim, x->shape);
     if (a < 0)

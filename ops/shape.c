@@ -39,7 +39,7 @@ static ag_tensor *reshape_forward(ag_tensor *const *in, const void *params)
     ag_tensor *x = in[0];
     int ndim = p->ndim;
     const int64_t *shape = p->shape;
-    if (!ag_inputs_ok("reshape", 1, &x))
+    if (!ag_check_inputs_data("reshape", 1, &x))
         return NULL;
     size_t numel;
     if (!ag_shape_check("reshape", ndim, shape, &numel))

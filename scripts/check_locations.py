@@ -23,6 +23,7 @@ import sys
 RECORD_NOTHING = {
     'ag_argmax': 'an i64 index result, not differentiable: no node',
     'ag_argmin': 'an i64 index result, not differentiable: no node',
+    'ag_bernoulli': 'a random 0/1 tape tensor, not differentiable: no node',
     'ag_clone': 'a new leaf',
     'ag_detach': 'a new leaf',
     'ag_one_hot': 'a new leaf',

@@ -660,6 +660,20 @@ enum kind {
     ROW(ag_stack, "xs[1]", ERR, IS_NULL(ag_stack(2, T2(F.x, NULL), 0)))                          \
     ROW(ag_expand_dims, "x", ERR, IS_NULL(ag_expand_dims(NULL, 0)))                              \
     ROW(ag_squeeze, "x", ERR, IS_NULL(ag_squeeze(NULL, 0)))                                      \
+    /* casts, splitting, random tensors, dropout */                                             \
+    ROW(ag_cast, "x", ERR, IS_NULL(ag_cast(NULL, AG_F32)))                                       \
+    ROW(ag_split, "x", ERR, ag_split(NULL, 1, 0, (ag_tensor *[4]){0}, 4) == -1)                  \
+    ROW(ag_split, "out", ERR, ag_split(F.x, 1, 0, NULL, 4) == -1)                                \
+    ROW(ag_chunk, "x", ERR, ag_chunk(NULL, 2, 0, (ag_tensor *[4]){0}, 4) == -1)                  \
+    ROW(ag_chunk, "out", ERR, ag_chunk(F.x, 2, 0, NULL, 4) == -1)                                \
+    ROW(ag_randn, "shape", ERR, IS_NULL(ag_randn(AG_F64, 1, NULL, &F.rng)))                      \
+    ROW(ag_randn, "rng", ERR, IS_NULL(ag_randn(AG_F64, 1, H_SHAPE(2), NULL)))                    \
+    ROW(ag_rand, "shape", ERR, IS_NULL(ag_rand(AG_F64, 1, NULL, &F.rng)))                        \
+    ROW(ag_rand, "rng", ERR, IS_NULL(ag_rand(AG_F64, 1, H_SHAPE(2), NULL)))                      \
+    ROW(ag_bernoulli, "p", ERR, IS_NULL(ag_bernoulli(NULL, &F.rng)))                             \
+    ROW(ag_bernoulli, "rng", ERR, IS_NULL(ag_bernoulli(F.y, NULL)))                              \
+    ROW(ag_dropout, "x", ERR, IS_NULL(ag_dropout(NULL, 0.5, true, &F.rng)))                      \
+    ROW(ag_dropout, "rng", ERR, IS_NULL(ag_dropout(F.x, 0.5, true, NULL)))                       \
     /* backward */                                                                               \
     ROW(ag_backward, "loss", ERR, !ag_backward(NULL))                                            \
     ROW(ag_backward_seed, "output", ERR, !ag_backward_seed(NULL, F.ones))                        \

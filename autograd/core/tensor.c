@@ -468,6 +468,14 @@ bool ag_check_inputs_any_dtype(const char *op_name, int n, ag_tensor *const *inp
     return true;
 }
 
+/* Inputs 0 and i differ in dtype: say so, and how to fix it. */
+static bool mixed_dtypes(const char *op_name, ag_tensor *const *inputs, int i)
+{
+    ag_error_set(AG_ERR_DTYPE, "%s: input 0 is %s but input %d is %s; convert one first with ag_cast",
+                 op_name, ag_dtype_str(inputs[0]->dtype), i, ag_dtype_str(inputs[i]->dtype));
+    return false;
+}
+
 bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
 {
     if (!op_name || (n > 0 && !inputs)) {
@@ -482,13 +490,19 @@ bool ag_check_inputs(const char *op_name, int n, ag_tensor *const *inputs)
                          i);
             return false;
         }
-        if (inputs[i]->dtype != inputs[0]->dtype) {
-            ag_error_set(AG_ERR_DTYPE, "%s: input 0 is %s but input %d is %s; convert one first",
-                         op_name, ag_dtype_str(inputs[0]->dtype), i,
-                         ag_dtype_str(inputs[i]->dtype));
-            return false;
-        }
+        if (inputs[i]->dtype != inputs[0]->dtype)
+            return mixed_dtypes(op_name, inputs, i);
     }
+    return true;
+}
+
+bool ag_check_inputs_data(const char *op_name, int n, ag_tensor *const *inputs)
+{
+    if (!ag_check_inputs_any_dtype(op_name, n, inputs))
+        return false;
+    for (int i = 1; i < n; i++)
+        if (inputs[i]->dtype != inputs[0]->dtype)
+            return mixed_dtypes(op_name, inputs, i);
     return true;
 }
 
