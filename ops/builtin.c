@@ -14,6 +14,7 @@ void ag_ops_register_layout(void);
 void ag_ops_register_index(void);
 void ag_ops_register_elementwise(void);
 void ag_ops_register_nn(void);
+void ag_ops_register_conv(void);
 
 static void register_builtins(void)
 {
@@ -26,6 +27,7 @@ static void register_builtins(void)
     ag_ops_register_index();
     ag_ops_register_elementwise();
     ag_ops_register_nn();
+    ag_ops_register_conv();
 }
 
 const ag_op *ag_op_register(const ag_op_def *def)
