@@ -28,15 +28,16 @@
  * the weight gradient is a GEMM per image accumulating straight into the
  * buffer.
  *
- * Per image or batched? A batched forward (one im2col of all N images, one
- * GEMM of N·Ho·Wo columns, then a scatter into NCHW) was measured against
- * the per-image loop (OpenBLAS, f32, forward only, 2 shared cores, median
- * of 20 runs):
- *   LeNet conv1, x (64,1,28,28), w (6,1,5,5):   per image 1.3 ms, batched 1.6 ms
- *   LeNet conv2, x (64,6,12,12), w (16,6,5,5):  per image 0.9 ms, batched 1.0 ms
- *   x (16,32,32,32), w (64,32,3,3), padding 1:  per image 12 ms,  batched 13 ms
- * The scatter costs what the bigger GEMM saves, and the per-image column
- * buffer stays in cache, so the loop is per image. */
+ * Per image or batched? A batched forward (one im2col of all N images into
+ * a (K, N·Ho·Wo) buffer, one GEMM per group, then a copy into NCHW order)
+ * was timed against the per-image loop: OpenBLAS, f32, forward only,
+ * fastest of 30 alternating runs on a loaded 2-core machine:
+ *   x (64,1,28,28),  w (6,1,5,5)  (LeNet conv1):  per image 0.35 ms, batched 0.70 ms
+ *   x (64,6,12,12),  w (16,6,5,5) (LeNet conv2):  per image 0.53 ms, batched 0.65 ms
+ *   x (16,32,32,32), w (64,32,3,3), padding 1:    per image 15 ms,   batched 16 ms
+ * The copy and the N-times larger column buffer (out of cache, and fresh
+ * tape memory on a first step) cost more than the bigger GEMM saves, so
+ * the loop is per image, reusing one image's column buffer. */
 #include "ops_internal.h"
 
 #include <stdio.h>
