@@ -489,12 +489,16 @@ static bool check_args(const char *name, int nsp, bool transposed, ag_tensor *x,
     for (int d = 0; d < nsp; d++)
         if (o->stride[d] < 1 || o->padding[d] < 0 || o->dilation[d] < 1 ||
             (transposed && o->output_padding[d] < 0)) {
+            char extra[64] = "";
+            if (transposed)
+                snprintf(extra, sizeof extra, ", output_padding %lld",
+                         (long long)o->output_padding[d]);
             ag_error_set(AG_ERR_VALUE,
                          "%s: stride %lld, padding %lld, dilation %lld%s in %s: stride and "
                          "dilation must be positive, padding%s non-negative",
                          name, (long long)o->stride[d], (long long)o->padding[d],
-                         (long long)o->dilation[d], transposed ? ", output_padding given" : "",
-                         dim_name[nsp - 1][d], transposed ? " and output_padding" : "");
+                         (long long)o->dilation[d], extra, dim_name[nsp - 1][d],
+                         transposed ? " and output_padding" : "");
             return false;
         }
     int64_t groups = o->groups;

@@ -171,9 +171,9 @@ static ag_tensor *matmul_forward(ag_tensor *const *in, const void *params)
     size_t sa = (size_t)(m * ka) * es, sb = (size_t)(ka * n) * es, sy = (size_t)(m * n) * es;
     for (int64_t i = 0; i < batch; i++)
         if (!ag_gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka,
-                  (const char *)a->data + (size_t)i * sa, ta,
-                  (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy,
-                  false))
+                     (const char *)a->data + (size_t)i * sa, ta,
+                     (const char *)b->data + (size_t)i * sb, tb,
+                     (char *)y->data + (size_t)i * sy, false))
             return NULL;
     return y;
 }
@@ -268,9 +268,9 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
             return false;
         for (size_t i = 0; i < batch; i++) {
             bool ok = ta ? ag_gemm(dt, k, m, n, B + i * sb, tb, G + i * sy, true, D + i * sa,
-                                dst[0].accumulate)
+                                   dst[0].accumulate)
                          : ag_gemm(dt, m, k, n, G + i * sy, false, B + i * sb, !tb, D + i * sa,
-                                dst[0].accumulate);
+                                   dst[0].accumulate);
             if (!ok)
                 return false;
         }
@@ -281,9 +281,9 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
             return false;
         for (size_t i = 0; i < batch; i++) {
             bool ok = tb ? ag_gemm(dt, n, k, m, G + i * sy, true, A + i * sa, ta, D + i * sb,
-                                dst[1].accumulate)
+                                   dst[1].accumulate)
                          : ag_gemm(dt, k, n, m, A + i * sa, !ta, G + i * sy, false, D + i * sb,
-                                dst[1].accumulate);
+                                   dst[1].accumulate);
             if (!ok)
                 return false;
         }
@@ -324,8 +324,8 @@ static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in
     size_t row = (size_t)m * ag_dtype_size(x->dtype);
     for (int64_t r = 0; r < n; r++)
         memcpy((char *)y->data + (size_t)r * row, b->data, row);
-    if (!ag_gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw, y->data,
-              true))
+    if (!ag_gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw,
+                 y->data, true))
         return NULL;
     return y;
 }

@@ -155,11 +155,15 @@ static ag_tensor *run_ref(const conv_ref *r, ag_tensor *x, ag_tensor *w, ag_tens
     return ag_conv_transpose2d(x, w, b, &o);
 }
 
-/* Loop index: dtype (bit 0) and whether the first-order kernels run (bit 1). */
+/* Loop index: dtype (bit 0), whether the first-order kernels run (bit 1),
+ * and whether the GEMMs go to the portable kernel instead of BLAS (bit 2;
+ * the fixture restores the backend). */
 START_TEST(test_pytorch_reference)
 {
     ag_dtype dt = H_DTYPES[_i & 1];
     bool prev = ag_set_grad_kernels(_i & 2);
+    if (_i & 4)
+        ck_assert(ag_matmul_backend_set(AG_MATMUL_BUILTIN));
     /* Sums of up to 50 products of O(1) values: 1e-12 of f64 rounding and
      * 2e-5 of f32's leave two orders of magnitude. */
     double rtol = dt == AG_F64 ? 1e-12 : 2e-5, atol = dt == AG_F64 ? 1e-12 : 2e-5;
@@ -480,7 +484,7 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, test_hand_groups);
     tcase_add_loop_test(tc, test_hand_transpose, 0, 2);
     tcase_add_test(tc, test_hand_conv1d);
-    tcase_add_loop_test(tc, test_pytorch_reference, 0, 4);
+    tcase_add_loop_test(tc, test_pytorch_reference, 0, 8);
     tcase_add_test(tc, test_zero_batch);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_errors);
