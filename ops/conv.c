@@ -279,14 +279,20 @@ static bool geom_of(enum role role, ag_tensor *a, ag_tensor *b, const conv_param
     }
     for (int d = 0; d < 2; d++)
         if (p->stride[d] < 1 || p->padding[d] < 0 || p->dilation[d] < 1 || p->size[d] < 0 ||
-            p->size[d] > INT32_MAX) {
+            p->stride[d] > INT32_MAX || p->padding[d] > INT32_MAX ||
+            p->dilation[d] > INT32_MAX || p->size[d] > INT32_MAX) {
             ag_error_set(AG_ERR_VALUE,
                          "%s: stride %lld, padding %lld, dilation %lld, size %lld in dimension %d "
-                         "(need stride and dilation >= 1, padding and size >= 0)",
+                         "(need stride and dilation >= 1, padding and size >= 0, all below 2^31)",
                          name, (long long)p->stride[d], (long long)p->padding[d],
                          (long long)p->dilation[d], (long long)p->size[d], d);
             return false;
         }
+    if (p->groups < 1 || p->groups > INT32_MAX) {
+        ag_error_set(AG_ERR_VALUE, "%s: groups %lld (need 1 to 2^31 - 1)", name,
+                     (long long)p->groups);
+        return false;
+    }
     *g = (geom){.groups = p->groups,
                 .s = {p->stride[0], p->stride[1]},
                 .p = {p->padding[0], p->padding[1]},
@@ -308,8 +314,7 @@ static bool geom_of(enum role role, ag_tensor *a, ag_tensor *b, const conv_param
         g->kh = p->size[0], g->kw = p->size[1];
         break;
     }
-    bool fits = p->groups >= 1 && p->groups <= INT32_MAX && g->c % p->groups == 0 &&
-                g->o % p->groups == 0;
+    bool fits = g->c % p->groups == 0 && g->o % p->groups == 0;
     if (fits && role == ROLE_CONV)
         fits = b->shape[1] * p->groups == g->c;
     if (fits && role == ROLE_TRANSPOSE)
@@ -323,8 +328,8 @@ static bool geom_of(enum role role, ag_tensor *a, ag_tensor *b, const conv_param
         return false;
     }
     /* The GEMM's dimensions are ints for BLAS. */
-    if (g->c / g->groups * g->kh * g->kw > INT32_MAX || g->ho * g->wo > INT32_MAX ||
-        g->o > INT32_MAX) {
+    if ((double)(g->c / g->groups) * (double)g->kh * (double)g->kw > INT32_MAX ||
+        (double)g->ho * (double)g->wo > INT32_MAX || g->o > INT32_MAX) {
         ag_error_set(AG_ERR_SHAPE, "%s: dimensions over 2^31 are not supported", name);
         return false;
     }
@@ -488,14 +493,16 @@ static bool check_args(const char *name, int nsp, bool transposed, ag_tensor *x,
     }
     for (int d = 0; d < nsp; d++)
         if (o->stride[d] < 1 || o->padding[d] < 0 || o->dilation[d] < 1 ||
-            (transposed && o->output_padding[d] < 0)) {
+            (transposed && o->output_padding[d] < 0) || o->stride[d] > INT32_MAX ||
+            o->padding[d] > INT32_MAX || o->dilation[d] > INT32_MAX ||
+            (transposed && o->output_padding[d] > INT32_MAX)) {
             char extra[64] = "";
             if (transposed)
                 snprintf(extra, sizeof extra, ", output_padding %lld",
                          (long long)o->output_padding[d]);
             ag_error_set(AG_ERR_VALUE,
                          "%s: stride %lld, padding %lld, dilation %lld%s in %s: stride and "
-                         "dilation must be positive, padding%s non-negative",
+                         "dilation must be positive, padding%s non-negative (all below 2^31)",
                          name, (long long)o->stride[d], (long long)o->padding[d],
                          (long long)o->dilation[d], extra, dim_name[nsp - 1][d],
                          transposed ? " and output_padding" : "");
