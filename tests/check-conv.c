@@ -441,6 +441,13 @@ START_TEST(test_errors)
     ck_assert_ptr_null(ag_conv_transpose2d(x, h_arr(AG_F64, 4, H_SHAPE(3, 2, 3, 3), NULL), NULL, &o));
     ck_assert_error(AG_ERR_VALUE, "conv_transpose2d: output_padding 2 in H must be smaller than the stride 2 or the dilation 1");
     ag_error_clear();
+    /* Padding that eats the whole transposed output: (1 − 1)·1 − 2 + 1 = −1 rows. */
+    o = ag_conv_defaults();
+    o.padding[0] = 1;
+    ck_assert_ptr_null(ag_conv_transpose2d(h_arr(AG_F64, 4, H_SHAPE(1, 1, 1, 1), NULL),
+                                           h_arr(AG_F64, 4, H_SHAPE(1, 1, 1, 1), NULL), NULL, &o));
+    ck_assert_error(AG_ERR_SHAPE, "conv_transpose2d: x (1,1,1,1) and weight (1,1,1,1) with stride 1, padding 1 give an output of size -1 in H");
+    ag_error_clear();
     o = ag_conv_defaults();
 
     /* Wrong ranks. */
