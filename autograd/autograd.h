@@ -483,6 +483,47 @@ AG_API ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r);
 /* (pred − target)², shapes broadcasting. */
 AG_API ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
 
+/* Convolution, as PyTorch's F.conv2d, F.conv1d and F.conv_transpose2d:
+ * NCHW layout, weights (Cout, Cin/groups, kH, kW) for convolution and
+ * (Cin, Cout/groups, kH, kW) for its transpose, zero padding on both
+ * sides, output sizes as PyTorch computes them. f32 and f64. Results are
+ * new intermediates (owned by the tape); inputs are borrowed. Errors name
+ * the op and the shapes: AG_ERR_SHAPE for wrong ranks, channel counts that
+ * do not match (the message gives the expected shape, e.g. "expected
+ * (N, 1, H, W)", and says when x looks channels-last), a kernel larger than
+ * the padded input and a bias that is not (Cout); AG_ERR_VALUE for a
+ * stride or dilation below 1, negative padding, and groups that do not
+ * divide the channels. Every gradient is itself written with these ops,
+ * so convolutions can be differentiated twice. */
+typedef struct ag_conv_opts {
+    int64_t stride[2];         /* (sH, sW); conv1d uses [0] only (so for every field) */
+    int64_t padding[2];        /* zero padding on both sides */
+    int64_t dilation[2];       /* spacing of the kernel taps (1: adjacent) */
+    int64_t output_padding[2]; /* conv_transpose2d only: extra rows/cols at the end, each
+                                  below the stride or the dilation; ignored by conv */
+    int64_t groups;            /* channels split into this many independent groups */
+} ag_conv_opts;
+/* Stride 1, padding 0, dilation 1, output_padding 0, groups 1. */
+AG_API ag_conv_opts ag_conv_defaults(void);
+/* y[n, o] = bias[o] + Σ_c weight[o, c] ⋆ x[n, group(o)'s channel c] for x
+ * (N, Cin, H, W), weight (Cout, Cin/groups, kH, kW), bias (Cout) or NULL;
+ * y is (N, Cout, (H + 2pH − dH(kH − 1) − 1)/sH + 1, the same in W). opts
+ * NULL means ag_conv_defaults(); opts is borrowed. */
+AG_API ag_tensor *ag_conv2d(ag_tensor *x, ag_tensor *weight, ag_tensor *bias,
+                            const ag_conv_opts *opts);
+/* The same in one dimension: x (N, Cin, L), weight (Cout, Cin/groups, k),
+ * bias (Cout) or NULL; the options' index 0 apply. Built on ag_conv2d with
+ * H = 1. */
+AG_API ag_tensor *ag_conv1d(ag_tensor *x, ag_tensor *weight, ag_tensor *bias,
+                            const ag_conv_opts *opts);
+/* The transpose (the gradient of ag_conv2d with respect to its input):
+ * x (N, Cin, H, W), weight (Cin, Cout/groups, kH, kW), bias (Cout) or
+ * NULL; y is (N, Cout, (H − 1)sH − 2pH + dH(kH − 1) + opH + 1, the same
+ * in W). AG_ERR_VALUE when an output_padding is negative or not below
+ * the stride or the dilation of its dimension. */
+AG_API ag_tensor *ag_conv_transpose2d(ag_tensor *x, ag_tensor *weight, ag_tensor *bias,
+                                      const ag_conv_opts *opts);
+
 /* Layout: moving elements between axes. Axes may be negative (from the end).
  * Results are copies (never views) and new intermediates, even when nothing
  * moves; results are bit-identical copies of the input elements (i64

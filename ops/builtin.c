@@ -19,6 +19,7 @@ void ag_ops_register_norm(void);
 void ag_ops_register_cast(void);
 void ag_ops_register_split(void);
 void ag_ops_register_dropout(void);
+void ag_ops_register_conv(void);
 
 static void register_builtins(void)
 {
@@ -36,6 +37,7 @@ static void register_builtins(void)
     ag_ops_register_cast();
     ag_ops_register_split();
     ag_ops_register_dropout();
+    ag_ops_register_conv();
 }
 
 const ag_op *ag_op_register(const ag_op_def *def)

@@ -103,8 +103,8 @@ BUILTIN_GEMM(gemm_f64, double)
 
 /* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). False
  * when the built-in kernel's scratch could not be allocated (recorded). */
-static bool gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
-                 const void *B, bool tb, void *C, bool acc)
+bool ag_gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
+             const void *B, bool tb, void *C, bool acc)
 {
 #ifdef AG_HAVE_BLAS
     if (backend == AG_MATMUL_BLAS && m && n && k) {
@@ -170,10 +170,10 @@ static ag_tensor *matmul_forward(ag_tensor *const *in, const void *params)
     size_t es = ag_dtype_size(a->dtype);
     size_t sa = (size_t)(m * ka) * es, sb = (size_t)(ka * n) * es, sy = (size_t)(m * n) * es;
     for (int64_t i = 0; i < batch; i++)
-        if (!gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka,
-                  (const char *)a->data + (size_t)i * sa, ta,
-                  (const char *)b->data + (size_t)i * sb, tb, (char *)y->data + (size_t)i * sy,
-                  false))
+        if (!ag_gemm(a->dtype, (size_t)m, (size_t)n, (size_t)ka,
+                     (const char *)a->data + (size_t)i * sa, ta,
+                     (const char *)b->data + (size_t)i * sb, tb,
+                     (char *)y->data + (size_t)i * sy, false))
             return NULL;
     return y;
 }
@@ -267,10 +267,10 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
         if (!D)
             return false;
         for (size_t i = 0; i < batch; i++) {
-            bool ok = ta ? gemm(dt, k, m, n, B + i * sb, tb, G + i * sy, true, D + i * sa,
-                                dst[0].accumulate)
-                         : gemm(dt, m, k, n, G + i * sy, false, B + i * sb, !tb, D + i * sa,
-                                dst[0].accumulate);
+            bool ok = ta ? ag_gemm(dt, k, m, n, B + i * sb, tb, G + i * sy, true, D + i * sa,
+                                   dst[0].accumulate)
+                         : ag_gemm(dt, m, k, n, G + i * sy, false, B + i * sb, !tb, D + i * sa,
+                                   dst[0].accumulate);
             if (!ok)
                 return false;
         }
@@ -280,10 +280,10 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
         if (!D)
             return false;
         for (size_t i = 0; i < batch; i++) {
-            bool ok = tb ? gemm(dt, n, k, m, G + i * sy, true, A + i * sa, ta, D + i * sb,
-                                dst[1].accumulate)
-                         : gemm(dt, k, n, m, A + i * sa, !ta, G + i * sy, false, D + i * sb,
-                                dst[1].accumulate);
+            bool ok = tb ? ag_gemm(dt, n, k, m, G + i * sy, true, A + i * sa, ta, D + i * sb,
+                                   dst[1].accumulate)
+                         : ag_gemm(dt, k, n, m, A + i * sa, !ta, G + i * sy, false, D + i * sb,
+                                   dst[1].accumulate);
             if (!ok)
                 return false;
         }
@@ -324,8 +324,8 @@ static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in
     size_t row = (size_t)m * ag_dtype_size(x->dtype);
     for (int64_t r = 0; r < n; r++)
         memcpy((char *)y->data + (size_t)r * row, b->data, row);
-    if (!gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw, y->data,
-              true))
+    if (!ag_gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw,
+                 y->data, true))
         return NULL;
     return y;
 }

@@ -41,6 +41,15 @@ static inline bool ag_same_shape(int na, const int64_t *sa, int nb, const int64_
     return true;
 }
 
+/* C (m,n) = op(A) op(B) for row-major A and B, op transposing when ta or
+ * tb says (A stored (k,m), B stored (n,k)); C += op(A) op(B) when acc.
+ * Through BLAS when the library has it and the matmul backend selects it,
+ * else the portable blocked kernel (matmul.c). False when that kernel's
+ * scratch could not be had (AG_ERR_NOMEM recorded): C is then not
+ * computed. */
+bool ag_gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta, const void *B,
+             bool tb, void *C, bool acc);
+
 /* ---- elementwise builders shared by the op families ---- */
 
 /* Row kernels of a binary op are ag_rows_f32 / ag_rows_f64 (op.h). */

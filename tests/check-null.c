@@ -286,6 +286,34 @@ static bool zeros_0d(void)
     return ok;
 }
 
+/* A convolution of ones by ones with a NULL bias (no bias) or NULL opts
+ * (the defaults, here with a bias of 0.5): op 0 conv2d of (1,1,3,3) by
+ * (1,1,2,2), 1 conv1d of (1,1,3) by (1,1,2), 2 conv_transpose2d of
+ * (1,1,2,2) by (1,1,2,2); the sum of the result counts the products. */
+static bool conv_null_ok(int op, bool null_opts)
+{
+    int nd = op == 1 ? 3 : 4;
+    const int64_t *xs = op == 0 ? H_SHAPE(1, 1, 3, 3) : op == 1 ? H_SHAPE(1, 1, 3) : H_SHAPE(1, 1, 2, 2);
+    const int64_t *ws = op == 1 ? H_SHAPE(1, 1, 2) : H_SHAPE(1, 1, 2, 2);
+    ag_tensor *x = ag_ones(AG_F64, nd, xs), *w = ag_ones(AG_F64, nd, ws);
+    ag_tensor *b = ag_full(AG_F64, 1, H_SHAPE(1), 0.5);
+    ag_conv_opts d = ag_conv_defaults();
+    ag_tensor *bias = null_opts ? b : NULL;
+    const ag_conv_opts *o = null_opts ? NULL : &d;
+    ag_tensor *y = op == 0 ? ag_conv2d(x, w, bias, o)
+                   : op == 1 ? ag_conv1d(x, w, bias, o)
+                             : ag_conv_transpose2d(x, w, bias, o);
+    /* products: 4 outputs of 4, 2 of 2, 16 stamped; outputs 4, 2, 9 */
+    double want = op == 0 ? 16 : op == 1 ? 4 : 16, n_out = op == 0 ? 4 : op == 1 ? 2 : 9;
+    if (null_opts)
+        want += 0.5 * n_out;
+    bool ok = y && ag_item(ag_sum(y)) == want;
+    ag_tensor_free(x);
+    ag_tensor_free(w);
+    ag_tensor_free(b);
+    return ok;
+}
+
 static bool label_cleared(void)
 {
     ag_set_label(F.x, "x");
@@ -646,6 +674,19 @@ enum kind {
     ROW(ag_group_norm, "x", ERR, IS_NULL(ag_group_norm(NULL, 1, NULL, NULL, 1e-5)))              \
     ROW(ag_group_norm, "weight", OK, ag_group_norm(F.x, 3, NULL, F.v, 1e-5) != NULL)             \
     ROW(ag_group_norm, "bias", OK, ag_group_norm(F.x, 3, F.v, NULL, 1e-5) != NULL)               \
+    ROW(ag_conv_defaults, "-", NOPTR, true)                                                      \
+    ROW(ag_conv2d, "x", ERR, IS_NULL(ag_conv2d(NULL, F.x, NULL, NULL)))                          \
+    ROW(ag_conv2d, "weight", ERR, IS_NULL(ag_conv2d(F.x, NULL, NULL, NULL)))                     \
+    ROW(ag_conv2d, "bias", OK, conv_null_ok(0, false))                                           \
+    ROW(ag_conv2d, "opts", OK, conv_null_ok(0, true))                                            \
+    ROW(ag_conv1d, "x", ERR, IS_NULL(ag_conv1d(NULL, F.x, NULL, NULL)))                          \
+    ROW(ag_conv1d, "weight", ERR, IS_NULL(ag_conv1d(F.x, NULL, NULL, NULL)))                     \
+    ROW(ag_conv1d, "bias", OK, conv_null_ok(1, false))                                           \
+    ROW(ag_conv1d, "opts", OK, conv_null_ok(1, true))                                            \
+    ROW(ag_conv_transpose2d, "x", ERR, IS_NULL(ag_conv_transpose2d(NULL, F.x, NULL, NULL)))      \
+    ROW(ag_conv_transpose2d, "weight", ERR, IS_NULL(ag_conv_transpose2d(F.x, NULL, NULL, NULL))) \
+    ROW(ag_conv_transpose2d, "bias", OK, conv_null_ok(2, false))                                 \
+    ROW(ag_conv_transpose2d, "opts", OK, conv_null_ok(2, true))                                  \
     ROW(ag_transpose, "x", ERR, IS_NULL(ag_transpose(NULL, 0, 1)))                               \
     ROW(ag_permute, "x", ERR, IS_NULL(ag_permute(NULL, 2, ((const int[]){1, 0}))))               \
     ROW(ag_permute, "perm", ERR, IS_NULL(ag_permute(F.x, 2, NULL)))                              \
