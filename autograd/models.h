@@ -553,6 +553,32 @@ AG_API bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim
 AG_API bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
                  int64_t batch_size, double *accuracy, double *mean_loss);
 
+/* ------------------------------------------------------------------ */
+/* Pictures                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Writes a batch of images as one PNG grid, as torchvision's make_grid and
+ * save_image lay it out. t is (N, H, W) (grey), (N, 1, H, W) (grey) or
+ * (N, 3, H, W) (RGB), f32 or f64; values are mapped from [lo, hi] to
+ * 0..255 (clamped, x·255 + 0.5 truncated; NaN is 0); lo == hi maps each
+ * image from its own minimum and maximum (an image of one value is black).
+ * `nrow` images per row of the grid (0: ceil(sqrt(N)); at most N are
+ * used), `pad` pixels of grey (128) border around and between the images,
+ * and `scale` >= 1 repeats each pixel scale×scale times, so that 8×8
+ * digits can be seen: the picture is cols·(W·scale + pad) + pad pixels
+ * wide, and as tall by the rows. Cells past the last image stay grey. t is
+ * borrowed. The file goes to a temporary "<path>.tmp.<pid>.<n>" beside it,
+ * then is synced and renamed over `path`, so a failed save leaves any old
+ * file as it was. Returns false with: AG_ERR_NULL; AG_ERR_STALE; AG_ERR_DTYPE
+ * for i64; AG_ERR_SHAPE (naming the shape) for another shape or an empty
+ * dimension; AG_ERR_VALUE for nrow or pad < 0, scale < 1, a range that is
+ * not finite lo <= hi, a picture over 1,000,000 pixels on a side, and for
+ * a library built without libpng (the message says so); AG_ERR_IO naming
+ * the path and the system's reason when the file cannot be created,
+ * written, synced or renamed. */
+AG_API bool ag_save_png_grid(const char *path, const ag_tensor *t, int nrow, int pad, int scale,
+                             double lo, double hi);
+
 #ifdef __cplusplus
 }
 #endif

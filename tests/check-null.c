@@ -700,6 +700,8 @@ enum kind {
     ROW(ag_gradcheck_nodes, "opts", OK, ag_gradcheck_nodes(sum_sq, NULL, 1, T1(F.x), NULL, &F.nrep)) \
     ROW(ag_gradcheck_nodes, "report", OK,                                                        \
         ag_gradcheck_nodes(sum_sq, NULL, 1, T1(F.x), &F.gc_opts, NULL))                          \
+    ROW(ag_save_png_grid, "path", ERR, !ag_save_png_grid(NULL, F.x, 0, 1, 1, 0, 1))              \
+    ROW(ag_save_png_grid, "t", ERR, !ag_save_png_grid(F.model, NULL, 0, 1, 1, 0, 1))             \
     ROW(ag_gradcheck_nodes_fprint, "f", ERR, VOID_CALL(ag_gradcheck_nodes_fprint(NULL, &F.nrep))) \
     ROW(ag_gradcheck_nodes_fprint, "report", ERR,                                                \
         VOID_CALL(ag_gradcheck_nodes_fprint(F.out, NULL)))                                       \
