@@ -71,6 +71,7 @@ static struct {
     ag_gradcheck_opts gc_opts;
     ag_gradcheck_report rep;
     ag_gradcheck_nodes_report nrep;
+    ag_model_gradcheck_report mrep;
     ag_explanation expl;
     ag_op_def def;
 } F;
@@ -85,6 +86,13 @@ static ag_tensor *sum_sq(ag_tensor *const *in, void *ctx)
 {
     (void)ctx;
     return ag_sum(ag_mul(in[0], in[0]));
+}
+
+/* A model's loss from its store: the sum of squares of the MLP's first bias. */
+static ag_tensor *store_sum_sq(const ag_params *p, void *ctx)
+{
+    (void)ctx;
+    return ag_sum(ag_square(ag_params_get(p, "fc1.bias")));
 }
 
 static ag_tensor *logits_of(void *model, ag_tensor *X)
@@ -700,6 +708,16 @@ enum kind {
     ROW(ag_gradcheck_nodes, "opts", OK, ag_gradcheck_nodes(sum_sq, NULL, 1, T1(F.x), NULL, &F.nrep)) \
     ROW(ag_gradcheck_nodes, "report", OK,                                                        \
         ag_gradcheck_nodes(sum_sq, NULL, 1, T1(F.x), &F.gc_opts, NULL))                          \
+    ROW(ag_gradcheck_model, "f", ERR, !ag_gradcheck_model(NULL, NULL, F.p, &F.gc_opts, &F.mrep)) \
+    ROW(ag_gradcheck_model, "ctx", OK, ag_gradcheck_model(store_sum_sq, NULL, F.p, &F.gc_opts, &F.mrep)) \
+    ROW(ag_gradcheck_model, "p", ERR,                                                            \
+        !ag_gradcheck_model(store_sum_sq, NULL, NULL, &F.gc_opts, &F.mrep))                      \
+    ROW(ag_gradcheck_model, "opts", OK, ag_gradcheck_model(store_sum_sq, NULL, F.p, NULL, &F.mrep)) \
+    ROW(ag_gradcheck_model, "report", OK,                                                        \
+        ag_gradcheck_model(store_sum_sq, NULL, F.p, &F.gc_opts, NULL))                           \
+    ROW(ag_model_gradcheck_fprint, "f", ERR, VOID_CALL(ag_model_gradcheck_fprint(NULL, &F.mrep))) \
+    ROW(ag_model_gradcheck_fprint, "report", ERR,                                                \
+        VOID_CALL(ag_model_gradcheck_fprint(F.out, NULL)))                                       \
     ROW(ag_save_png_grid, "path", ERR, !ag_save_png_grid(NULL, F.x, 0, 1, 1, 0, 1))              \
     ROW(ag_save_png_grid, "t", ERR, !ag_save_png_grid(F.model, NULL, 0, 1, 1, 0, 1))             \
     ROW(ag_gradcheck_nodes_fprint, "f", ERR, VOID_CALL(ag_gradcheck_nodes_fprint(NULL, &F.nrep))) \
