@@ -382,7 +382,7 @@ static bool train_with_null(int which)
                        which == 3 ? NULL : F.opt, which == 4 ? NULL : &F.ds,
                        which == 5 ? NULL : &F.ds, which == 6 ? NULL : &F.train,
                        which == 7 ? NULL : &st);
-    if (which == 0 || which == 5 || which == 7)
+    if (which == 0 || which == 2 || which == 5 || which == 7)
         return ok && ag_tape_size(NULL) == 0;
     return !ok;
 }
@@ -398,6 +398,7 @@ static bool evaluate_with_null(int which)
     switch (which) {
     case 0: return ok && acc >= 0 && acc <= 1 && ml > 0;
     case 1: return ok && acc >= 0 && acc <= 1 && isnan(ml);
+    case 2: return ok && isnan(acc) && ml > 0;
     case 4: return ok && ml > 0;
     case 5: return ok && acc >= 0 && acc <= 1;
     default: return !ok;
@@ -850,7 +851,7 @@ enum kind {
     /* training */                                                                               \
     ROW(ag_train, "model", OK, train_with_null(0))                                               \
     ROW(ag_train, "loss", ERR, train_with_null(1))                                               \
-    ROW(ag_train, "logits", ERR, train_with_null(2))                                             \
+    ROW(ag_train, "logits", OK, train_with_null(2))                                              \
     ROW(ag_train, "opt", ERR, train_with_null(3))                                                \
     ROW(ag_train, "train", ERR, train_with_null(4))                                              \
     ROW(ag_train, "test", OK, train_with_null(5))                                                \
@@ -858,7 +859,7 @@ enum kind {
     ROW(ag_train, "stats", OK, train_with_null(7))                                               \
     ROW(ag_evaluate, "model", OK, evaluate_with_null(0))                                         \
     ROW(ag_evaluate, "loss", OK, evaluate_with_null(1))                                          \
-    ROW(ag_evaluate, "logits", ERR, evaluate_with_null(2))                                       \
+    ROW(ag_evaluate, "logits", OK, evaluate_with_null(2))                                        \
     ROW(ag_evaluate, "d", ERR, evaluate_with_null(3))                                            \
     ROW(ag_evaluate, "accuracy", OK, evaluate_with_null(4))                                      \
     ROW(ag_evaluate, "mean_loss", OK, evaluate_with_null(5))
