@@ -509,7 +509,9 @@ AG_API bool ag_checkpoint_load(const char *path, ag_params *model, ag_optim *opt
  * calls it, runs backward, steps the optimizer and resets the tape. */
 typedef ag_tensor *(*ag_loss_fn)(void *model, ag_tensor *X, ag_tensor *y, ag_tensor *targets);
 /* The model's logits for evaluation (accuracy: argmax for several columns,
- * logit > 0 for one). */
+ * logit > 0 for one). Only a classifier has them: ag_train and ag_evaluate
+ * take NULL for a model of another loss (regression, an autoencoder, a
+ * VAE's ELBO), and then report no accuracy. */
 typedef ag_tensor *(*ag_logits_fn)(void *model, ag_tensor *X);
 
 typedef struct ag_train_config {
@@ -519,11 +521,14 @@ typedef struct ag_train_config {
     const ag_schedule_config *schedule; /* NULL: the optimizer's lr throughout */
     bool quiet;                 /* no progress output */
     FILE *progress;             /* NULL: stderr; a bar on a terminal, plain lines otherwise */
-    const char *log_csv;        /* NULL, or a file for one line per epoch */
+    const char *log_csv;        /* NULL, or a file for one line per epoch:
+                                   epoch,train_loss,test_loss,test_accuracy,seconds
+                                   (no test_accuracy column without a logits function) */
     const char *plot_script;    /* NULL, or a gnuplot script to write: `gnuplot <it>` draws
-                                   the loss and accuracy curves from the log (log_csv, or
-                                   <it>.csv) to <it less .gp>.png, also while training
-                                   runs; the library itself starts no process */
+                                   the loss curves and (with logits) the accuracy curve
+                                   from the log (log_csv, or <it>.csv) to <it less
+                                   .gp>.png, also while training runs; the library itself
+                                   starts no process */
     bool stop_on_nan;           /* stop with AG_ERR_NUMERIC when a loss is not finite */
 } ag_train_config;
 
@@ -531,7 +536,7 @@ typedef struct ag_epoch_stats {
     int epoch;
     double train_loss;     /* mean over the epoch's batches */
     double test_loss;      /* NAN without a test set */
-    double test_accuracy;  /* NAN without a test set */
+    double test_accuracy;  /* NAN without a test set or a logits function */
     double seconds;
     double examples_per_s;
 } ag_epoch_stats;
@@ -541,17 +546,100 @@ typedef struct ag_epoch_stats {
  * figures. Returns false on error (the message says which epoch and step);
  * the failed step's graph is left on the tape for inspection (reset it).
  * `model` is only handed to loss and logits (it may be NULL if they do not
- * need it); NULL loss, logits, opt, train or cfg is AG_ERR_NULL. */
+ * need it). `logits` may be NULL for a model that is no classifier: the
+ * epoch line then shows the test loss only, test_accuracy is NAN, the log
+ * and plot have no accuracy, and the labels need not be classes (with
+ * logits, a label outside 0 .. n_classes - 1 is AG_ERR_VALUE before
+ * training starts). NULL loss, opt, train or cfg is AG_ERR_NULL. */
 AG_API bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
               const ag_dataset *train, const ag_dataset *test, const ag_train_config *cfg,
               ag_epoch_stats *stats);
 
 /* Accuracy and mean loss of a model on a data set, in batches, without
- * recording. loss may be NULL (then *mean_loss is NAN), and so may
- * accuracy and mean_loss (that figure is not stored); NULL logits or d is
- * AG_ERR_NULL. */
+ * recording. loss may be NULL (then *mean_loss is NAN), or logits (then
+ * *accuracy is NAN and labels need not be classes), but not both; accuracy
+ * and mean_loss may be NULL (that figure is not stored). NULL d, or NULL
+ * loss and logits, is AG_ERR_NULL. */
 AG_API bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
                  int64_t batch_size, double *accuracy, double *mean_loss);
+
+/* ------------------------------------------------------------------ */
+/* Pictures, and checking a whole model's gradient                     */
+/* ------------------------------------------------------------------ */
+
+/* Writes a batch of images as one PNG grid, as torchvision's make_grid and
+ * save_image lay it out. t is (N, H, W) (grey), (N, 1, H, W) (grey) or
+ * (N, 3, H, W) (RGB), f32 or f64; values are mapped from [lo, hi] to
+ * 0..255 (clamped, x·255 + 0.5 truncated; NaN is 0); lo == hi maps each
+ * image from its own minimum and maximum (an image of one value is black).
+ * `nrow` images per row of the grid (0: ceil(sqrt(N)); at most N are
+ * used), `pad` pixels of grey (128) border around and between the images,
+ * and `scale` >= 1 repeats each pixel scale×scale times, so that 8×8
+ * digits can be seen: the picture is cols·(W·scale + pad) + pad pixels
+ * wide, and as tall by the rows. Cells past the last image stay grey. t is
+ * borrowed. The file goes to a temporary "<path>.tmp.<pid>.<n>" beside it,
+ * then is synced and renamed over `path`, so a failed save leaves any old
+ * file as it was. Returns false with: AG_ERR_NULL; AG_ERR_STALE; AG_ERR_DTYPE
+ * for i64; AG_ERR_SHAPE (naming the shape) for another shape or an empty
+ * dimension; AG_ERR_VALUE for nrow or pad < 0, scale < 1, a range that is
+ * not finite lo <= hi, a picture over 1,000,000 pixels on a side, and for
+ * a library built without libpng (the message says so); AG_ERR_IO naming
+ * the path and the system's reason when the file cannot be created,
+ * written, synced or renamed. */
+AG_API bool ag_save_png_grid(const char *path, const ag_tensor *t, int nrow, int pad, int scale,
+                             double lo, double hi);
+
+/* A model's scalar loss, built with ops from the tensors of the store
+ * (read with ag_params_get or ag_params_at). It must not depend on a fixed
+ * dtype: ag_gradcheck_model calls it with an f64 copy of the store, so the
+ * data it mixes in must be f64 too (keep an f64 copy in ctx). */
+typedef ag_tensor *(*ag_model_fn)(const ag_params *p, void *ctx);
+
+/* The options are tools.h's (ag_gradcheck_defaults); named here so that
+ * this header does not need that one (C11 allows the typedef twice). */
+typedef struct ag_gradcheck_opts ag_gradcheck_opts;
+
+typedef struct ag_model_gradcheck_report {
+    bool pass;               /* every checked element passed */
+    size_t n_checked;        /* elements compared (kinks included) */
+    size_t n_kinks;          /* elements at a kink holding a valid subgradient: not failed */
+    char worst_param[128];   /* the store name of the tensor with the worst element ... */
+    size_t worst_index;      /* ... and that element's flat (row-major) index */
+    double analytic;         /* the gradient from the vjp rules there */
+    double numeric;          /* the central difference there */
+    double max_abs_err;      /* over every element */
+    double max_rel_err;      /* |a - n| / |n|, over elements whose |n| > atol */
+    double nondet_diff;      /* largest difference between two analytic runs */
+    /* Filled when opts->per_node is set and the check failed: */
+    long culprit_node;       /* tape position of the first wrong node, or -1 */
+    char culprit_op[64];     /* its op */
+    char culprit_label[32];  /* its label (ag_set_label), "" when none */
+    char culprit[256];       /* one line: "node 3: op 'swish' label 'h' inputs (2,3) ..." */
+} ag_model_gradcheck_report;
+
+/* Checks every element of every parameter of p against central
+ * differences, as ag_gradcheck checks its inputs (same options, defaults
+ * and tolerance |analytic - numeric| <= atol + rtol·|numeric| +
+ * nondet_tol, kinks allowed), with no limit on the number of tensors. The
+ * parameters checked are those that require grad (all float ones when none
+ * does); f32 and f64 alike are copied into a new f64 store, on which f runs
+ * — p is read only, left bit for bit as it was, and its gradients
+ * untouched. f runs on a private tape (the current one is left as it
+ * was): twice with backward, then twice per element. The report (may be
+ * NULL) names the worst element by its tensor's store name and flat
+ * index. With opts->per_node set and a failure, the recorded graph is
+ * handed to ag_gradcheck_nodes, and the first node whose rule is wrong is
+ * copied into the report (culprit_*). opts may be NULL for the defaults.
+ * Returns whether all passed; false with AG_ERR_NULL for a NULL f or p,
+ * AG_ERR_VALUE for a bad eps or tolerance, AG_ERR_SHAPE when f gives
+ * anything but one float element, and f's own error when it gives NULL. */
+AG_API bool ag_gradcheck_model(ag_model_fn f, void *ctx, const ag_params *p,
+                               const ag_gradcheck_opts *opts,
+                               ag_model_gradcheck_report *report);
+/* Prints the report in up to three lines: the verdict and count, the
+ * worst element with both values, the culprit. A NULL f or report records
+ * AG_ERR_NULL. */
+AG_API void ag_model_gradcheck_fprint(FILE *f, const ag_model_gradcheck_report *report);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,9 @@
  * seeded iterator, a progress bar on a terminal (plain lines otherwise, so
  * logs stay readable), evaluation after each epoch, a CSV log and a gnuplot
  * script that draws its curves (written, not run: the library starts no
- * process). */
+ * process). Accuracy needs a classifier's logits; without a logits
+ * function (regression, an autoencoder, a VAE's ELBO) the loss is the only
+ * figure, and the labels are whatever the loss makes of them. */
 #include "op.h"
 
 #include <errno.h>
@@ -101,14 +103,15 @@ static int64_t count_correct(const ag_tensor *logits, const ag_tensor *y)
 bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dataset *d,
                  int64_t batch_size, double *accuracy, double *mean_loss)
 {
-    if (!logits || !d) {
-        ag_error_set(AG_ERR_NULL, "evaluate: %s is NULL", d ? "logits function" : "data set");
+    if ((!logits && !loss) || !d) {
+        ag_error_set(AG_ERR_NULL, "evaluate: %s", d ? "the loss and logits functions are both "
+                     "NULL: there is nothing to evaluate" : "the data set is NULL");
         return false;
     }
     ag_batches *it = ag_batches_new(d, batch_size, false, 0);
     if (!it)
         return false;
-    if (!labels_in_range("evaluate", "evaluation", d)) {
+    if (logits && !labels_in_range("evaluate", "evaluation", d)) {
         ag_batches_free(it);
         return false;
     }
@@ -118,12 +121,14 @@ bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dat
     bool ok = true;
     ag_tensor *X, *y, *t;
     while (ok && ag_batches_next(it, &X, &y, &t)) {
-        ag_tensor *z = logits(model, X);
+        ag_tensor *z = logits ? logits(model, X) : NULL;
         ag_tensor *l = loss ? loss(model, X, y, t) : NULL;
-        ok = z != NULL && (!loss || l != NULL) && logits_fit(z, y, ag_dim(X, 0), seen);
+        ok = (!logits || (z != NULL && logits_fit(z, y, ag_dim(X, 0), seen))) &&
+             (!loss || l != NULL);
         if (ok) {
             int64_t b = ag_dim(X, 0);
-            correct += count_correct(z, y);
+            if (z)
+                correct += count_correct(z, y);
             if (l)
                 loss_sum += ag_item(l) * (double)b;
             seen += b;
@@ -135,7 +140,7 @@ bool ag_evaluate(void *model, ag_loss_fn loss, ag_logits_fn logits, const ag_dat
     if (!ok)
         return false;
     if (accuracy)
-        *accuracy = seen ? (double)correct / (double)seen : NAN;
+        *accuracy = logits && seen ? (double)correct / (double)seen : NAN;
     if (mean_loss)
         *mean_loss = loss && seen ? loss_sum / (double)seen : NAN;
     return true;
@@ -164,11 +169,11 @@ static void progress_line(FILE *f, bool tty, int epoch, int epochs, int64_t step
     fflush(f);
 }
 
-/* A gnuplot script drawing the loss and accuracy curves of the log `csv`
- * to the script's name with ".gp" replaced by (or, without it, followed
- * by) ".png". Checked before training, so a path that cannot be written
- * costs no epoch. */
-static bool write_plot_script(const char *script, const char *csv)
+/* A gnuplot script drawing the loss curves of the log `csv`, and the
+ * accuracy curve beside them when there is one, to the script's name with
+ * ".gp" replaced by (or, without it, followed by) ".png". Checked before
+ * training, so a path that cannot be written costs no epoch. */
+static bool write_plot_script(const char *script, const char *csv, bool accuracy)
 {
     size_t len = strlen(script);
     if (strchr(script, '\'') || strchr(csv, '\'')) {
@@ -190,18 +195,22 @@ static bool write_plot_script(const char *script, const char *csv)
     }
     fprintf(gp,
             "# The curves of %s; draw them with: gnuplot %s\n"
-            "set terminal pngcairo size 900,400\n"
+            "set terminal pngcairo size %s,400\n"
             "set output '%s'\n"
             "set datafile separator ','\n"
             "set key autotitle columnhead\n"
-            "set multiplot layout 1,2\n"
+            "%s"
             "set xlabel 'epoch'\nset ylabel 'loss'\n"
             "plot '%s' using 1:2 with linespoints title 'train loss', "
-            "'' using 1:3 with linespoints title 'test loss'\n"
-            "set ylabel 'test accuracy'\nset yrange [0:1]\nset key bottom right\n"
-            "plot '%s' using 1:4 with linespoints title 'test accuracy'\n"
-            "unset multiplot\n",
-            csv, script, png, csv, csv);
+            "'' using 1:3 with linespoints title 'test loss'\n",
+            csv, script, accuracy ? "900" : "450", png,
+            accuracy ? "set multiplot layout 1,2\n" : "", csv);
+    if (accuracy)
+        fprintf(gp,
+                "set ylabel 'test accuracy'\nset yrange [0:1]\nset key bottom right\n"
+                "plot '%s' using 1:4 with linespoints title 'test accuracy'\n"
+                "unset multiplot\n",
+                csv);
     if (ferror(gp) | (fclose(gp) != 0)) {
         ag_error_set(AG_ERR_IO, "train: cannot write the plot script %s", script);
         return false;
@@ -213,8 +222,8 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
               const ag_dataset *train, const ag_dataset *test, const ag_train_config *cfg,
               ag_epoch_stats *stats)
 {
-    if (!loss || !logits || !opt || !train || !cfg) {
-        ag_error_set(AG_ERR_NULL, "train: the loss, logits, optimizer, training set and config are required");
+    if (!loss || !opt || !train || !cfg) {
+        ag_error_set(AG_ERR_NULL, "train: the loss, optimizer, training set and config are required");
         return false;
     }
     if (cfg->epochs < 1 || cfg->batch_size < 1) {
@@ -239,14 +248,14 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
      * only after the first epoch's training. */
     ag_batches *it = ag_batches_new(train, cfg->batch_size, true, cfg->seed);
     ag_batches *probe = it && test ? ag_batches_new(test, cfg->batch_size, false, 0) : NULL;
-    bool sets_ok = it && labels_in_range("train", "training", train) &&
-                   (!test || (probe && labels_in_range("train", "test", test)));
+    bool sets_ok = it && (!logits || labels_in_range("train", "training", train)) &&
+                   (!test || (probe && (!logits || labels_in_range("train", "test", test))));
     ag_batches_free(probe);
     if (!sets_ok) {
         ag_batches_free(it);
         return false;
     }
-    if (cfg->plot_script && !write_plot_script(cfg->plot_script, log_path)) {
+    if (cfg->plot_script && !write_plot_script(cfg->plot_script, log_path, logits != NULL)) {
         ag_batches_free(it);
         return false;
     }
@@ -258,7 +267,8 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
             ag_batches_free(it);
             return false;
         }
-        fprintf(log, "epoch,train_loss,test_loss,test_accuracy,seconds\n");
+        fprintf(log, logits ? "epoch,train_loss,test_loss,test_accuracy,seconds\n"
+                            : "epoch,train_loss,test_loss,seconds\n");
         fflush(log);
     }
     int64_t steps = ag_batches_count(it);
@@ -320,17 +330,20 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
                 fputc('\r', out);
             fprintf(out, "epoch %d/%d  train loss %.4f", epoch, cfg->epochs, st.train_loss);
             if (test)
-                fprintf(out, "  test loss %.4f  test accuracy %.2f%%", st.test_loss,
-                        100 * st.test_accuracy);
+                fprintf(out, "  test loss %.4f", st.test_loss);
+            if (test && logits)
+                fprintf(out, "  test accuracy %.2f%%", 100 * st.test_accuracy);
             fprintf(out, "  %.2f s (%.0f examples/s)%s\n", st.seconds, st.examples_per_s,
                     tty ? "          " : "");
             fflush(out);
         }
-        if (log) {
+        if (log && logits)
             fprintf(log, "%d,%.17g,%.17g,%.17g,%.6f\n", epoch, st.train_loss, st.test_loss,
                     st.test_accuracy, st.seconds);
+        else if (log)
+            fprintf(log, "%d,%.17g,%.17g,%.6f\n", epoch, st.train_loss, st.test_loss, st.seconds);
+        if (log)
             fflush(log);
-        }
     }
     ag_batches_free(it);
     if (log)

@@ -19,8 +19,9 @@ set -euo pipefail
 # dpkg-architecture for Debian's multiarch libdir; without it `meson install`
 # puts the library in lib64, where neither pkg-config nor the loader looks).
 # libjson-c-dev parses safetensors headers; zlib1g-dev reads gzip'd IDX files.
+# libpng-dev writes the PNG pictures of ag_save_png_grid.
 build_packages=(meson ninja-build pkg-config gcc libc6-dev dpkg-dev check uthash-dev
-    libopenblas-dev zlib1g-dev libjson-c-dev)
+    libopenblas-dev zlib1g-dev libjson-c-dev libpng-dev)
 # graphviz: seed_backprop renders its graph with dot (without it: the .dot only).
 # gnuplot-nox draws logreg_2d's decision boundary; dataset-fashion-mnist is
 # the data of mlp_fashion.

@@ -71,6 +71,7 @@ static struct {
     ag_gradcheck_opts gc_opts;
     ag_gradcheck_report rep;
     ag_gradcheck_nodes_report nrep;
+    ag_model_gradcheck_report mrep;
     ag_explanation expl;
     ag_op_def def;
 } F;
@@ -85,6 +86,13 @@ static ag_tensor *sum_sq(ag_tensor *const *in, void *ctx)
 {
     (void)ctx;
     return ag_sum(ag_mul(in[0], in[0]));
+}
+
+/* A model's loss from its store: the sum of squares of the MLP's first bias. */
+static ag_tensor *store_sum_sq(const ag_params *p, void *ctx)
+{
+    (void)ctx;
+    return ag_sum(ag_square(ag_params_get(p, "fc1.bias")));
 }
 
 static ag_tensor *logits_of(void *model, ag_tensor *X)
@@ -446,7 +454,7 @@ static bool train_with_null(int which)
                        which == 3 ? NULL : F.opt, which == 4 ? NULL : &F.ds,
                        which == 5 ? NULL : &F.ds, which == 6 ? NULL : &F.train,
                        which == 7 ? NULL : &st);
-    if (which == 0 || which == 5 || which == 7)
+    if (which == 0 || which == 2 || which == 5 || which == 7)
         return ok && ag_tape_size(NULL) == 0;
     return !ok;
 }
@@ -462,6 +470,7 @@ static bool evaluate_with_null(int which)
     switch (which) {
     case 0: return ok && acc >= 0 && acc <= 1 && ml > 0;
     case 1: return ok && acc >= 0 && acc <= 1 && isnan(ml);
+    case 2: return ok && isnan(acc) && ml > 0;
     case 4: return ok && ml > 0;
     case 5: return ok && acc >= 0 && acc <= 1;
     default: return !ok;
@@ -836,6 +845,18 @@ enum kind {
     ROW(ag_gradcheck_nodes, "opts", OK, ag_gradcheck_nodes(sum_sq, NULL, 1, T1(F.x), NULL, &F.nrep)) \
     ROW(ag_gradcheck_nodes, "report", OK,                                                        \
         ag_gradcheck_nodes(sum_sq, NULL, 1, T1(F.x), &F.gc_opts, NULL))                          \
+    ROW(ag_gradcheck_model, "f", ERR, !ag_gradcheck_model(NULL, NULL, F.p, &F.gc_opts, &F.mrep)) \
+    ROW(ag_gradcheck_model, "ctx", OK, ag_gradcheck_model(store_sum_sq, NULL, F.p, &F.gc_opts, &F.mrep)) \
+    ROW(ag_gradcheck_model, "p", ERR,                                                            \
+        !ag_gradcheck_model(store_sum_sq, NULL, NULL, &F.gc_opts, &F.mrep))                      \
+    ROW(ag_gradcheck_model, "opts", OK, ag_gradcheck_model(store_sum_sq, NULL, F.p, NULL, &F.mrep)) \
+    ROW(ag_gradcheck_model, "report", OK,                                                        \
+        ag_gradcheck_model(store_sum_sq, NULL, F.p, &F.gc_opts, NULL))                           \
+    ROW(ag_model_gradcheck_fprint, "f", ERR, VOID_CALL(ag_model_gradcheck_fprint(NULL, &F.mrep))) \
+    ROW(ag_model_gradcheck_fprint, "report", ERR,                                                \
+        VOID_CALL(ag_model_gradcheck_fprint(F.out, NULL)))                                       \
+    ROW(ag_save_png_grid, "path", ERR, !ag_save_png_grid(NULL, F.x, 0, 1, 1, 0, 1))              \
+    ROW(ag_save_png_grid, "t", ERR, !ag_save_png_grid(F.model, NULL, 0, 1, 1, 0, 1))             \
     ROW(ag_gradcheck_nodes_fprint, "f", ERR, VOID_CALL(ag_gradcheck_nodes_fprint(NULL, &F.nrep))) \
     ROW(ag_gradcheck_nodes_fprint, "report", ERR,                                                \
         VOID_CALL(ag_gradcheck_nodes_fprint(F.out, NULL)))                                       \
@@ -966,7 +987,7 @@ enum kind {
     /* training */                                                                               \
     ROW(ag_train, "model", OK, train_with_null(0))                                               \
     ROW(ag_train, "loss", ERR, train_with_null(1))                                               \
-    ROW(ag_train, "logits", ERR, train_with_null(2))                                             \
+    ROW(ag_train, "logits", OK, train_with_null(2))                                              \
     ROW(ag_train, "opt", ERR, train_with_null(3))                                                \
     ROW(ag_train, "train", ERR, train_with_null(4))                                              \
     ROW(ag_train, "test", OK, train_with_null(5))                                                \
@@ -974,7 +995,7 @@ enum kind {
     ROW(ag_train, "stats", OK, train_with_null(7))                                               \
     ROW(ag_evaluate, "model", OK, evaluate_with_null(0))                                         \
     ROW(ag_evaluate, "loss", OK, evaluate_with_null(1))                                          \
-    ROW(ag_evaluate, "logits", ERR, evaluate_with_null(2))                                       \
+    ROW(ag_evaluate, "logits", OK, evaluate_with_null(2))                                        \
     ROW(ag_evaluate, "d", ERR, evaluate_with_null(3))                                            \
     ROW(ag_evaluate, "accuracy", OK, evaluate_with_null(4))                                      \
     ROW(ag_evaluate, "mean_loss", OK, evaluate_with_null(5))
