@@ -48,8 +48,24 @@ AG_API ag_tensor *ag_params_at(const ag_params *p, size_t i, const char **name);
 AG_API size_t ag_params_numel(const ag_params *p);
 /* Zeroes every tensor's gradient. A NULL store records AG_ERR_NULL. */
 AG_API void ag_params_zero_grad(ag_params *p);
-/* A deep copy (values only, requires_grad kept). Caller owns. */
+/* A deep copy (values, requires_grad, the training mode and the
+ * generator's state). Caller owns. */
 AG_API ag_params *ag_params_clone(const ag_params *p);
+/* Training or evaluation mode, as PyTorch's module.train() and .eval():
+ * the layers that behave differently read it from their store (dropout
+ * drops only in training; batch norm uses the batch's statistics and
+ * updates its running ones in training, the running ones in evaluation).
+ * A new store is in training mode. Returns the previous mode (false with
+ * AG_ERR_NULL for a NULL store). */
+AG_API bool ag_params_set_training(ag_params *p, bool training);
+/* Whether the store is in training mode (false with AG_ERR_NULL for NULL). */
+AG_API bool ag_params_training(const ag_params *p);
+/* The store's generator, which stochastic layers (dropout) draw from:
+ * seeded with 0 when the store is made, reseeded by ag_params_seed.
+ * Borrowed; NULL with AG_ERR_NULL for a NULL store. */
+AG_API ag_rng *ag_params_rng(const ag_params *p);
+/* Restarts the store's generator at `seed` (AG_ERR_NULL for a NULL store). */
+AG_API void ag_params_seed(ag_params *p, uint64_t seed);
 
 /* ------------------------------------------------------------------ */
 /* Initialisation (seeded)                                             */
@@ -66,6 +82,13 @@ typedef enum ag_init {
 /* A new (fan_in, fan_out) leaf initialised by `init` from rng (rows are
  * inputs, so a layer computes x·W). */
 AG_API ag_tensor *ag_init_matrix(ag_dtype dtype, int64_t fan_in, int64_t fan_out, ag_init init,
+                          ag_rng *rng);
+/* A new weight leaf of any shape of rank >= 2 initialised by `init` from
+ * rng with PyTorch's fans: fan_in = shape[1]·r and fan_out = shape[0]·r,
+ * r the product of shape[2:] (a conv weight's kernel area). AG_ERR_SHAPE
+ * for a rank below 2 or a dimension below 1, AG_ERR_DTYPE for i64,
+ * AG_ERR_NULL for a NULL shape (or rng, unless init is zeros). */
+AG_API ag_tensor *ag_init_tensor(ag_dtype dtype, int ndim, const int64_t *shape, ag_init init,
                           ag_rng *rng);
 
 /* ------------------------------------------------------------------ */
@@ -91,6 +114,102 @@ AG_API bool ag_linear_init(ag_params *p, const char *name, int64_t in, int64_t o
 /* x·Wᵀ + b with "<name>.weight" (out, in) and "<name>.bias" from p; x is
  * (batch, in): PyTorch's nn.Linear. */
 AG_API ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x);
+
+/* Convolution layers, as PyTorch's nn.Conv2d and nn.ConvTranspose2d: the
+ * init adds "<name>.weight" — (out, in/groups, kh, kw) for conv2d,
+ * (in, out/groups, kh, kw) for its transpose, PyTorch's layouts — drawn by
+ * `init` with ag_init_tensor's fans, and, when `bias`, "<name>.bias" (out)
+ * of zeros. False on error, adding nothing: sizes below 1, groups that do
+ * not divide both channel counts (AG_ERR_VALUE), a name taken, a NULL rng
+ * for a random init. The layer function runs ag_conv2d (or
+ * ag_conv_transpose2d) with the store's tensors and `opts` (NULL: the
+ * defaults) and labels the result `name`. */
+AG_API bool ag_conv2d_init(ag_params *p, const char *name, int64_t in_channels, int64_t out_channels,
+                    int64_t kh, int64_t kw, int64_t groups, bool bias, ag_dtype dtype, ag_init init,
+                    ag_rng *rng);
+AG_API ag_tensor *ag_conv2d_layer(const ag_params *p, const char *name, ag_tensor *x,
+                           const ag_conv_opts *opts);
+/* The transposed convolution's init: weight (in, out/groups, kh, kw). */
+AG_API bool ag_conv_transpose2d_init(ag_params *p, const char *name, int64_t in_channels,
+                              int64_t out_channels, int64_t kh, int64_t kw, int64_t groups,
+                              bool bias, ag_dtype dtype, ag_init init, ag_rng *rng);
+/* The transposed convolution layer (labelled `name`). */
+AG_API ag_tensor *ag_conv_transpose2d_layer(const ag_params *p, const char *name, ag_tensor *x,
+                                     const ag_conv_opts *opts);
+
+/* Batch normalisation, as nn.BatchNorm1d/2d: the init adds "<name>.weight"
+ * (ones), "<name>.bias" (zeros), and the state "<name>.running_mean"
+ * (zeros), "<name>.running_var" (ones) and "<name>.num_batches_tracked"
+ * (an i64 0), which do not require grad (optimizers skip them; model files
+ * keep them). The layer normalises x (N, C) or (N, C, ...) with ag_batch_norm,
+ * momentum 0.1 and eps 1e-5: in training mode (ag_params_training) with
+ * the batch's statistics, updating the running ones and the count; in
+ * evaluation mode with the running ones. Labelled `name`. */
+AG_API bool ag_batch_norm_init(ag_params *p, const char *name, int64_t num_features, ag_dtype dtype);
+AG_API ag_tensor *ag_batch_norm_layer(const ag_params *p, const char *name, ag_tensor *x);
+/* Layer normalisation over the trailing dimensions of `shape` (ndim of
+ * them), as nn.LayerNorm(shape): weight (ones) and bias (zeros) of that
+ * shape; eps 1e-5. */
+AG_API bool ag_layer_norm_init(ag_params *p, const char *name, int ndim, const int64_t *shape,
+                        ag_dtype dtype);
+AG_API ag_tensor *ag_layer_norm_layer(const ag_params *p, const char *name, ag_tensor *x);
+/* Group normalisation, as nn.GroupNorm(groups, num_channels): weight and
+ * bias (num_channels); the group count is the forward's argument. */
+AG_API bool ag_group_norm_init(ag_params *p, const char *name, int64_t num_channels, ag_dtype dtype);
+AG_API ag_tensor *ag_group_norm_layer(const ag_params *p, const char *name, ag_tensor *x,
+                               int64_t groups);
+/* Dropout with probability prob in training mode, drawing from the
+ * store's generator (ag_params_rng); x itself in evaluation mode. */
+AG_API ag_tensor *ag_dropout_layer(const ag_params *p, ag_tensor *x, double prob);
+
+/* Layers in order, as PyTorch's nn.Sequential: each ag_seq_* call appends
+ * one layer, named by its position as nn.Sequential names them ("0.weight",
+ * "3.bias"; layers without parameters take a position too), so the same
+ * stack's PyTorch state_dict loads by name (ag_safetensors_load). Weights
+ * are drawn from the model's generator (seeded by ag_sequential_new) with
+ * He uniform initialisation unless ag_sequential_set_init chose another
+ * for the layers added after it; biases start at zero. Each ag_seq_* call
+ * returns false on error and adds nothing. */
+typedef struct ag_sequential ag_sequential;
+/* An empty stack whose parameters will be of `dtype` (f32 or f64). Caller
+ * owns; free with ag_sequential_free. */
+AG_API ag_sequential *ag_sequential_new(ag_dtype dtype, uint64_t seed);
+/* Frees the model and its store. NULL is a no-op. */
+AG_API void ag_sequential_free(ag_sequential *s);
+/* The model's store (borrowed): for optimizers, model files, train/eval mode. */
+AG_API ag_params *ag_sequential_params(const ag_sequential *s);
+/* The number of layers. */
+AG_API int ag_sequential_len(const ag_sequential *s);
+/* The initialisation of the layers added from now on. */
+AG_API bool ag_sequential_set_init(ag_sequential *s, ag_init init);
+/* nn.Conv2d(in, out, kernel) with opts (NULL: stride 1, no padding). */
+AG_API bool ag_seq_conv2d(ag_sequential *s, int64_t in_channels, int64_t out_channels, int64_t kernel,
+                   const ag_conv_opts *opts);
+/* nn.ConvTranspose2d(in, out, kernel) with opts. */
+AG_API bool ag_seq_conv_transpose2d(ag_sequential *s, int64_t in_channels, int64_t out_channels,
+                             int64_t kernel, const ag_conv_opts *opts);
+/* nn.Linear(in, out). */
+AG_API bool ag_seq_linear(ag_sequential *s, int64_t in_features, int64_t out_features);
+/* An activation (nn.ReLU and others). */
+AG_API bool ag_seq_activation(ag_sequential *s, ag_activation act);
+/* nn.MaxPool2d / nn.AvgPool2d(kernel, stride), no padding; stride 0 is the kernel. */
+AG_API bool ag_seq_max_pool2d(ag_sequential *s, int64_t kernel, int64_t stride);
+AG_API bool ag_seq_avg_pool2d(ag_sequential *s, int64_t kernel, int64_t stride);
+/* nn.BatchNorm2d(num_features) (or 1d for (N, C) input). */
+AG_API bool ag_seq_batch_norm(ag_sequential *s, int64_t num_features);
+/* nn.Dropout(p). */
+AG_API bool ag_seq_dropout(ag_sequential *s, double p);
+/* nn.Flatten(): (N, ...) to (N, rest). */
+AG_API bool ag_seq_flatten(ag_sequential *s);
+/* nn.Unflatten(1, shape): (N, k) to (N, shape...), ndim 1 to 7. */
+AG_API bool ag_seq_unflatten(ag_sequential *s, int ndim, const int64_t *shape);
+/* Runs the layers in order on x with the model's store. When a layer
+ * fails the error names its position and kind before the op's message.
+ * Outputs without a label of their layer's are labelled "<pos>.<kind>". */
+AG_API ag_tensor *ag_sequential_forward(const ag_sequential *s, ag_tensor *x);
+/* The same with another store holding the same names (a clone, or its f64
+ * copy inside ag_gradcheck_model). */
+AG_API ag_tensor *ag_sequential_apply(const ag_sequential *s, const ag_params *p, ag_tensor *x);
 
 /* A multilayer perceptron: sizes[0] inputs, sizes[n-1] outputs, layers
  * "fc1", "fc2", ... with `act` between them and none after the last. */

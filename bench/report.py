@@ -164,6 +164,50 @@ def logreg_table(rows, out):
     return best("engine"), best("hand"), best("torch")
 
 
+CONV = [("lenet", "LeNet-style CNN training step (examples/cnn_fashion.c), batch 64, f32, Adam"),
+        ("conv_lenet1", "conv2d fwd+bwd, 64×1×28×28, 16 filters 5×5, padding 2"),
+        ("conv_mid", "conv2d fwd+bwd, 64×16×14×14, 32 filters 5×5"),
+        ("conv_vgg", "conv2d fwd+bwd, 32×64×16×16, 64 filters 3×3, padding 1")]
+
+
+def conv_table(rows, out):
+    """The CNN step and conv2d alone against PyTorch: each side at its best
+    thread setting, and at one thread each. Issue 14's target: the LeNet
+    step at least 1.0× PyTorch's speed (torch time / engine time >= 1)."""
+    if not any(find(rows, bench=b) for b, _ in CONV):
+        return
+    out.append("CNN work against PyTorch: µs per step, median [min–max]; speed-up = "
+               "PyTorch's time / the engine's (above 1: the engine is faster).\n")
+    out.append("| benchmark | engine, best threads | PyTorch, best threads | speed-up (best) | "
+               "engine, 1 thread | PyTorch, 1 thread | speed-up (1 thread) |")
+    out.append("|---|---|---|---|---|---|---|")
+    for bench, desc in CONV:
+        e = [r for r in find(rows, bench=bench, impl="engine") if "median" in r]
+        t = [r for r in find(rows, bench=bench, impl="torch") if "median" in r]
+        if not e and not t:
+            continue
+        be = min(e, key=lambda r: r["median"]) if e else None
+        bt = min(t, key=lambda r: r["median"]) if t else None
+        e1 = one(rows, bench=bench, impl="engine", blas_threads="1")
+        t1 = one(rows, bench=bench, impl="torch", torch_threads="1", blas_threads="1")
+        def thr(r):
+            if r is None:
+                return ""
+            if r["impl"] == "torch":
+                return f" (torch {r['torch_threads']}, OpenBLAS {r['blas_threads']})"
+            return f" (OpenBLAS {r['blas_threads']})"
+        out.append(f"| {desc} | {cell(be)}{thr(be)} | {cell(bt)}{thr(bt)} | "
+                   f"{ratio(bt and bt['median'], be and be['median'])} | {cell(e1)} | {cell(t1)} | "
+                   f"{ratio(t1 and t1['median'], e1 and e1['median'])} |")
+    le = [r for r in find(rows, bench="lenet", impl="engine") if "median" in r]
+    lt = [r for r in find(rows, bench="lenet", impl="torch") if "median" in r]
+    if le and lt:
+        sp = min(r["median"] for r in lt) / min(r["median"] for r in le)
+        out.append(f"\nTarget (issue 14): LeNet step at least 1.0× PyTorch at each side's best "
+                   f"thread setting — {sp:.2f}×: **{'met' if sp >= 1.0 else 'missed'}**.")
+    out.append("")
+
+
 def scalar_table(rows, out):
     rs = find(rows, bench="scalar")
     if not rs:
@@ -299,6 +343,7 @@ def main(paths):
                    f"{meta.get('note', '')}\n")
         summary = mlp_tables(meta, rows, out)
         logreg_table(rows, out)
+        conv_table(rows, out)
         scalar = scalar_table(rows, out)
         tape_table(rows, out)
         worst, mem = alloc_memory(rows, out)

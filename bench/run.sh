@@ -48,7 +48,7 @@ if [ -f "$BUILD/build.ninja" ]; then
 else
     meson setup "$BUILD" --buildtype=release -Db_ndebug=true >/dev/null
 fi
-meson compile -C "$BUILD" bench_mlp bench_logreg bench_scalar bench_tape >/dev/null
+meson compile -C "$BUILD" bench_mlp bench_logreg bench_scalar bench_tape bench_conv >/dev/null
 BIN=$BUILD/bench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/*.log
@@ -128,6 +128,7 @@ run_pass() {
         for t in 1 2; do
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_mlp" "${QUICK[@]}" --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_logreg" "${QUICK[@]}" --results "$f"
+            env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_conv" "${QUICK[@]}" --results "$f"
         done
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_scalar" "${QUICK[@]}" --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_tape" "${QUICK[@]}" --results "$f"
@@ -138,7 +139,7 @@ run_pass() {
             env "$@" OPENBLAS_NUM_THREADS=1 "$PY" bench/torch_peer.py "${QUICK[@]}" --threads 1,2 \
                 --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=2 "$PY" bench/torch_peer.py "${QUICK[@]}" --threads 1,2 \
-                --only mlp,logreg --results "$f"
+                --only mlp,logreg,lenet,conv --results "$f"
         else
             echo "run.sh: no Python interpreter here imports torch (tried ${BENCH_PYTHON:-} /usr/bin/python3 python3): PyTorch peer skipped"
         fi

@@ -15,6 +15,12 @@ samples; median, min, max).
                 ns per node
   tape          chains of ops on 0-d and 4-element f64 tensors: record and
                 backward cost per node
+  lenet         the LeNet-style CNN of examples/cnn_fashion.c (conv 1-16 k5
+                pad 2, relu, max pool 2, conv 16-32 k5, relu, max pool 2,
+                linear 800-120-84-10), batch 64 of 1x28x28, f32,
+                cross-entropy, Adam; a training step
+  conv          conv2d forward + backward (input and weight gradients, bias)
+                alone at three sizes, f32 (CONV_SIZES)
 
 A training step is: zero_grad (set_to_none=True: PyTorch 2's default and
 the faster choice; 1.13's default memsets), forward, loss, backward,
@@ -131,6 +137,75 @@ def mlp_bench(name, quick, tag):
     med, lo, hi = stats(times)
     print(f"  mlp_{name:<9} {med:10.2f} {lo:10.2f} {hi:10.2f}   (loss {loss.item():.4f})")
     result(f"bench=mlp_{name} impl=torch {tag}", times, "us")
+
+
+# ---- CNN ------------------------------------------------------------------------
+
+# name: N, Cin, H, W, Cout, k, stride, padding (as bench/bench_conv.c)
+CONV_SIZES = {
+    "lenet1": (64, 1, 28, 28, 16, 5, 1, 2),
+    "mid": (64, 16, 14, 14, 32, 5, 1, 0),
+    "vgg": (32, 64, 16, 16, 64, 3, 1, 1),
+}
+
+
+def lenet_bench(quick, tag):
+    torch.manual_seed(42)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(800, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                          nn.Linear(84, 10)).float()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    batches = [(torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))) for _ in range(4)]
+    k = 0
+
+    def step():
+        nonlocal k
+        X, y = batches[k]
+        k = (k + 1) % 4
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(X), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    warmup, samples = (5, 8) if quick else (20, 60)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter_ns()
+        loss = step()
+        times.append((time.perf_counter_ns() - t0) / 1e3)
+    med, lo, hi = stats(times)
+    print(f"  lenet         {med:10.2f} {lo:10.2f} {hi:10.2f}   (loss {loss.item():.4f})")
+    result(f"bench=lenet impl=torch {tag}", times, "us")
+
+
+def conv_bench(quick, tag):
+    for name, (n, cin, h, w, cout, k, stride, pad) in CONV_SIZES.items():
+        torch.manual_seed(1)
+        x = torch.rand(n, cin, h, w, requires_grad=True)
+        wt = (torch.rand(cout, cin, k, k) - 0.5).requires_grad_()
+        b = torch.zeros(cout, requires_grad=True)
+
+        def run():
+            x.grad = wt.grad = b.grad = None
+            y = F.conv2d(x, wt, b, stride=stride, padding=pad)
+            y.sum().backward()
+
+        warmup, samples = (3, 5) if quick else (10, 40)
+        for _ in range(warmup):
+            run()
+        times = []
+        for _ in range(samples):
+            t0 = time.perf_counter_ns()
+            run()
+            times.append((time.perf_counter_ns() - t0) / 1e3)
+        med, lo, hi = stats(times)
+        print(f"  conv_{name:<8} {med:10.2f} {lo:10.2f} {hi:10.2f}")
+        result(f"bench=conv_{name} impl=torch {tag}", times, "us")
 
 
 # ---- logistic regression -----------------------------------------------------
@@ -303,8 +378,8 @@ def main():
     ap.add_argument("--threads", default="1,2", help="torch.set_num_threads values, e.g. 1,2")
     ap.add_argument("--results", help="append RESULT lines here")
     ap.add_argument("--data", help="wdbc.csv (default: the source tree's examples/data)")
-    ap.add_argument("--only", default="mlp,logreg,scalar,tape",
-                    help="comma-separated subset of mlp,logreg,scalar,tape")
+    ap.add_argument("--only", default="mlp,logreg,scalar,tape,lenet,conv",
+                    help="comma-separated subset of mlp,logreg,scalar,tape,lenet,conv")
     ap.add_argument("--scalar-samples", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
@@ -334,6 +409,10 @@ def main():
                 mlp_bench(name, a.quick, tag)
         if "logreg" in only and data:
             logreg_bench(data, a.quick, tag)
+        if "lenet" in only:
+            lenet_bench(a.quick, tag)
+        if "conv" in only:
+            conv_bench(a.quick, tag)
         # The scalar graph and the tape chains run on one core whatever the
         # setting (0-d ops do not split): measure them once.
         if threads == settings[0] and "scalar" in only:

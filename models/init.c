@@ -8,6 +8,37 @@
 
 #include <math.h>
 
+/* A tensor of `shape` drawn by `init` for a layer of fan_in inputs and
+ * fan_out outputs per element; the checks are the callers'. */
+static ag_tensor *draw(const char *op, ag_dtype dtype, int ndim, const int64_t *shape,
+                       double fi, double fo, ag_init init, ag_rng *rng)
+{
+    /* An i64 weight would hold the draws truncated to integers: zeros. */
+    if (dtype != AG_F32 && dtype != AG_F64) {
+        ag_error_set(AG_ERR_DTYPE, "%s: dtype %s (%d); weights are f32 or f64", op,
+                     ag_dtype_str(dtype), (int)dtype);
+        return NULL;
+    }
+    switch (init) {
+    case AG_INIT_ZEROS:
+        return ag_zeros(dtype, ndim, shape);
+    case AG_INIT_XAVIER_UNIFORM: {
+        double a = sqrt(6.0 / (fi + fo));
+        return ag_rand_uniform(dtype, ndim, shape, -a, a, rng);
+    }
+    case AG_INIT_XAVIER_NORMAL:
+        return ag_rand_normal(dtype, ndim, shape, 0.0, sqrt(2.0 / (fi + fo)), rng);
+    case AG_INIT_HE_UNIFORM: {
+        double a = sqrt(6.0 / fi);
+        return ag_rand_uniform(dtype, ndim, shape, -a, a, rng);
+    }
+    case AG_INIT_HE_NORMAL:
+        return ag_rand_normal(dtype, ndim, shape, 0.0, sqrt(2.0 / fi), rng);
+    }
+    ag_error_set(AG_ERR_VALUE, "%s: unknown init %d", op, (int)init);
+    return NULL;
+}
+
 ag_tensor *ag_init_matrix(ag_dtype dtype, int64_t fan_in, int64_t fan_out, ag_init init,
                           ag_rng *rng)
 {
@@ -17,29 +48,35 @@ ag_tensor *ag_init_matrix(ag_dtype dtype, int64_t fan_in, int64_t fan_out, ag_in
                      (long long)fan_in, (long long)fan_out);
         return NULL;
     }
-    /* An i64 matrix would hold the draws truncated to integers: zeros. */
-    if (dtype != AG_F32 && dtype != AG_F64) {
-        ag_error_set(AG_ERR_DTYPE, "init_matrix: dtype %s (%d); weights are f32 or f64",
-                     ag_dtype_str(dtype), (int)dtype);
+    return draw("init_matrix", dtype, 2, shape, (double)fan_in, (double)fan_out, init, rng);
+}
+
+/* PyTorch's fans (torch.nn.init._calculate_fan_in_and_fan_out): a weight's
+ * dimension 1 times its receptive field (the product of dimensions 2 and
+ * on) is fan_in, dimension 0 times it fan_out. For a conv weight
+ * (out, in/groups, kH, kW) that is in/groups·kH·kW inputs per output. */
+ag_tensor *ag_init_tensor(ag_dtype dtype, int ndim, const int64_t *shape, ag_init init, ag_rng *rng)
+{
+    if (!shape) {
+        ag_error_set(AG_ERR_NULL, "init_tensor: shape is NULL");
         return NULL;
     }
-    double fi = (double)fan_in, fo = (double)fan_out;
-    switch (init) {
-    case AG_INIT_ZEROS:
-        return ag_zeros(dtype, 2, shape);
-    case AG_INIT_XAVIER_UNIFORM: {
-        double a = sqrt(6.0 / (fi + fo));
-        return ag_rand_uniform(dtype, 2, shape, -a, a, rng);
+    if (ndim < 2 || ndim > AG_MAX_DIMS) {
+        ag_error_set(AG_ERR_SHAPE, "init_tensor: %d dimensions; a weight has 2 to %d", ndim,
+                     AG_MAX_DIMS);
+        return NULL;
     }
-    case AG_INIT_XAVIER_NORMAL:
-        return ag_rand_normal(dtype, 2, shape, 0.0, sqrt(2.0 / (fi + fo)), rng);
-    case AG_INIT_HE_UNIFORM: {
-        double a = sqrt(6.0 / fi);
-        return ag_rand_uniform(dtype, 2, shape, -a, a, rng);
+    double receptive = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 1) {
+            char s[160];
+            ag_error_set(AG_ERR_SHAPE, "init_tensor: shape %s has a dimension < 1",
+                         ag_format_shape(ndim, shape, s, sizeof s));
+            return NULL;
+        }
+        if (i >= 2)
+            receptive *= (double)shape[i];
     }
-    case AG_INIT_HE_NORMAL:
-        return ag_rand_normal(dtype, 2, shape, 0.0, sqrt(2.0 / fi), rng);
-    }
-    ag_error_set(AG_ERR_VALUE, "init_matrix: unknown init %d", (int)init);
-    return NULL;
+    return draw("init_tensor", dtype, ndim, shape, (double)shape[1] * receptive,
+                (double)shape[0] * receptive, init, rng);
 }

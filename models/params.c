@@ -34,6 +34,8 @@ struct ag_params {
     entry *by_tensor;
     entry **order;
     size_t n, cap;
+    bool eval;  /* PyTorch's module.eval(); a new store trains (calloc'd false) */
+    ag_rng rng; /* for stochastic layers (dropout), seeded at creation */
 };
 
 ag_params *ag_params_new(void)
@@ -41,6 +43,8 @@ ag_params *ag_params_new(void)
     ag_params *p = ag_calloc(1, sizeof *p);
     if (!p)
         ag_error_set(AG_ERR_NOMEM, "params_new: out of memory");
+    else
+        ag_rng_seed(&p->rng, 0);
     return p;
 }
 
@@ -222,5 +226,49 @@ ag_params *ag_params_clone(const ag_params *p)
         }
         ag_set_requires_grad(t, ag_requires_grad(p->order[i]->t));
     }
+    if (c) {
+        c->eval = p->eval;
+        c->rng = p->rng;
+    }
     return c;
+}
+
+bool ag_params_set_training(ag_params *p, bool training)
+{
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_set_training: store is NULL");
+        return false;
+    }
+    bool was = !p->eval;
+    p->eval = !training;
+    return was;
+}
+
+bool ag_params_training(const ag_params *p)
+{
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_training: store is NULL");
+        return false;
+    }
+    return !p->eval;
+}
+
+ag_rng *ag_params_rng(const ag_params *p)
+{
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_rng: store is NULL");
+        return NULL;
+    }
+    /* The generator is state the layers advance, not a parameter: a
+     * forward pass reads the store as const but draws from its stream. */
+    return (ag_rng *)&p->rng;
+}
+
+void ag_params_seed(ag_params *p, uint64_t seed)
+{
+    if (!p) {
+        ag_error_set(AG_ERR_NULL, "params_seed: store is NULL");
+        return;
+    }
+    ag_rng_seed(&p->rng, seed);
 }

@@ -16,6 +16,10 @@ demos=(
     "newton_logreg examples/data" # Newton steps with the engine's Hessian vs gradient descent
     "mlp_digits examples/data" # an MLP on the 8x8 digits
     "mlp_fashion /usr/share/datasets/fashion-mnist 12" # 784-256-128-10 on Fashion-MNIST
+    "cnn_fashion /usr/share/datasets/fashion-mnist" # a LeNet-style CNN on Fashion-MNIST
+    "autoencoder_fashion /usr/share/datasets/fashion-mnist build/autoencoder_fashion.png" # conv autoencoder, reconstructions
+    "vae_fashion /usr/share/datasets/fashion-mnist build/vae_fashion" # VAE: test ELBO, reconstructions, samples
+    "gan_digits examples/data build/gan_digits.png" # a GAN on the 8x8 digits, a grid of samples
     "custom_op" # a user's op, its hand-written rule checked, a planted mistake found
 )
 

@@ -56,6 +56,8 @@ static struct {
     ag_params *p;      /* the MLP's store: "fc1.weight" (3,4), "fc1.bias" (4), ... */
     ag_params *logreg; /* d = 3 */
     ag_params *smreg;  /* d = 3, k = 2 */
+    ag_sequential *seq; /* conv2d(1, 2, 3) "0", batch_norm(2) "1", f64 */
+    ag_tensor *img;    /* f64 (2,1,4,4) zeros: an input of seq */
     ag_optim *opt;     /* Adam over p */
     ag_optim_config cfg;
     ag_schedule_config sched;
@@ -126,6 +128,27 @@ static ag_tensor *apply_first(ag_tensor *const *in, const void *params)
     return ag_neg(in[0]);
 }
 
+/* A NULL opts is the defaults: a 1x1 transposed convolution of 2 channels
+ * on the fixture's (after its conv) 2-channel maps. */
+static bool transpose_layer_default_opts(void)
+{
+    ag_params *p = ag_params_new();
+    ag_rng rng;
+    ag_rng_seed(&rng, 3);
+    bool ok = ag_conv_transpose2d_init(p, "t", 2, 1, 1, 1, 1, true, AG_F64, AG_INIT_HE_UNIFORM, &rng);
+    ag_tensor *x = ag_zeros(AG_F64, 4, H_SHAPE(1, 2, 3, 3));
+    ok = ok && ag_ndim(ag_conv_transpose2d_layer(p, "t", x, NULL)) == 4;
+    ag_tensor_free(x);
+    ag_params_free(p);
+    return ok;
+}
+
+/* An ag_seq_* call with NULL opts added its layer. */
+static bool seq_added(bool ok)
+{
+    return ok && ag_sequential_len(F.seq) == 3;
+}
+
 static bool vjp_neg(ag_tensor *node, ag_tensor *g, ag_tensor **grad_in)
 {
     (void)node;
@@ -164,6 +187,10 @@ static void fixture_setup(void)
     F.mlp = ag_mlp_new(3, H_SHAPE(3, 4, 2), AG_ACT_TANH, AG_F64, &F.rng);
     ck_assert_msg(F.mlp != NULL, "%s", ag_last_error());
     F.p = F.mlp->params;
+    F.seq = ag_sequential_new(AG_F64, 1);
+    ck_assert_msg(F.seq && ag_seq_conv2d(F.seq, 1, 2, 3, NULL) && ag_seq_batch_norm(F.seq, 2),
+                  "%s", ag_last_error());
+    F.img = ag_zeros(AG_F64, 4, H_SHAPE(2, 1, 4, 4));
     F.logreg = ag_logreg_new(3, AG_F64);
     F.smreg = ag_softmax_regression_new(3, 2, AG_F64);
     F.cfg = (ag_optim_config){.kind = AG_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
@@ -214,6 +241,8 @@ static void fixture_teardown(void)
     ag_batches_free(F.batches);
     ag_optim_free(F.opt);
     ag_mlp_free(F.mlp);
+    ag_sequential_free(F.seq);
+    ag_tensor_free(F.img);
     ag_params_free(F.logreg);
     ag_params_free(F.smreg);
     if (F.out)
@@ -902,6 +931,88 @@ enum kind {
     ROW(ag_init_matrix, "rng", ERR,                                                              \
         IS_NULL(ag_init_matrix(AG_F64, 3, 2, AG_INIT_XAVIER_UNIFORM, NULL)))                     \
     /* layers and models */                                                                      \
+    ROW(ag_init_tensor, "shape", ERR,                                                            \
+        IS_NULL(ag_init_tensor(AG_F64, 4, NULL, AG_INIT_HE_UNIFORM, &F.rng)))                    \
+    ROW(ag_init_tensor, "rng", ERR,                                                              \
+        IS_NULL(ag_init_tensor(AG_F64, 2, H_SHAPE(3, 2), AG_INIT_HE_UNIFORM, NULL)))             \
+    ROW(ag_params_set_training, "p", ERR, !ag_params_set_training(NULL, true))                   \
+    ROW(ag_params_training, "p", ERR, !ag_params_training(NULL))                                 \
+    ROW(ag_params_rng, "p", ERR, IS_NULL(ag_params_rng(NULL)))                                   \
+    ROW(ag_params_seed, "p", ERR, VOID_CALL(ag_params_seed(NULL, 1)))                            \
+    ROW(ag_conv2d_init, "p", ERR,                                                                \
+        !ag_conv2d_init(NULL, "c9", 1, 2, 3, 3, 1, true, AG_F64, AG_INIT_HE_UNIFORM, &F.rng))    \
+    ROW(ag_conv2d_init, "name", ERR,                                                             \
+        !ag_conv2d_init(F.p, NULL, 1, 2, 3, 3, 1, true, AG_F64, AG_INIT_HE_UNIFORM, &F.rng))     \
+    ROW(ag_conv2d_init, "rng", ERR,                                                              \
+        !ag_conv2d_init(F.p, "c9", 1, 2, 3, 3, 1, true, AG_F64, AG_INIT_HE_UNIFORM, NULL))       \
+    ROW(ag_conv2d_layer, "p", ERR, IS_NULL(ag_conv2d_layer(NULL, "0", F.img, NULL)))             \
+    ROW(ag_conv2d_layer, "name", ERR,                                                            \
+        IS_NULL(ag_conv2d_layer(ag_sequential_params(F.seq), NULL, F.img, NULL)))                \
+    ROW(ag_conv2d_layer, "x", ERR,                                                               \
+        IS_NULL(ag_conv2d_layer(ag_sequential_params(F.seq), "0", NULL, NULL)))                  \
+    ROW(ag_conv2d_layer, "opts", OK,                                                             \
+        ag_ndim(ag_conv2d_layer(ag_sequential_params(F.seq), "0", F.img, NULL)) == 4)            \
+    ROW(ag_conv_transpose2d_init, "p", ERR,                                                      \
+        !ag_conv_transpose2d_init(NULL, "t9", 2, 1, 3, 3, 1, true, AG_F64, AG_INIT_HE_UNIFORM,   \
+                                  &F.rng))                                                       \
+    ROW(ag_conv_transpose2d_init, "name", ERR,                                                   \
+        !ag_conv_transpose2d_init(F.p, NULL, 2, 1, 3, 3, 1, true, AG_F64, AG_INIT_HE_UNIFORM,    \
+                                  &F.rng))                                                       \
+    ROW(ag_conv_transpose2d_init, "rng", ERR,                                                    \
+        !ag_conv_transpose2d_init(F.p, "t9", 2, 1, 3, 3, 1, true, AG_F64, AG_INIT_HE_UNIFORM,    \
+                                  NULL))                                                         \
+    ROW(ag_conv_transpose2d_layer, "p", ERR,                                                     \
+        IS_NULL(ag_conv_transpose2d_layer(NULL, "0", F.img, NULL)))                              \
+    ROW(ag_conv_transpose2d_layer, "name", ERR,                                                  \
+        IS_NULL(ag_conv_transpose2d_layer(ag_sequential_params(F.seq), NULL, F.img, NULL)))      \
+    ROW(ag_conv_transpose2d_layer, "x", ERR,                                                     \
+        IS_NULL(ag_conv_transpose2d_layer(ag_sequential_params(F.seq), "0", NULL, NULL)))        \
+    ROW(ag_conv_transpose2d_layer, "opts", OK, transpose_layer_default_opts())                   \
+    ROW(ag_batch_norm_init, "p", ERR, !ag_batch_norm_init(NULL, "bn9", 2, AG_F64))               \
+    ROW(ag_batch_norm_init, "name", ERR, !ag_batch_norm_init(F.p, NULL, 2, AG_F64))              \
+    ROW(ag_batch_norm_layer, "p", ERR, IS_NULL(ag_batch_norm_layer(NULL, "1", F.img)))           \
+    ROW(ag_batch_norm_layer, "name", ERR,                                                        \
+        IS_NULL(ag_batch_norm_layer(ag_sequential_params(F.seq), NULL, F.img)))                  \
+    ROW(ag_batch_norm_layer, "x", ERR,                                                           \
+        IS_NULL(ag_batch_norm_layer(ag_sequential_params(F.seq), "1", NULL)))                    \
+    ROW(ag_layer_norm_init, "p", ERR, !ag_layer_norm_init(NULL, "ln9", 1, H_SHAPE(3), AG_F64))   \
+    ROW(ag_layer_norm_init, "name", ERR, !ag_layer_norm_init(F.p, NULL, 1, H_SHAPE(3), AG_F64))  \
+    ROW(ag_layer_norm_init, "shape", ERR, !ag_layer_norm_init(F.p, "ln9", 1, NULL, AG_F64))      \
+    ROW(ag_layer_norm_layer, "p", ERR, IS_NULL(ag_layer_norm_layer(NULL, "ln", F.x)))            \
+    ROW(ag_layer_norm_layer, "name", ERR, IS_NULL(ag_layer_norm_layer(F.p, NULL, F.x)))          \
+    ROW(ag_layer_norm_layer, "x", ERR, IS_NULL(ag_layer_norm_layer(F.p, "ln", NULL)))            \
+    ROW(ag_group_norm_init, "p", ERR, !ag_group_norm_init(NULL, "gn9", 2, AG_F64))               \
+    ROW(ag_group_norm_init, "name", ERR, !ag_group_norm_init(F.p, NULL, 2, AG_F64))              \
+    ROW(ag_group_norm_layer, "p", ERR, IS_NULL(ag_group_norm_layer(NULL, "gn", F.img, 1)))       \
+    ROW(ag_group_norm_layer, "name", ERR, IS_NULL(ag_group_norm_layer(F.p, NULL, F.img, 1)))     \
+    ROW(ag_group_norm_layer, "x", ERR, IS_NULL(ag_group_norm_layer(F.p, "gn", NULL, 1)))         \
+    ROW(ag_dropout_layer, "p", ERR, IS_NULL(ag_dropout_layer(NULL, F.x, 0.5)))                   \
+    ROW(ag_dropout_layer, "x", ERR, IS_NULL(ag_dropout_layer(F.p, NULL, 0.5)))                   \
+    ROW(ag_sequential_new, "-", NOPTR, true)                                                     \
+    ROW(ag_sequential_free, "s", OK, VOID_CALL(ag_sequential_free(NULL)))                        \
+    ROW(ag_sequential_params, "s", ERR, IS_NULL(ag_sequential_params(NULL)))                     \
+    ROW(ag_sequential_len, "s", ERR, ag_sequential_len(NULL) == 0)                               \
+    ROW(ag_sequential_set_init, "s", ERR, !ag_sequential_set_init(NULL, AG_INIT_HE_UNIFORM))     \
+    ROW(ag_seq_conv2d, "s", ERR, !ag_seq_conv2d(NULL, 1, 2, 3, NULL))                            \
+    ROW(ag_seq_conv2d, "opts", OK, seq_added(ag_seq_conv2d(F.seq, 2, 2, 1, NULL)))               \
+    ROW(ag_seq_conv_transpose2d, "s", ERR, !ag_seq_conv_transpose2d(NULL, 1, 2, 3, NULL))        \
+    ROW(ag_seq_conv_transpose2d, "opts", OK,                                                     \
+        seq_added(ag_seq_conv_transpose2d(F.seq, 2, 2, 1, NULL)))                                \
+    ROW(ag_seq_linear, "s", ERR, !ag_seq_linear(NULL, 3, 2))                                     \
+    ROW(ag_seq_activation, "s", ERR, !ag_seq_activation(NULL, AG_ACT_RELU))                      \
+    ROW(ag_seq_max_pool2d, "s", ERR, !ag_seq_max_pool2d(NULL, 2, 2))                             \
+    ROW(ag_seq_avg_pool2d, "s", ERR, !ag_seq_avg_pool2d(NULL, 2, 2))                             \
+    ROW(ag_seq_batch_norm, "s", ERR, !ag_seq_batch_norm(NULL, 2))                                \
+    ROW(ag_seq_dropout, "s", ERR, !ag_seq_dropout(NULL, 0.5))                                    \
+    ROW(ag_seq_flatten, "s", ERR, !ag_seq_flatten(NULL))                                         \
+    ROW(ag_seq_unflatten, "s", ERR, !ag_seq_unflatten(NULL, 1, H_SHAPE(3)))                      \
+    ROW(ag_seq_unflatten, "shape", ERR, !ag_seq_unflatten(F.seq, 1, NULL))                       \
+    ROW(ag_sequential_forward, "s", ERR, IS_NULL(ag_sequential_forward(NULL, F.img)))            \
+    ROW(ag_sequential_forward, "x", ERR, IS_NULL(ag_sequential_forward(F.seq, NULL)))            \
+    ROW(ag_sequential_apply, "s", ERR, IS_NULL(ag_sequential_apply(NULL, F.p, F.img)))           \
+    ROW(ag_sequential_apply, "p", ERR, IS_NULL(ag_sequential_apply(F.seq, NULL, F.img)))         \
+    ROW(ag_sequential_apply, "x", ERR,                                                           \
+        IS_NULL(ag_sequential_apply(F.seq, ag_sequential_params(F.seq), NULL)))                  \
     ROW(ag_activate, "x", ERR, IS_NULL(ag_activate(NULL, AG_ACT_TANH)))                          \
     ROW(ag_linear_init, "p", ERR,                                                                \
         !ag_linear_init(NULL, "fc9", 3, 2, AG_F64, AG_INIT_XAVIER_UNIFORM, &F.rng))              \
