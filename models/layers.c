@@ -159,7 +159,12 @@ ag_tensor *ag_linear(const ag_params *p, const char *name, ag_tensor *x)
     }
     if (!param_name(w, sizeof w, name, "weight") || !param_name(b, sizeof b, name, "bias"))
         return NULL;
-    return affine_out_in(x, ag_params_get(p, w), ag_params_get(p, b));
+    /* Labelled with the layer's name, so that explanations and the
+     * per-node checker say which layer a node belongs to. */
+    ag_tensor *y = affine_out_in(x, ag_params_get(p, w), ag_params_get(p, b));
+    if (y)
+        ag_set_label(y, name);
+    return y;
 }
 
 _Static_assert(sizeof((ag_mlp *)0)->weight / sizeof(ag_tensor *) + 1 ==
