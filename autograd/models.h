@@ -649,6 +649,11 @@ typedef struct ag_train_config {
                                    .gp>.png, also while training runs; the library itself
                                    starts no process */
     bool stop_on_nan;           /* stop with AG_ERR_NUMERIC when a loss is not finite */
+    ag_params *params;          /* NULL, or the model's store: in evaluation mode
+                                   (ag_params_set_training) while `test` is evaluated, back
+                                   to its mode after, as PyTorch's model.eval() and
+                                   model.train() around a validation pass; dropout and
+                                   batch norm read it */
 } ag_train_config;
 
 typedef struct ag_epoch_stats {

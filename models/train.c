@@ -320,9 +320,14 @@ bool ag_train(void *model, ag_loss_fn loss, ag_logits_fn logits, ag_optim *opt,
         st.epoch = epoch;
         st.train_loss = step ? loss_sum / (double)step : NAN;
         st.test_loss = st.test_accuracy = NAN;
-        if (test)
+        if (test) {
+            /* model.eval() for the evaluation, model.train() after it. */
+            bool was = cfg->params ? ag_params_set_training(cfg->params, false) : false;
             ok = ag_evaluate(model, loss, logits, test, cfg->batch_size, &st.test_accuracy,
                              &st.test_loss);
+            if (cfg->params)
+                ag_params_set_training(cfg->params, was);
+        }
         st.seconds = now() - t0;
         st.examples_per_s = st.seconds > 0 ? (double)seen / st.seconds : 0;
         if (!cfg->quiet) {

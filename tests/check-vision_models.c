@@ -482,6 +482,45 @@ START_TEST(test_layers_label_their_results)
 }
 END_TEST
 
+/* ag_train with the model's store in its config: the training steps see
+ * training mode, the evaluation of the test set evaluation mode, and the
+ * store is back in training mode afterwards. */
+typedef struct mode_probe {
+    ag_params *p;
+    int train_calls, eval_calls;
+} mode_probe;
+
+static ag_tensor *probe_loss(void *model, ag_tensor *X, ag_tensor *y, ag_tensor *targets)
+{
+    (void)y, (void)targets;
+    mode_probe *m = model;
+    if (ag_params_training(m->p))
+        m->train_calls++;
+    else
+        m->eval_calls++;
+    return ag_mean(ag_square(ag_linear(m->p, "fc", X)));
+}
+
+START_TEST(test_train_switches_modes)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, 2);
+    mode_probe m = {.p = own_params(ag_params_new())};
+    ck_assert(ag_linear_init(m.p, "fc", 3, 1, AG_F64, AG_INIT_XAVIER_UNIFORM, &rng));
+    ag_dataset *d = own_dataset(ag_calloc(1, sizeof *d));
+    d->X = ag_zeros(AG_F64, 2, H_SHAPE(8, 3));
+    d->y = ag_zeros(AG_I64, 1, H_SHAPE(8));
+    d->n = 8, d->d = 3, d->n_classes = 1;
+    ag_optim_config oc = ag_optim_defaults(AG_SGD);
+    ag_optim *opt = own_optim(ag_optim_new(m.p, &oc));
+    ag_train_config cfg = {.epochs = 2, .batch_size = 4, .quiet = true, .params = m.p};
+    ck_assert_msg(ag_train(&m, probe_loss, NULL, opt, d, d, &cfg, NULL), "%s", ag_last_error());
+    ck_assert_int_eq(m.train_calls, 2 * 2); /* two batches of 4, twice */
+    ck_assert_int_eq(m.eval_calls, 2 * 2);
+    ck_assert(ag_params_training(m.p));
+}
+END_TEST
+
 Suite *vision_models_suite(void);
 Suite *vision_models_suite(void)
 {
@@ -499,6 +538,7 @@ Suite *vision_models_suite(void)
     tcase_add_test(tc, test_vae_passes);
     tcase_add_test(tc, test_sequential_gradcheck);
     tcase_add_test(tc, test_layers_label_their_results);
+    tcase_add_test(tc, test_train_switches_modes);
     return s;
 }
 
