@@ -44,7 +44,7 @@ int main(int argc, char **argv)
     char path[1024];
     snprintf(path, sizeof path, "%s/digits8x8.csv", argc > 1 ? argv[1] : "examples/data");
     const char *png = argc > 2 ? argv[2] : "build/gan_digits.png";
-    int steps = argc > 3 ? atoi(argv[3]) : 6000;
+    int steps = argc > 3 ? atoi(argv[3]) : 20000;
     ag_dataset *digits = ag_csv_load(path, &(ag_csv_options){.label_column = "digit", .dtype = AG_F32});
     if (!digits)
         return fail("loading the digits");

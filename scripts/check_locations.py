@@ -6,7 +6,7 @@ the ops.
     python3 scripts/check_locations.py <source root>
 
 ag_locations.h is kept by hand, so this checks it against what it wraps:
-  - every op registered in ops/*.c ({.def = {"name", ...}}) whose builder
+  - every op registered in ops/*.c ({.def = {.name = "name", ...}}) whose builder
     ag_<name> is public has a macro;
   - every public function that takes a tensor and returns a new one (a
     builder, which records nodes) has a macro, but for the few listed
@@ -55,7 +55,8 @@ def main():
     ops = set()
     for f in sorted(os.listdir(os.path.join(root, 'ops'))):
         if f.endswith('.c'):
-            ops |= set(re.findall(r'\.def\s*=\s*\{\s*"(\w+)"', read(os.path.join('ops', f))))
+            ops |= set(re.findall(r'\.def\s*=\s*\{\s*(?:\.name\s*=\s*)?"(\w+)"',
+                                  read(os.path.join('ops', f))))
     problems = []
     for op in sorted(ops):
         name = 'ag_' + op
