@@ -4,7 +4,8 @@
  *   autoencoder_fashion [dataset-dir] [out.png] [epochs]
  *
  * The encoder halves the picture twice with strided convolutions
- * (1x28x28 -> 16x14x14 -> 32x7x7); the decoder doubles it back with
+ * (1x28x28 -> 16x14x14 -> 8x7x7, a code of 392 numbers for 784 pixels);
+ * the decoder doubles it back with
  * transposed convolutions (output_padding 1 gives 14 and 28 exactly), and
  * its last layer's logits are compared with the pixels by binary cross
  * entropy, as the pixels lie in [0, 1]. Trained with ag_train, which takes
@@ -43,8 +44,8 @@ static bool build(ag_sequential *m)
     up = down;
     up.output_padding[0] = up.output_padding[1] = 1;
     return ag_seq_conv2d(m, 1, 16, 3, &down) && ag_seq_activation(m, AG_ACT_RELU) &&
-           ag_seq_conv2d(m, 16, 32, 3, &down) && ag_seq_activation(m, AG_ACT_RELU) &&
-           ag_seq_conv_transpose2d(m, 32, 16, 3, &up) && ag_seq_activation(m, AG_ACT_RELU) &&
+           ag_seq_conv2d(m, 16, 8, 3, &down) && ag_seq_activation(m, AG_ACT_RELU) &&
+           ag_seq_conv_transpose2d(m, 8, 16, 3, &up) && ag_seq_activation(m, AG_ACT_RELU) &&
            ag_seq_conv_transpose2d(m, 16, 1, 3, &up);
 }
 
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
     ag_sequential *m = ag_sequential_new(AG_F32, 11);
     if (!m || !build(m))
         return fail("making the model");
-    printf("convolutional autoencoder: %zu parameters, a 32x7x7 code for 784 pixels\n",
+    printf("convolutional autoencoder: %zu parameters, an 8x7x7 code for 784 pixels\n",
            ag_params_numel(ag_sequential_params(m)));
     ag_optim_config oc = ag_optim_defaults(AG_ADAM);
     ag_optim *opt = ag_optim_new(ag_sequential_params(m), &oc);
