@@ -132,7 +132,7 @@ static void bench_conv(const bench_opts *o, const conv_size *c)
 
 int main(int argc, char **argv)
 {
-    bench_opts o;
+    bench_opts o = {0};
     bench_parse(argc, argv, &o, NULL, NULL);
     printf("bench_conv: %s\n-- engine: median, min, max (us)\n", bench_blas_desc());
     bench_lenet(&o);
