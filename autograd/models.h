@@ -192,8 +192,9 @@ AG_API bool ag_seq_conv_transpose2d(ag_sequential *s, int64_t in_channels, int64
 AG_API bool ag_seq_linear(ag_sequential *s, int64_t in_features, int64_t out_features);
 /* An activation (nn.ReLU and others). */
 AG_API bool ag_seq_activation(ag_sequential *s, ag_activation act);
-/* nn.MaxPool2d / nn.AvgPool2d(kernel, stride), no padding; stride 0 is the kernel. */
+/* nn.MaxPool2d(kernel, stride), no padding; stride 0 is the kernel. */
 AG_API bool ag_seq_max_pool2d(ag_sequential *s, int64_t kernel, int64_t stride);
+/* nn.AvgPool2d(kernel, stride), no padding; stride 0 is the kernel. */
 AG_API bool ag_seq_avg_pool2d(ag_sequential *s, int64_t kernel, int64_t stride);
 /* nn.BatchNorm2d(num_features) (or 1d for (N, C) input). */
 AG_API bool ag_seq_batch_norm(ag_sequential *s, int64_t num_features);

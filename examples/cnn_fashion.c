@@ -5,16 +5,16 @@
  *
  * The network is PyTorch's
  *
- *     nn.Sequential(Conv2d(1, C1, 5, padding=2), BatchNorm2d(C1), ReLU(),
- *                   MaxPool2d(2), Conv2d(C1, C2, 5), BatchNorm2d(C2), ReLU(),
- *                   MaxPool2d(2), Flatten(), Dropout(0.3),
+ *     nn.Sequential(Conv2d(1, C1, 5, padding=2), ReLU(), MaxPool2d(2),
+ *                   Conv2d(C1, C2, 5), ReLU(), MaxPool2d(2), Flatten(),
  *                   Linear(C2*5*5, 120), ReLU(), Linear(120, 84), ReLU(),
  *                   Linear(84, 10))
  *
- * LeNet-5's shape with wider convolutions, batch norm after them and
- * dropout before the classifier, trained with Adam whose rate decays on a
- * cosine over the run. Evaluation runs in evaluation mode (batch norm on
- * its running statistics, no dropout): ag_train switches the store.
+ * LeNet-5's shape with wider convolutions (16 and 32 maps instead of 6 and
+ * 16), trained with Adam whose rate decays on a cosine over the run: the
+ * decay is worth about half a point of accuracy here. ag_train puts the
+ * store in evaluation mode while it evaluates (nothing here depends on the
+ * mode, but a batch norm or dropout layer added to the stack would).
  *
  * built with ag_sequential, so its parameters carry nn.Sequential's names
  * ("0.weight", "3.bias", ...). The data comes from Debian's
@@ -50,11 +50,9 @@ static bool build(ag_sequential *m)
 {
     ag_conv_opts pad2 = ag_conv_defaults();
     pad2.padding[0] = pad2.padding[1] = 2;
-    return ag_seq_conv2d(m, 1, C1, 5, &pad2) && ag_seq_batch_norm(m, C1) &&
-           ag_seq_activation(m, AG_ACT_RELU) && ag_seq_max_pool2d(m, 2, 2) &&
-           ag_seq_conv2d(m, C1, C2, 5, NULL) && ag_seq_batch_norm(m, C2) &&
+    return ag_seq_conv2d(m, 1, C1, 5, &pad2) && ag_seq_activation(m, AG_ACT_RELU) &&
+           ag_seq_max_pool2d(m, 2, 2) && ag_seq_conv2d(m, C1, C2, 5, NULL) &&
            ag_seq_activation(m, AG_ACT_RELU) && ag_seq_max_pool2d(m, 2, 2) && ag_seq_flatten(m) &&
-           ag_seq_dropout(m, 0.3) &&
            ag_seq_linear(m, C2 * 5 * 5, 120) && ag_seq_activation(m, AG_ACT_RELU) &&
            ag_seq_linear(m, 120, 84) && ag_seq_activation(m, AG_ACT_RELU) &&
            ag_seq_linear(m, 84, 10);
@@ -63,7 +61,7 @@ static bool build(ag_sequential *m)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
-    int epochs = argc > 2 ? atoi(argv[2]) : 6;
+    int epochs = argc > 2 ? atoi(argv[2]) : 8;
     char ti[1024], tl[1024], vi[1024], vl[1024];
     snprintf(ti, sizeof ti, "%s/train-images-idx3-ubyte.gz", dir);
     snprintf(tl, sizeof tl, "%s/train-labels-idx1-ubyte.gz", dir);
