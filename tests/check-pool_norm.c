@@ -472,6 +472,156 @@ START_TEST(test_max_pool_realistic_size)
 }
 END_TEST
 
+/* ---- batch_norm's primitive against its definition ---- */
+
+/* Training batch_norm from its definition, in ops: the mean and biased
+ * variance of x (N, C, L) over axes 0 and 2, then the affine map. */
+static ag_tensor *batch_norm_by_ops(ag_tensor *x, ag_tensor *w, ag_tensor *b, double eps)
+{
+    int64_t N = ag_dim(x, 0), C = ag_dim(x, 1), L = (int64_t)ag_numel(x) / (N * C);
+    ag_tensor *x3 = ag_reshape(x, 3, H_SHAPE(N, C, L));
+    ag_tensor *mean = ag_mean_axis(ag_mean_axis(x3, 2, true), 0, true);
+    ag_tensor *d = ag_sub(x3, mean);
+    ag_tensor *var = ag_mean_axis(ag_mean_axis(ag_square(d), 2, true), 0, true);
+    ag_tensor *y = ag_mul(d, ag_pow_scalar(ag_add_scalar(var, eps), -0.5));
+    y = ag_add(ag_mul(y, ag_reshape(w, 3, H_SHAPE(1, C, 1))), ag_reshape(b, 3, H_SHAPE(1, C, 1)));
+    return ag_reshape(y, ag_ndim(x), ag_shape(x));
+}
+
+/* x, w, b (f64 leaves requiring grad) and g, copied into dt. */
+static ag_tensor *copy_as(const ag_tensor *t, ag_dtype dt, bool grad)
+{
+    ag_tensor *c = h_keep(ag_zeros(dt, ag_ndim(t), ag_shape(t)));
+    for (size_t i = 0; i < ag_numel(t); i++)
+        ag_set_flat(c, i, ag_get_flat(t, i));
+    ck_assert(!grad || ag_set_requires_grad(c, true));
+    return c;
+}
+
+static void assert_close(const ag_tensor *got, const ag_tensor *want, double rtol, double atol,
+                         const char *what)
+{
+    ck_assert_msg(got && ag_numel(got) == ag_numel(want), "%s: missing", what);
+    /* One assertion for the lot: Check logs every one it passes. */
+    size_t i = 0, n = ag_numel(want);
+    while (i < n && h_near(ag_get_flat(got, i), ag_get_flat(want, i), rtol, atol))
+        i++;
+    ck_assert_msg(i == n, "%s[%zu]: %.17g, want %.17g", what, i, ag_get_flat(got, i),
+                  ag_get_flat(want, i));
+}
+
+/* A LeNet-sized activation (64, 16, 28, 28): the primitive's y and its
+ * gradients, through the first-order kernel and through the rule, against
+ * the definition in ops computed in f64. */
+START_TEST(test_batch_norm_realistic_size)
+{
+    ag_dtype dt = _i ? AG_F64 : AG_F32;
+    ag_rng rng;
+    ag_rng_seed(&rng, 17);
+    const int64_t *shape = H_SHAPE(64, 16, 28, 28);
+    ag_tensor *x = h_rand(AG_F64, 4, shape, -2, 3, &rng);
+    ag_tensor *w = h_rand(AG_F64, 1, H_SHAPE(16), 0.5, 1.5, &rng);
+    ag_tensor *b = h_rand(AG_F64, 1, H_SHAPE(16), -1, 1, &rng);
+    ag_tensor *g = h_rand(AG_F64, 4, shape, -1, 1, &rng);
+    ck_assert(ag_set_requires_grad(x, true) && ag_set_requires_grad(w, true) &&
+              ag_set_requires_grad(b, true));
+    ag_tensor *want = batch_norm_by_ops(x, w, b, 1e-5);
+    ck_assert_tensor(want);
+    ck_assert(ag_backward_seed(want, g));
+    want = copy_as(want, AG_F64, false); /* a leaf, kept past the tape resets below */
+    double rtol = dt == AG_F64 ? 1e-10 : 1e-5, atol = dt == AG_F64 ? 1e-12 : 2e-5;
+    for (int kernels = 1; kernels >= 0; kernels--) {
+        bool prev = ag_set_grad_kernels(kernels);
+        ag_tensor *xd = copy_as(x, dt, true), *wd = copy_as(w, dt, true),
+                  *bd = copy_as(b, dt, true);
+        ag_tensor *y = ag_batch_norm(xd, NULL, NULL, wd, bd, true, 0.1, 1e-5);
+        ck_assert_tensor(y);
+        ck_assert_str_eq(ag_op_info(ag_node_op(y))->name, "batch_norm");
+        ck_assert(ag_backward_seed(y, copy_as(g, dt, false)));
+        ag_set_grad_kernels(prev);
+        assert_close(y, want, rtol, atol, "y");
+        assert_close(ag_grad_of(xd), ag_grad_of(x), rtol, atol, "dx");
+        /* dw and db sum 50176 values each. */
+        assert_close(ag_grad_of(wd), ag_grad_of(w), rtol, 100 * atol, "dw");
+        assert_close(ag_grad_of(bd), ag_grad_of(b), rtol, 100 * atol, "db");
+        ag_tape_reset(NULL);
+    }
+}
+END_TEST
+
+/* Two values per channel, where dx is all cancellation ((1 − x̂²) with
+ * x̂ = ±(1 − ε)): gradcheck and gradgradcheck in f64, and the kernel
+ * against the rule; N = 2 in (N, C), and N = 1 with 2 positions. */
+START_TEST(test_batch_norm_two_values_per_channel)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, 23);
+    ag_tensor *rm = channel_vec(AG_F64, 3, 0, 0), *rv = channel_vec(AG_F64, 3, 1, 0);
+    const int64_t *shapes[2] = {H_SHAPE(2, 3), H_SHAPE(1, 3, 2)};
+    for (int k = 0; k < 2; k++) {
+        cfg c = {.op = 3, .flag = true, .rm = rm, .rv = rv};
+        ag_tensor *in[3] = {h_rand(AG_F64, 2 + k, shapes[k], -2, 2, &rng),
+                            h_rand(AG_F64, 1, H_SHAPE(3), 0.5, 1.5, &rng),
+                            h_rand(AG_F64, 1, H_SHAPE(3), -1, 1, &rng)};
+        check_both(&c, 3, in);
+        ag_tensor *grads[2][3];
+        for (int kernels = 0; kernels < 2; kernels++) {
+            bool prev = ag_set_grad_kernels(kernels);
+            for (int i = 0; i < 3; i++)
+                ag_zero_grad(in[i]);
+            ag_tensor *y = ag_batch_norm(in[0], NULL, NULL, in[1], in[2], true, 0.1, 1e-5);
+            ck_assert(ag_backward(ag_sum(ag_mul(y, y))));
+            ag_set_grad_kernels(prev);
+            for (int i = 0; i < 3; i++)
+                grads[kernels][i] = copy_as(ag_grad_of(in[i]), AG_F64, false);
+        }
+        for (int i = 0; i < 3; i++)
+            assert_close(grads[1][i], grads[0][i], 1e-12, 1e-12, "kernel against rule");
+    }
+}
+END_TEST
+
+/* The node re-run from its params, with the constant weight that stands
+ * in for a NULL one as an input. */
+static ag_tensor *f_bn_no_weight(ag_tensor *const *in, void *ctx)
+{
+    (void)ctx;
+    return ag_tanh(ag_batch_norm(in[0], NULL, NULL, NULL, in[1], true, 0.1, 1e-3));
+}
+
+START_TEST(test_batch_norm_nodes_and_empty_batch)
+{
+    ag_rng rng;
+    ag_rng_seed(&rng, 29);
+    ag_tensor *in[2] = {h_rand(AG_F64, 3, H_SHAPE(3, 2, 4), -2, 2, &rng),
+                        h_rand(AG_F64, 1, H_SHAPE(2), -1, 1, &rng)};
+    ck_assert(ag_set_requires_grad(in[0], true) && ag_set_requires_grad(in[1], true));
+    ag_gradcheck_opts o = h_gradcheck_opts();
+    ag_gradcheck_nodes_report nr;
+    ck_assert_msg(ag_gradcheck_nodes(f_bn_no_weight, NULL, 2, in, &o, &nr), "node %ld (%s): %s",
+                  nr.bad_node, nr.op, ag_last_error());
+    ck_assert_uint_eq(nr.n_checked, nr.n_nodes);
+    /* An empty batch: Σ over nothing gives dw = db = 0, both ways. */
+    ag_tensor *x = h_keep(ag_zeros(AG_F64, 4, H_SHAPE(0, 2, 5, 4)));
+    ag_tensor *w = channel_vec(AG_F64, 2, 1, 0.5), *b = channel_vec(AG_F64, 2, 0, 1);
+    ck_assert(ag_set_requires_grad(x, true) && ag_set_requires_grad(w, true) &&
+              ag_set_requires_grad(b, true));
+    for (int kernels = 0; kernels < 2; kernels++) {
+        bool prev = ag_set_grad_kernels(kernels);
+        ag_zero_grad(x);
+        ag_zero_grad(w);
+        ag_zero_grad(b);
+        ag_tensor *y = ag_batch_norm(x, NULL, NULL, w, b, true, 0.1, 1e-5);
+        ck_assert(ag_backward(ag_sum(y)));
+        ag_set_grad_kernels(prev);
+        ck_assert_shape(ag_grad_of(x), 4, H_SHAPE(0, 2, 5, 4));
+        ck_assert_values(ag_grad_of(w), 2, H_VALS(0, 0), 0, 0);
+        ck_assert_values(ag_grad_of(b), 2, H_VALS(0, 0), 0, 0);
+    }
+    ck_assert_ok();
+}
+END_TEST
+
 /* ---- errors ---- */
 
 START_TEST(test_errors)
@@ -583,10 +733,13 @@ Suite *pool_norm_suite(void)
     tcase_add_test(tc, test_zero_size_batches);
     tcase_add_loop_test(tc, test_max_pool_realistic_size, 0, 2);
     tcase_add_test(tc, test_errors);
+    tcase_add_loop_test(tc, test_batch_norm_realistic_size, 0, 2);
     tc = h_tcase(s, "gradcheck", 300);
     tcase_add_test(tc, test_gradcheck_pools);
     tcase_add_test(tc, test_gradcheck_norms);
     tcase_add_test(tc, test_gradcheck_nodes_network);
+    tcase_add_test(tc, test_batch_norm_two_values_per_channel);
+    tcase_add_test(tc, test_batch_norm_nodes_and_empty_batch);
     return s;
 }
 
