@@ -182,7 +182,8 @@ AG_API ag_params *ag_sequential_params(const ag_sequential *s);
 AG_API int ag_sequential_len(const ag_sequential *s);
 /* The initialisation of the layers added from now on. */
 AG_API bool ag_sequential_set_init(ag_sequential *s, ag_init init);
-/* nn.Conv2d(in, out, kernel) with opts (NULL: stride 1, no padding). */
+/* nn.Conv2d(in, out, kernel) with opts (NULL: stride 1, no padding; change
+ * what differs in a copy of ag_conv_defaults()); a square kernel. */
 AG_API bool ag_seq_conv2d(ag_sequential *s, int64_t in_channels, int64_t out_channels, int64_t kernel,
                    const ag_conv_opts *opts);
 /* nn.ConvTranspose2d(in, out, kernel) with opts. */

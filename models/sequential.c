@@ -146,12 +146,6 @@ static bool keep(ag_sequential *s, bool ok)
     return ok;
 }
 
-/* A zero groups is the default (1), as in ag_conv2d's options. */
-static int64_t groups_of(const ag_conv_opts *o)
-{
-    return o->groups == 0 ? 1 : o->groups;
-}
-
 bool ag_seq_conv2d(ag_sequential *s, int64_t in_channels, int64_t out_channels, int64_t kernel,
                    const ag_conv_opts *opts)
 {
@@ -160,7 +154,7 @@ bool ag_seq_conv2d(ag_sequential *s, int64_t in_channels, int64_t out_channels, 
         return false;
     l->conv = opts ? *opts : ag_conv_defaults();
     return keep(s, ag_conv2d_init(s->params, l->name, in_channels, out_channels, kernel, kernel,
-                                  groups_of(&l->conv), true, s->dtype, s->init, &s->rng));
+                                  l->conv.groups, true, s->dtype, s->init, &s->rng));
 }
 
 bool ag_seq_conv_transpose2d(ag_sequential *s, int64_t in_channels, int64_t out_channels,
@@ -171,7 +165,7 @@ bool ag_seq_conv_transpose2d(ag_sequential *s, int64_t in_channels, int64_t out_
         return false;
     l->conv = opts ? *opts : ag_conv_defaults();
     return keep(s, ag_conv_transpose2d_init(s->params, l->name, in_channels, out_channels, kernel,
-                                            kernel, groups_of(&l->conv), true, s->dtype, s->init,
+                                            kernel, l->conv.groups, true, s->dtype, s->init,
                                             &s->rng));
 }
 
