@@ -117,42 +117,37 @@ static ag_tensor *labelled(ag_tensor *y, const char *name)
     return y;
 }
 
-ag_tensor *ag_conv2d_layer(const ag_params *p, const char *name, ag_tensor *x,
-                           const ag_conv_opts *opts)
+typedef ag_tensor *(*conv_fn)(ag_tensor *x, ag_tensor *weight, ag_tensor *bias,
+                              const ag_conv_opts *opts);
+
+/* Either convolution with the layer's weight and (optional) bias. */
+static ag_tensor *conv_layer(const char *op, conv_fn conv, const ag_params *p, const char *name,
+                             ag_tensor *x, const ag_conv_opts *opts)
 {
     char w[128], b[128];
     if (!p || !name) {
-        ag_error_set(AG_ERR_NULL, "conv2d_layer: %s is NULL", p ? "name" : "params");
+        ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return NULL;
     }
-    if (!ag_check_inputs("conv2d_layer", 1, &x))
-        return NULL;
-    if (!param_name("conv2d_layer", w, sizeof w, name, "weight") ||
-        !param_name("conv2d_layer", b, sizeof b, name, "bias"))
+    if (!ag_check_inputs(op, 1, &x) || !param_name(op, w, sizeof w, name, "weight") ||
+        !param_name(op, b, sizeof b, name, "bias"))
         return NULL;
     ag_tensor *weight = ag_params_get(p, w);
     if (!weight)
         return NULL;
-    return labelled(ag_conv2d(x, weight, optional(p, b), opts), name);
+    return labelled(conv(x, weight, optional(p, b), opts), name);
+}
+
+ag_tensor *ag_conv2d_layer(const ag_params *p, const char *name, ag_tensor *x,
+                           const ag_conv_opts *opts)
+{
+    return conv_layer("conv2d_layer", ag_conv2d, p, name, x, opts);
 }
 
 ag_tensor *ag_conv_transpose2d_layer(const ag_params *p, const char *name, ag_tensor *x,
                                      const ag_conv_opts *opts)
 {
-    char w[128], b[128];
-    if (!p || !name) {
-        ag_error_set(AG_ERR_NULL, "conv_transpose2d_layer: %s is NULL", p ? "name" : "params");
-        return NULL;
-    }
-    if (!ag_check_inputs("conv_transpose2d_layer", 1, &x))
-        return NULL;
-    if (!param_name("conv_transpose2d_layer", w, sizeof w, name, "weight") ||
-        !param_name("conv_transpose2d_layer", b, sizeof b, name, "bias"))
-        return NULL;
-    ag_tensor *weight = ag_params_get(p, w);
-    if (!weight)
-        return NULL;
-    return labelled(ag_conv_transpose2d(x, weight, optional(p, b), opts), name);
+    return conv_layer("conv_transpose2d_layer", ag_conv_transpose2d, p, name, x, opts);
 }
 
 /* ---- normalisation ---- */
