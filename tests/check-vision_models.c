@@ -521,6 +521,39 @@ START_TEST(test_train_switches_modes)
 }
 END_TEST
 
+/* A stack of 10^5 layers (tanh, no parameters; 10^4 under valgrind):
+ * adding, the forward pass and the backward sweep through it are loops,
+ * not recursion, and the gradient is the product of the local
+ * derivatives, computed here from the forward values alone. */
+START_TEST(test_sequential_deep)
+{
+    const int DEPTH = h_valgrind() ? 10000 : 100000;
+    char last[32];
+    snprintf(last, sizeof last, "%d.activation", DEPTH - 1);
+    ag_sequential *s = ag_sequential_new(AG_F64, 1);
+    for (int i = 0; i < DEPTH; i++)
+        ck_assert(ag_seq_activation(s, AG_ACT_TANH));
+    ck_assert_int_eq(ag_sequential_len(s), DEPTH);
+    ag_tensor *x = h_param(AG_F64, 1, H_SHAPE(2), (double[]){0.5, -2.0});
+    ag_tensor *y = ag_sequential_forward(s, x);
+    ck_assert_tensor(y);
+    ck_assert_str_eq(ag_label(y), last);
+    ck_assert(ag_backward(ag_sum(y)));
+    for (size_t e = 0; e < 2; e++) {
+        double v = ag_get_flat(x, e), d = 1;
+        for (int i = 0; i < DEPTH; i++) {
+            double t = tanh(v);
+            d *= 1 - t * t;
+            v = t;
+        }
+        ck_assert_near(ag_get_flat(y, e), v, 1e-12, 1e-15);
+        ck_assert_near(ag_get_flat(ag_grad_of(x), e), d, 1e-9, 1e-300);
+    }
+    ag_tape_reset(ag_tape_current());
+    ag_sequential_free(s);
+}
+END_TEST
+
 Suite *vision_models_suite(void);
 Suite *vision_models_suite(void)
 {
@@ -539,6 +572,7 @@ Suite *vision_models_suite(void)
     tcase_add_test(tc, test_sequential_gradcheck);
     tcase_add_test(tc, test_layers_label_their_results);
     tcase_add_test(tc, test_train_switches_modes);
+    tcase_add_test(tc, test_sequential_deep);
     return s;
 }
 
