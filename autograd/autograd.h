@@ -524,6 +524,31 @@ AG_API ag_tensor *ag_conv1d(ag_tensor *x, ag_tensor *weight, ag_tensor *bias,
 AG_API ag_tensor *ag_conv_transpose2d(ag_tensor *x, ag_tensor *weight, ag_tensor *bias,
                                       const ag_conv_opts *opts);
 
+/* Sequence ops, as PyTorch's F.embedding, Tensor.masked_fill, torch.tril
+ * and torch.triu, in f32 and f64. Results are new intermediates (owned by
+ * the tape); inputs are borrowed. Each is built on index_select or where,
+ * so its gradient can be differentiated again. */
+/* The rows of weight (num, dim) picked by the i64 ids, of any shape (0-d
+ * included): the result is (ids..., dim). weight's gradient accumulates
+ * over repeated ids (a scatter-add); ids get none. AG_ERR_DTYPE for ids
+ * that are not i64, AG_ERR_SHAPE for a weight that is not 2-D, and
+ * AG_ERR_VALUE for an id < 0 or >= num, naming the id, its position in
+ * ids and the weight's shape. */
+AG_API ag_tensor *ag_embedding(ag_tensor *ids, ag_tensor *weight);
+/* x where mask is 0 and value where it is non-zero. The mask (f32 or f64
+ * 0/1, or i64) must broadcast to x's shape, which the result keeps
+ * (AG_ERR_SHAPE names both shapes otherwise). Gradient: g where mask is 0,
+ * else 0; the mask gets none. value may be ±inf (a causal mask's −inf). */
+AG_API ag_tensor *ag_masked_fill(ag_tensor *x, ag_tensor *mask, double value);
+/* The lower triangle of the last two dimensions of x (rank >= 2, else
+ * AG_ERR_SHAPE): element (..., i, j) is kept where j − i <= diagonal and
+ * is 0 elsewhere (exactly 0, even where x is ±inf or NaN). diagonal 0 is
+ * the main diagonal, > 0 above it, < 0 below. */
+AG_API ag_tensor *ag_tril(ag_tensor *x, int64_t diagonal);
+/* The upper triangle: (..., i, j) kept where j − i >= diagonal; triu of
+ * ones with diagonal 1 marks the future positions of a causal mask. */
+AG_API ag_tensor *ag_triu(ag_tensor *x, int64_t diagonal);
+
 /* Layout: moving elements between axes. Axes may be negative (from the end).
  * Results are copies (never views) and new intermediates, even when nothing
  * moves; results are bit-identical copies of the input elements (i64

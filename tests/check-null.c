@@ -676,6 +676,12 @@ enum kind {
     ROW(ag_argmin, "x", ERR, IS_NULL(ag_argmin(NULL, 0, false)))                                 \
     ROW(ag_one_hot, "labels", ERR, IS_NULL(ag_one_hot(NULL, 3, AG_F64)))                         \
     ROW(ag_detach, "x", ERR, IS_NULL(ag_detach(NULL)))                                           \
+    ROW(ag_embedding, "ids", ERR, IS_NULL(ag_embedding(NULL, F.w)))                              \
+    ROW(ag_embedding, "weight", ERR, IS_NULL(ag_embedding(F.idx, NULL)))                         \
+    ROW(ag_masked_fill, "x", ERR, IS_NULL(ag_masked_fill(NULL, F.ones, 0.0)))                    \
+    ROW(ag_masked_fill, "mask", ERR, IS_NULL(ag_masked_fill(F.x, NULL, 0.0)))                    \
+    ROW(ag_tril, "x", ERR, IS_NULL(ag_tril(NULL, 0)))                                            \
+    ROW(ag_triu, "x", ERR, IS_NULL(ag_triu(NULL, 0)))                                            \
     ROW(ag_max, "x", ERR, IS_NULL(ag_max(NULL)))                                                 \
     ROW(ag_min, "x", ERR, IS_NULL(ag_min(NULL)))                                                 \
     ROW(ag_max_axis, "x", ERR, IS_NULL(ag_max_axis(NULL, 0, false)))                             \
