@@ -58,7 +58,9 @@ START_TEST(test_registry_every_op_passes)
         /* casts, splitting and dropout */
         "cast", "split", "chunk", "dropout",
         /* convolution */
-        "conv2d", "conv1d", "conv_transpose2d", "conv2d_weight"};
+        "conv2d", "conv1d", "conv_transpose2d", "conv2d_weight",
+        /* attention */
+        "scaled_dot_product_attention"};
     for (size_t i = 0; i < H_COUNT(family); i++)
         ck_assert_msg(ag_op_find(family[i]) != NULL, "op '%s' is not registered", family[i]);
     ag_error_clear();
@@ -132,7 +134,7 @@ static ag_tensor *apply_spy(ag_tensor *const *in, const void *p)
  * 96 of them register with no error pending (a refused entry would leave
  * one and a smaller count), and each one's descriptor, copied under a new
  * name, passes ag_op_register itself. */
-enum { N_BUILTINS = 96 };
+enum { N_BUILTINS = 97 };
 
 START_TEST(test_builtins_pass_registration)
 {
