@@ -49,13 +49,14 @@ static bool shapes_ok(ag_tensor *q, ag_tensor *k, ag_tensor *v, ag_tensor *mask,
             return false;
         }
     if (k->shape[r + 1] != q->shape[r + 1]) {
-        ag_error_set(AG_ERR_SHAPE, OP ": q %s and k %s differ in the embedding size E (%lld vs %lld)",
-                     sq, sk, (long long)q->shape[r + 1], (long long)k->shape[r + 1]);
+        ag_error_set(AG_ERR_SHAPE,
+                     OP ": q %s and k %s differ in the embedding size E (%lld vs %lld)", sq, sk,
+                     (long long)q->shape[r + 1], (long long)k->shape[r + 1]);
         return false;
     }
     if (v->shape[r] != k->shape[r]) {
-        ag_error_set(AG_ERR_SHAPE, OP ": k %s and v %s differ in the key count S (%lld vs %lld)", sk,
-                     sv, (long long)k->shape[r], (long long)v->shape[r]);
+        ag_error_set(AG_ERR_SHAPE, OP ": k %s and v %s differ in the key count S (%lld vs %lld)",
+                     sk, sv, (long long)k->shape[r], (long long)v->shape[r]);
         return false;
     }
     if (mask) {
