@@ -112,6 +112,7 @@
 #define ag_relu(...) (AG_LOC_(), ag_relu(__VA_ARGS__))
 #define ag_reshape(...) (AG_LOC_(), ag_reshape(__VA_ARGS__))
 #define ag_rsub(...) (AG_LOC_(), ag_rsub(__VA_ARGS__))
+#define ag_scaled_dot_product_attention(...) (AG_LOC_(), ag_scaled_dot_product_attention(__VA_ARGS__))
 #define ag_scatter_add(...) (AG_LOC_(), ag_scatter_add(__VA_ARGS__))
 #define ag_sequential_apply(...) (AG_LOC_(), ag_sequential_apply(__VA_ARGS__))
 #define ag_sequential_forward(...) (AG_LOC_(), ag_sequential_forward(__VA_ARGS__))

@@ -483,6 +483,24 @@ AG_API ag_tensor *ag_nll(ag_tensor *logp, ag_tensor *labels, ag_reduction r);
 /* (pred − target)², shapes broadcasting. */
 AG_API ag_tensor *ag_mse(ag_tensor *pred, ag_tensor *target, ag_reduction r);
 
+/* Attention. */
+/* PyTorch 2's F.scaled_dot_product_attention(q, k, v, attn_mask, is_causal):
+ * q (..., L, E), k (..., S, E), v (..., S, Ev) with equal batch dimensions
+ * (0 or more) give (..., L, Ev) = softmax(q kᵀ/√E + mask) v, the softmax
+ * along S. mask is NULL or a float additive mask of q's dtype that
+ * broadcasts to (..., L, S) (−inf blocks a position; it gets a gradient
+ * like any input); causal blocks key j > query i (PyTorch's tril of
+ * ones(L, S), aligned at the top left) and needs mask NULL. Unlike
+ * PyTorch, which gives NaN, a row whose every position is blocked gives
+ * zeros, with zero gradients. Built from public ops, so it can be
+ * differentiated twice. A new intermediate (owned by the tape); inputs are
+ * borrowed. NULL with AG_ERR_NULL / AG_ERR_STALE / AG_ERR_DTYPE for bad
+ * inputs, AG_ERR_SHAPE naming the shapes for ranks below 2 or unequal,
+ * batch dimensions, E or S that differ, or a mask that does not broadcast,
+ * and AG_ERR_VALUE for a mask together with causal. */
+AG_API ag_tensor *ag_scaled_dot_product_attention(ag_tensor *q, ag_tensor *k, ag_tensor *v,
+                                                  ag_tensor *mask, bool causal);
+
 /* Convolution, as PyTorch's F.conv2d, F.conv1d and F.conv_transpose2d:
  * NCHW layout, weights (Cout, Cin/groups, kH, kW) for convolution and
  * (Cin, Cout/groups, kH, kW) for its transpose, zero padding on both

@@ -21,6 +21,7 @@ void ag_ops_register_split(void);
 void ag_ops_register_dropout(void);
 void ag_ops_register_conv(void);
 void ag_ops_register_sequence(void);
+void ag_ops_register_attention(void);
 
 static void register_builtins(void)
 {
@@ -40,6 +41,7 @@ static void register_builtins(void)
     ag_ops_register_dropout();
     ag_ops_register_conv();
     ag_ops_register_sequence();
+    ag_ops_register_attention();
 }
 
 const ag_op *ag_op_register(const ag_op_def *def)

@@ -690,6 +690,14 @@ enum kind {
     ROW(ag_logsumexp_axis, "x", ERR, IS_NULL(ag_logsumexp_axis(NULL, 0, false)))                 \
     ROW(ag_softmax, "x", ERR, IS_NULL(ag_softmax(NULL, 1)))                                      \
     ROW(ag_log_softmax, "x", ERR, IS_NULL(ag_log_softmax(NULL, 1)))                              \
+    ROW(ag_scaled_dot_product_attention, "q", ERR,                                               \
+        IS_NULL(ag_scaled_dot_product_attention(NULL, F.x, F.x, NULL, false)))                   \
+    ROW(ag_scaled_dot_product_attention, "k", ERR,                                               \
+        IS_NULL(ag_scaled_dot_product_attention(F.x, NULL, F.x, NULL, false)))                   \
+    ROW(ag_scaled_dot_product_attention, "v", ERR,                                               \
+        IS_NULL(ag_scaled_dot_product_attention(F.x, F.x, NULL, NULL, false)))                   \
+    ROW(ag_scaled_dot_product_attention, "mask", OK,                                             \
+        ag_scaled_dot_product_attention(F.x, F.x, F.x, NULL, true) != NULL)                      \
     ROW(ag_bce_with_logits, "logits", ERR, IS_NULL(ag_bce_with_logits(NULL, F.y, AG_REDUCE_MEAN))) \
     ROW(ag_bce_with_logits, "targets", ERR, IS_NULL(ag_bce_with_logits(F.x, NULL, AG_REDUCE_MEAN))) \
     ROW(ag_cross_entropy, "logits", ERR, IS_NULL(ag_cross_entropy(NULL, F.pos, AG_REDUCE_MEAN))) \
