@@ -208,6 +208,55 @@ def conv_table(rows, out):
     out.append("")
 
 
+SEQ = [("lstm", "LSTM language-model step: T 32, N 32, 128 symbols one-hot, hidden 128, f32"),
+       ("gpt", "GPT step: N 16, T 64, d 128, 2 pre-LN blocks, 4 heads, ff 512, tied head, f32")]
+
+
+def seq_table(rows, out):
+    """The sequence models' training steps against PyTorch (each side at its
+    best thread setting, and at one thread each) and KANN's LSTM (one thread,
+    when bench/kann_peer.sh ran). Issue 15's target: at least 1.0× PyTorch
+    (torch time / engine time >= 1)."""
+    if not any(find(rows, bench=b) for b, _ in SEQ):
+        return
+    out.append("Sequence models against PyTorch and KANN: µs per training step, median "
+               "[min–max]; speed-up = the peer's time / the engine's (above 1: the engine is "
+               "faster).\n")
+    out.append("| benchmark | engine, best threads | PyTorch, best threads | speed-up (best) | "
+               "engine, 1 thread | PyTorch, 1 thread | speed-up (1 thread) | KANN, 1 thread | "
+               "speed-up vs KANN (1 thread) |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    verdicts = []
+    for bench, desc in SEQ:
+        e = [r for r in find(rows, bench=bench, impl="engine") if "median" in r]
+        t = [r for r in find(rows, bench=bench, impl="torch") if "median" in r]
+        if not e and not t:
+            continue
+        be = min(e, key=lambda r: r["median"]) if e else None
+        bt = min(t, key=lambda r: r["median"]) if t else None
+        e1 = one(rows, bench=bench, impl="engine", blas_threads="1")
+        t1 = one(rows, bench=bench, impl="torch", torch_threads="1", blas_threads="1")
+        k1 = one(rows, bench=bench, impl="kann", blas_threads="1")
+        def thr(r):
+            if r is None:
+                return ""
+            if r["impl"] == "torch":
+                return f" (torch {r['torch_threads']}, OpenBLAS {r['blas_threads']})"
+            return f" (OpenBLAS {r['blas_threads']})"
+        out.append(f"| {desc} | {cell(be)}{thr(be)} | {cell(bt)}{thr(bt)} | "
+                   f"{ratio(bt and bt['median'], be and be['median'])} | {cell(e1)} | {cell(t1)} | "
+                   f"{ratio(t1 and t1['median'], e1 and e1['median'])} | "
+                   f"{cell(k1) if k1 else 'not run'} | "
+                   f"{ratio(k1 and k1['median'], e1 and e1['median']) if k1 else ''} |")
+        if be and bt:
+            sp = bt["median"] / be["median"]
+            verdicts.append(f"{bench} {sp:.2f}× ({'met' if sp >= 1.0 else 'missed'})")
+    if verdicts:
+        out.append("\nTarget (issue 15): each step at least 1.0× PyTorch at each side's best "
+                   "thread setting — " + "; ".join(verdicts) + ".")
+    out.append("")
+
+
 def scalar_table(rows, out):
     rs = find(rows, bench="scalar")
     if not rs:
@@ -344,6 +393,7 @@ def main(paths):
         summary = mlp_tables(meta, rows, out)
         logreg_table(rows, out)
         conv_table(rows, out)
+        seq_table(rows, out)
         scalar = scalar_table(rows, out)
         tape_table(rows, out)
         worst, mem = alloc_memory(rows, out)

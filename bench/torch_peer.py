@@ -21,6 +21,14 @@ samples; median, min, max).
                 cross-entropy, Adam; a training step
   conv          conv2d forward + backward (input and weight gradients, bias)
                 alone at three sizes, f32 (CONV_SIZES)
+  lstm          a character LSTM language model's training step: T = 32,
+                N = 32, one-hot input of 128 symbols, nn.LSTM(128, 128),
+                nn.Linear(128, 128), cross-entropy over the T*N positions,
+                Adam, f32 (as bench/bench_seq.c and bench/kann_lstm.c)
+  gpt           a small GPT's training step: N = 16, T = 64, 128 symbols,
+                d = 128, 2 pre-LN blocks (nn.TransformerEncoderLayer with
+                norm_first, GELU, 4 heads, feed-forward 512, no dropout),
+                causal mask, learned positions, tied head, Adam, f32
 
 A training step is: zero_grad (set_to_none=True: PyTorch 2's default and
 the faster choice; 1.13's default memsets), forward, loss, backward,
@@ -208,6 +216,85 @@ def conv_bench(quick, tag):
         result(f"bench=conv_{name} impl=torch {tag}", times, "us")
 
 
+# ---- sequence models -------------------------------------------------------------
+
+SEQ_V = 128  # symbols (one-hot inputs, output classes)
+
+
+def time_step(step, quick, name, tag):
+    warmup, samples = (3, 6) if quick else (10, 40)
+    loss = None
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter_ns()
+        loss = step()
+        times.append((time.perf_counter_ns() - t0) / 1e3)
+    med, lo, hi = stats(times)
+    print(f"  {name:<13} {med:10.2f} {lo:10.2f} {hi:10.2f}   (loss {loss.item():.4f})")
+    result(f"bench={name} impl=torch {tag}", times, "us")
+
+
+def lstm_bench(quick, tag):
+    torch.manual_seed(42)
+    nn = torch.nn
+    T, N, H = 32, 32, 128
+    lstm, head = nn.LSTM(SEQ_V, H), nn.Linear(H, SEQ_V)
+    params = list(lstm.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    batches = []
+    for _ in range(4):
+        ids = torch.randint(0, SEQ_V, (T + 1, N))
+        batches.append((F.one_hot(ids[:-1], SEQ_V).float(), ids[1:]))
+    k = 0
+
+    def step():
+        nonlocal k
+        x, y = batches[k]
+        k = (k + 1) % 4
+        opt.zero_grad(set_to_none=True)
+        out, _ = lstm(x)
+        loss = F.cross_entropy(head(out).reshape(T * N, SEQ_V), y.reshape(T * N))
+        loss.backward()
+        opt.step()
+        return loss
+
+    time_step(step, quick, "lstm", tag)
+
+
+def gpt_bench(quick, tag):
+    torch.manual_seed(42)
+    nn = torch.nn
+    N, T, D, L, HEADS, FF = 16, 64, 128, 2, 4, 512
+    tok, pos = nn.Embedding(SEQ_V, D), nn.Embedding(T, D)
+    blocks = nn.ModuleList(nn.TransformerEncoderLayer(D, HEADS, FF, dropout=0.0,
+                                                      activation="gelu", batch_first=True,
+                                                      norm_first=True) for _ in range(L))
+    ln_f = nn.LayerNorm(D)
+    params = [p for m in (tok, pos, blocks, ln_f) for p in m.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    mask = torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+    batches = [torch.randint(0, SEQ_V, (N, T + 1)) for _ in range(4)]
+    k = 0
+
+    def step():
+        nonlocal k
+        ids = batches[k]
+        k = (k + 1) % 4
+        opt.zero_grad(set_to_none=True)
+        h = tok(ids[:, :-1]) + pos.weight
+        for b in blocks:
+            h = b(h, src_mask=mask)
+        logits = ln_f(h) @ tok.weight.t()  # the head shares the token embedding
+        loss = F.cross_entropy(logits.reshape(N * T, SEQ_V), ids[:, 1:].reshape(N * T))
+        loss.backward()
+        opt.step()
+        return loss
+
+    time_step(step, quick, "gpt", tag)
+
+
 # ---- logistic regression -----------------------------------------------------
 
 def read_wdbc(path):
@@ -378,8 +465,8 @@ def main():
     ap.add_argument("--threads", default="1,2", help="torch.set_num_threads values, e.g. 1,2")
     ap.add_argument("--results", help="append RESULT lines here")
     ap.add_argument("--data", help="wdbc.csv (default: the source tree's examples/data)")
-    ap.add_argument("--only", default="mlp,logreg,scalar,tape,lenet,conv",
-                    help="comma-separated subset of mlp,logreg,scalar,tape,lenet,conv")
+    ap.add_argument("--only", default="mlp,logreg,scalar,tape,lenet,conv,lstm,gpt",
+                    help="comma-separated subset of mlp,logreg,scalar,tape,lenet,conv,lstm,gpt")
     ap.add_argument("--scalar-samples", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
@@ -413,6 +500,10 @@ def main():
             lenet_bench(a.quick, tag)
         if "conv" in only:
             conv_bench(a.quick, tag)
+        if "lstm" in only:
+            lstm_bench(a.quick, tag)
+        if "gpt" in only:
+            gpt_bench(a.quick, tag)
         # The scalar graph and the tape chains run on one core whatever the
         # setting (0-d ops do not split): measure them once.
         if threads == settings[0] and "scalar" in only:

@@ -24,8 +24,9 @@ build_packages=(meson ninja-build pkg-config gcc libc6-dev dpkg-dev check uthash
     libopenblas-dev zlib1g-dev libjson-c-dev libpng-dev)
 # graphviz: seed_backprop renders its graph with dot (without it: the .dot only).
 # gnuplot-nox draws logreg_2d's decision boundary; dataset-fashion-mnist is
-# the data of mlp_fashion.
-demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
+# the data of mlp_fashion; wamerican's word list is the text of the
+# sequence models (char_lstm, gpt_words).
+demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist wamerican)
 # valgrind: the memcheck stage. The rest let tests run that would otherwise be
 # skipped: python3-numpy (safetensors interop), graphviz (rendering a graph),
 # dataset-fashion-mnist (the IDX loader on the real files).
@@ -35,8 +36,9 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist)
 # libblas-dev, libblis-dev: the products through the reference BLAS and BLIS.
 # doxygen: the API reference, and the test that every public function has one.
 # python3-torch: the torch_interop test loads the library's file into PyTorch.
+# wamerican: the text reader's test on a real file, and the sequence demos' test.
 test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
-    gnuplot-nox libblas-dev libblis-dev doxygen python3-torch)
+    gnuplot-nox libblas-dev libblis-dev doxygen python3-torch wamerican)
 
 usage() {
     echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2
