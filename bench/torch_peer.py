@@ -28,7 +28,8 @@ samples; median, min, max).
   gpt           a small GPT's training step: N = 16, T = 64, 128 symbols,
                 d = 128, 2 pre-LN blocks (nn.TransformerEncoderLayer with
                 norm_first, GELU, 4 heads, feed-forward 512, no dropout),
-                causal mask, learned positions, tied head, Adam, f32
+                causal mask, learned positions, tied head, embeddings drawn
+                N(0, 0.02²) as GPT-2's, Adam, f32
 
 A training step is: zero_grad (set_to_none=True: PyTorch 2's default and
 the faster choice; 1.13's default memsets), forward, loss, backward,
@@ -272,6 +273,8 @@ def gpt_bench(quick, tag):
                                                       activation="gelu", batch_first=True,
                                                       norm_first=True) for _ in range(L))
     ln_f = nn.LayerNorm(D)
+    for e in (tok, pos):  # GPT-2's initialisation, as ag_gpt_new's
+        nn.init.normal_(e.weight, std=0.02)
     params = [p for m in (tok, pos, blocks, ln_f) for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3)
     mask = torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
