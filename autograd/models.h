@@ -523,6 +523,140 @@ AG_API bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tens
 AG_API int64_t ag_batches_count(const ag_batches *b);
 
 /* ------------------------------------------------------------------ */
+/* Text for language models (models/text.c, models/sample.c)           */
+/* ------------------------------------------------------------------ */
+
+/* Text as a sequence of token ids over a vocabulary, as char-rnn and
+ * nanoGPT's shakespeare_char prepare it. At AG_TEXT_CHARS a token is one
+ * Unicode code point (the text must be valid UTF-8: no overlong forms,
+ * surrogates, code points past U+10FFFF, truncated sequences or NUL bytes).
+ * At AG_TEXT_WORDS the text is split at ASCII whitespace (space, \t, \r,
+ * \v, \f) and a token is a maximal run of other bytes, except that every
+ * "\n" is a token of its own, so line structure survives (a CRLF file
+ * gives the same tokens as an LF one). The vocabulary is the sorted
+ * distinct tokens, as Python's sorted(set(tokens)): by code point for
+ * CHARS, by bytes for WORDS (the same order for UTF-8), so ids do not
+ * depend on the order the text met them. A vocabulary is immutable and
+ * shared by reference count among the texts made from it (ag_text_split,
+ * ag_text_from_string with a vocabulary): it lives until the last of them
+ * is freed. */
+typedef enum { AG_TEXT_CHARS, AG_TEXT_WORDS } ag_text_level;
+typedef struct ag_text ag_text;
+typedef struct ag_vocab ag_vocab;
+
+/* Reads a UTF-8 text file and tokenizes it at `level`, building its
+ * vocabulary. A leading UTF-8 byte-order mark is skipped. A file longer
+ * than ag_read_limit is refused (AG_ERR_VALUE) before it is read whole.
+ * Errors: AG_ERR_IO for a file that cannot be opened or read (a directory
+ * included), naming the path; AG_ERR_VALUE naming the path and the byte
+ * offset for invalid UTF-8 or a NUL byte ("not text"), and naming the path
+ * for a text without tokens ("empty text"; at WORDS also one of only
+ * blanks); AG_ERR_NOMEM. Caller owns the result; free with ag_text_free. */
+AG_API ag_text *ag_text_load(const char *path, ag_text_level level);
+/* Tokenizes the len bytes at s (NUL bytes are refused, as by ag_text_load,
+ * and no byte-order mark is skipped). With vocab NULL it builds the
+ * vocabulary of s (AG_ERR_VALUE for no tokens); otherwise it encodes s with
+ * vocab, which the new text then shares (the vocabulary's level must be
+ * `level`; an empty s gives a text of no tokens), and a token not in
+ * vocab is AG_ERR_VALUE naming it and its byte offset, as for a prompt
+ * with a character the model never saw. Caller owns the result; free with
+ * ag_text_free. */
+AG_API ag_text *ag_text_from_string(const char *s, size_t len, ag_text_level level,
+                                    const ag_vocab *vocab);
+/* Frees the text, and its vocabulary when no other text shares it. NULL is
+ * a no-op. */
+AG_API void ag_text_free(ag_text *t);
+/* The number of tokens (0 with AG_ERR_NULL for NULL). */
+AG_API int64_t ag_text_len(const ag_text *t);
+/* The token ids, ag_text_len of them, each in [0, vocabulary size). Owned
+ * by the text (NULL with AG_ERR_NULL for NULL). */
+AG_API const int64_t *ag_text_ids(const ag_text *t);
+/* The text's vocabulary, owned by the text (and the texts sharing it):
+ * valid while the text lives. NULL with AG_ERR_NULL for NULL. */
+AG_API const ag_vocab *ag_text_vocab(const ag_text *t);
+
+/* The number of distinct tokens (0 with AG_ERR_NULL for NULL). */
+AG_API int64_t ag_vocab_size(const ag_vocab *v);
+/* The id of the token of len bytes at token, by binary search; -1 with
+ * AG_ERR_NOTFOUND when it is not in the vocabulary (AG_ERR_NULL for a NULL
+ * argument). */
+AG_API int64_t ag_vocab_id(const ag_vocab *v, const char *token, size_t len);
+/* Token `id`: its bytes, NUL-terminated and owned by the vocabulary, and
+ * their count in *len (len may be NULL). NULL with AG_ERR_VALUE for an id
+ * out of range. */
+AG_API const char *ag_vocab_token(const ag_vocab *v, int64_t id, size_t *len);
+/* Writes the text of n ids to buf, NUL-terminated: CHARS tokens
+ * concatenated; WORDS tokens joined by single spaces, except that no space
+ * goes before or after a "\n" token (so decoding the ids of a text gives
+ * its words with runs of blanks made one space). False, with buf holding
+ * "" (when cap > 0), for ids out of range (AG_ERR_VALUE naming the id and
+ * its position) or n < 0; false with AG_ERR_VALUE naming the size needed
+ * when cap is too small, buf then holding the longest prefix of whole
+ * tokens that fits. */
+AG_API bool ag_vocab_decode(const ag_vocab *v, const int64_t *ids, int64_t n, char *buf,
+                            size_t cap);
+/* The cap ag_vocab_decode needs for these ids (the bytes and the NUL); 0
+ * with the error ag_vocab_decode would report for bad ids. */
+AG_API size_t ag_vocab_decode_size(const ag_vocab *v, const int64_t *ids, int64_t n);
+
+/* Holds out a fraction of t's lines for testing. A line is the tokens up to
+ * and including a "\n" token (the last line may lack one). round(lines *
+ * held_out) lines (half away from zero), chosen by a seeded Fisher-Yates
+ * shuffle (the same seed gives the same split on every platform), go to
+ * *test and the rest to *train, each keeping its lines in t's order. Both
+ * share t's vocabulary. held_out must be in (0, 1) and leave both parts a
+ * line (AG_ERR_VALUE naming the counts otherwise, as for a text of one
+ * line). Caller owns both; free with ag_text_free. On error both are
+ * NULL. */
+AG_API bool ag_text_split(const ag_text *t, double held_out, uint64_t seed, ag_text **train,
+                          ag_text **test);
+
+/* Batches of (T, N) windows of a text for next-token prediction, as
+ * char-rnn and nanoGPT train. The windows start at 0, T, 2T, ... (not
+ * overlapping) for every start with start + T + 1 <= len, so there are
+ * W = (len - 1) / T of them; each epoch visits every window once, in a
+ * seeded random order that depends only on the seed and the epoch number
+ * (or in text order when shuffle is false). A batch holds N windows as
+ * columns (N at most W); the last of an epoch holds the rest, so it has
+ * fewer columns when N does not divide W (none is dropped). x[t][n] =
+ * ids[start_n + t] and y[t][n] = ids[start_n + t + 1], i64. The batch
+ * tensors are leaves owned by the iterator and reused, all made by
+ * ag_text_batches_new, so iterating allocates nothing. t is borrowed and
+ * must outlive the iterator. Errors: AG_ERR_VALUE for T or N below 1 and
+ * for a text too short for one window (naming its length and T + 1).
+ * Caller owns the iterator; free with ag_text_batches_free. */
+typedef struct ag_text_batches ag_text_batches;
+/* A new iterator over t. */
+AG_API ag_text_batches *ag_text_batches_new(const ag_text *t, int64_t T, int64_t N, bool shuffle,
+                                            uint64_t seed);
+/* Frees the iterator and its batch tensors. NULL is a no-op. */
+AG_API void ag_text_batches_free(ag_text_batches *b);
+/* The next batch of the epoch: x and y (T, n) with n = N but in the last
+ * batch. Either pointer may be NULL. Owned by the iterator (do not free
+ * them); valid, and unchanged, until the next call. Returns false, with the
+ * pointers set to NULL, at the end of an epoch; the call after that starts
+ * the next epoch with a new order. Also false, with AG_ERR_NULL, for a NULL
+ * iterator. */
+AG_API bool ag_text_batches_next(ag_text_batches *b, ag_tensor **x, ag_tensor **y);
+/* Batches per epoch: ceil(W / N). */
+AG_API int64_t ag_text_batches_count(const ag_text_batches *b);
+
+/* Draws a token id from logits, the next-token scores of a language model:
+ * a 1-D (V) tensor, or the last row of a 2-D (L, V) one (the prediction
+ * after the last position), f32 or f64. The draw follows
+ * softmax(logits / temperature) restricted to the top_k largest logits
+ * (ties ranked by lower id; 0 or top_k >= V means all), using one
+ * ag_rng_uniform draw of rng; temperature 0 returns the argmax (the lowest
+ * id among equals) and draws nothing. -inf logits (masked) have
+ * probability 0. Returns -1 on error: AG_ERR_NULL for NULL arguments,
+ * AG_ERR_VALUE for a temperature < 0 or NaN, top_k < 0, a NaN or +inf
+ * logit (naming its position) or only -inf among the candidates,
+ * AG_ERR_SHAPE for another rank or V = 0, AG_ERR_DTYPE for another dtype,
+ * AG_ERR_NOMEM. */
+AG_API int64_t ag_sample_logits(const ag_tensor *logits, double temperature, int64_t top_k,
+                                ag_rng *rng);
+
+/* ------------------------------------------------------------------ */
 /* Model files: safetensors                                            */
 /* ------------------------------------------------------------------ */
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # fuzz.sh — builds the libFuzzer targets of the file readers (CSV, IDX,
-# safetensors) with clang, AddressSanitizer and UBSan, replays the saved
+# safetensors, text) with clang, AddressSanitizer and UBSan, replays the saved
 # regression inputs, then fuzzes each target for a bounded time.
 #
 #   bash scripts/fuzz.sh [seconds-per-target] [target ...]
 #
-# Defaults: 20 seconds each, all three targets; FUZZ_RUNS=n stops each after
+# Defaults: 20 seconds each, all four targets; FUZZ_RUNS=n stops each after
 # n executions. The test command runs it
 # briefly; run it longer by hand (e.g. `bash scripts/fuzz.sh 600 csv`).
 # New corpus entries stay in build-fuzz/; a crash is written there as
@@ -19,7 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs=${1:-20}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(csv idx safetensors)
+((${#targets[@]})) || targets=(csv idx safetensors text)
 
 out=build-fuzz
 mkdir -p "$out"

@@ -17,7 +17,7 @@
 #                          BLAS and BLIS (scripts/check_blas.sh)
 #   7. build-packaging     -Dtests=disabled, installed; headers alone in C11 and C++,
 #                          an outside program linked by pkg-config (scripts/check_packaging.sh)
-#   8. build-fuzz          libFuzzer on the CSV, IDX and safetensors readers (scripts/fuzz.sh)
+#   8. build-fuzz          libFuzzer on the CSV, IDX, safetensors and text readers (scripts/fuzz.sh)
 # CI runs this through .ci/run. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

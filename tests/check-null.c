@@ -63,6 +63,8 @@ static struct {
     ag_schedule_config sched;
     ag_dataset ds;     /* by hand: X (4,3) f64, y (4) {0, 1, 0, 1}; tensors kept */
     ag_batches *batches;
+    ag_text *text;     /* "ab\nba" at AG_TEXT_CHARS: ids 1 2 0 2 1 */
+    ag_text_batches *tbatches; /* over text, T 2, N 1 */
     ag_standardizer st;
     ag_train_config train;
     FILE *out;         /* where printing functions write */
@@ -206,6 +208,9 @@ static void fixture_setup(void)
     F.ds.n_classes = 2;
     F.batches = ag_batches_new(&F.ds, 2, true, 1);
     ck_assert_msg(F.batches != NULL, "%s", ag_last_error());
+    F.text = ag_text_from_string("ab\nba", 5, AG_TEXT_CHARS, NULL);
+    F.tbatches = F.text ? ag_text_batches_new(F.text, 2, 1, true, 1) : NULL;
+    ck_assert_msg(F.tbatches != NULL, "%s", ag_last_error());
     ck_assert_msg(ag_standardizer_fit(&F.st, &F.ds), "%s", ag_last_error());
     F.train = (ag_train_config){.epochs = 1, .batch_size = 2, .seed = 1, .quiet = true};
 
@@ -239,6 +244,8 @@ static void fixture_teardown(void)
     ag_set_location_(NULL, 0, NULL);
     ag_standardizer_free(&F.st);
     ag_batches_free(F.batches);
+    ag_text_batches_free(F.tbatches);
+    ag_text_free(F.text);
     ag_optim_free(F.opt);
     ag_mlp_free(F.mlp);
     ag_sequential_free(F.seq);
@@ -472,6 +479,36 @@ static bool batches_next_part(int which)
     return ok && (which == 0 || ag_dim(X, 0) == 2) && (which == 1 || ag_dim(y, 0) == 2) &&
            (which == 2 || ag_dim(t, 0) == 2);
 }
+
+/* A NULL vocabulary: one is built. */
+static bool text_own_vocab(void)
+{
+    ag_text *t = ag_text_from_string("ba", 2, AG_TEXT_CHARS, NULL);
+    bool ok = t && ag_vocab_size(ag_text_vocab(t)) == 2;
+    ag_text_free(t);
+    return ok;
+}
+
+/* which: 0 t, 1 train, 2 test. */
+static bool text_split_with_null(int which)
+{
+    ag_text *tr = NULL, *te = NULL;
+    bool ok = ag_text_split(which == 0 ? NULL : F.text, 0.5, 1, which == 1 ? NULL : &tr,
+                            which == 2 ? NULL : &te);
+    ag_text_free(tr);
+    ag_text_free(te);
+    return !ok;
+}
+
+/* which: 0 x, 1 y; the other is returned, (2, 1). */
+static bool text_batches_next_part(int which)
+{
+    ag_tensor *x, *y;
+    bool ok = ag_text_batches_next(F.tbatches, which == 0 ? NULL : &x, which == 1 ? NULL : &y);
+    return ok && (which == 0 || ag_dim(x, 0) == 2) && (which == 1 || ag_dim(y, 0) == 2);
+}
+
+static const int64_t text_ids[] = {1, 2};
 
 /* which: 0 model, 1 loss, 2 logits, 3 opt, 4 train, 5 test, 6 cfg, 7 stats.
  * A NULL model is handed on to the functions, which ignore it then. */
@@ -1088,6 +1125,37 @@ enum kind {
     ROW(ag_batches_next, "y", OK, batches_next_part(1))                                          \
     ROW(ag_batches_next, "targets", OK, batches_next_part(2))                                    \
     ROW(ag_batches_count, "b", ERR, ag_batches_count(NULL) == 0)                                 \
+    /* text */                                                                                   \
+    ROW(ag_text_load, "path", ERR, IS_NULL(ag_text_load(NULL, AG_TEXT_CHARS)))                   \
+    ROW(ag_text_from_string, "s", ERR, IS_NULL(ag_text_from_string(NULL, 1, AG_TEXT_CHARS, NULL)))\
+    ROW(ag_text_from_string, "vocab", OK, text_own_vocab())                                      \
+    ROW(ag_text_free, "t", OK, VOID_CALL(ag_text_free(NULL)))                                    \
+    ROW(ag_text_len, "t", ERR, ag_text_len(NULL) == 0)                                           \
+    ROW(ag_text_ids, "t", ERR, IS_NULL(ag_text_ids(NULL)))                                       \
+    ROW(ag_text_vocab, "t", ERR, IS_NULL(ag_text_vocab(NULL)))                                   \
+    ROW(ag_vocab_size, "v", ERR, ag_vocab_size(NULL) == 0)                                       \
+    ROW(ag_vocab_id, "v", ERR, ag_vocab_id(NULL, "a", 1) == -1)                                  \
+    ROW(ag_vocab_id, "token", ERR, ag_vocab_id(ag_text_vocab(F.text), NULL, 1) == -1)            \
+    ROW(ag_vocab_token, "v", ERR, IS_NULL(ag_vocab_token(NULL, 0, NULL)))                        \
+    ROW(ag_vocab_token, "len", OK, *ag_vocab_token(ag_text_vocab(F.text), 1, NULL) == 'a')       \
+    ROW(ag_vocab_decode, "v", ERR, !ag_vocab_decode(NULL, text_ids, 2, F.buf, sizeof F.buf))     \
+    ROW(ag_vocab_decode, "ids", ERR,                                                             \
+        !ag_vocab_decode(ag_text_vocab(F.text), NULL, 2, F.buf, sizeof F.buf))                   \
+    ROW(ag_vocab_decode, "buf", ERR, !ag_vocab_decode(ag_text_vocab(F.text), text_ids, 2, NULL, 8))\
+    ROW(ag_vocab_decode_size, "v", ERR, ag_vocab_decode_size(NULL, text_ids, 2) == 0)            \
+    ROW(ag_vocab_decode_size, "ids", ERR,                                                        \
+        ag_vocab_decode_size(ag_text_vocab(F.text), NULL, 2) == 0)                               \
+    ROW(ag_text_split, "t", ERR, text_split_with_null(0))                                        \
+    ROW(ag_text_split, "train", ERR, text_split_with_null(1))                                    \
+    ROW(ag_text_split, "test", ERR, text_split_with_null(2))                                     \
+    ROW(ag_text_batches_new, "t", ERR, IS_NULL(ag_text_batches_new(NULL, 2, 1, true, 1)))        \
+    ROW(ag_text_batches_free, "b", OK, VOID_CALL(ag_text_batches_free(NULL)))                    \
+    ROW(ag_text_batches_next, "b", ERR, !ag_text_batches_next(NULL, NULL, NULL))                 \
+    ROW(ag_text_batches_next, "x", OK, text_batches_next_part(0))                                \
+    ROW(ag_text_batches_next, "y", OK, text_batches_next_part(1))                                \
+    ROW(ag_text_batches_count, "b", ERR, ag_text_batches_count(NULL) == 0)                       \
+    ROW(ag_sample_logits, "logits", ERR, ag_sample_logits(NULL, 1, 0, &F.rng) == -1)             \
+    ROW(ag_sample_logits, "rng", ERR, ag_sample_logits(F.v, 1, 0, NULL) == -1)                   \
     /* model files */                                                                            \
     ROW(ag_safetensors_save, "path", ERR, !ag_safetensors_save(NULL, F.p, NULL))                 \
     ROW(ag_safetensors_save, "p", ERR, !ag_safetensors_save(F.model, NULL, NULL))                \
