@@ -656,6 +656,37 @@ AG_API int64_t ag_text_batches_count(const ag_text_batches *b);
 AG_API int64_t ag_sample_logits(const ag_tensor *logits, double temperature, int64_t top_k,
                                 ag_rng *rng);
 
+/* A language model as the two functions below see it: logits (T, N, V) of
+ * the next token at every position of the ids (T, N) (i64), each position
+ * seeing only the ones before it (an LSTM run from a zero state, a causal
+ * Transformer). The result may be an intermediate of the current tape. */
+typedef ag_tensor *(*ag_lm_logits_fn)(void *model, ag_tensor *ids);
+/* The mean cross-entropy, in nats per token, of the model on a text: the
+ * text is cut into its non-overlapping windows of T + 1 tokens (starts 0,
+ * T, 2T, ...; a shorter tail is left out), each window's first T tokens are
+ * the input (N windows per call of the model) and every position is scored
+ * on the token after it, so a recurrent model starts afresh at each window
+ * as a Transformer with context T does. Divide by ln 2 for bits per token.
+ * Runs without recording on a private tape (the caller's tape and
+ * intermediates are left as they were). False with AG_ERR_NULL, AG_ERR_VALUE
+ * for T or N < 1 or a text with no window (naming its length),
+ * AG_ERR_SHAPE when the model's logits are not (T, n, V) (naming both),
+ * AG_ERR_VALUE from the cross-entropy for logits with fewer classes than
+ * the text's ids, or the model's own error when it returns NULL. */
+AG_API bool ag_lm_evaluate(ag_lm_logits_fn logits, void *model, const ag_text *text, int64_t T,
+                           int64_t N, double *nats_per_token);
+/* Extends ids[0 .. n_prompt) by n_new tokens written to ids[n_prompt ..
+ * n_prompt + n_new) (the caller's array, of at least that length): each
+ * token is drawn by ag_sample_logits(temperature, top_k, rng) from the
+ * model's last position given the last `context` tokens (fewer at the
+ * start), run as ids (T, 1). Without recording, on a private tape. False
+ * with AG_ERR_NULL, AG_ERR_VALUE for n_prompt < 1, n_new < 0 or context
+ * < 1, AG_ERR_SHAPE for logits that are not (T, 1, V), or the sampler's or
+ * the model's error; the tokens drawn before an error stay written. */
+AG_API bool ag_lm_generate(ag_lm_logits_fn logits, void *model, int64_t *ids, int64_t n_prompt,
+                           int64_t n_new, int64_t context, double temperature, int64_t top_k,
+                           ag_rng *rng);
+
 /* ------------------------------------------------------------------ */
 /* Model files: safetensors                                            */
 /* ------------------------------------------------------------------ */

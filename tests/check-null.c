@@ -65,6 +65,9 @@ static struct {
     ag_batches *batches;
     ag_text *text;     /* "ab\nba" at AG_TEXT_CHARS: ids 1 2 0 2 1 */
     ag_text_batches *tbatches; /* over text, T 2, N 1 */
+    ag_tensor *bigram; /* f64 (3,3) zeros: logits of a language model of text */
+    double nats;
+    int64_t gen[4];    /* a prompt {1} and room for three tokens */
     ag_standardizer st;
     ag_train_config train;
     FILE *out;         /* where printing functions write */
@@ -211,6 +214,8 @@ static void fixture_setup(void)
     F.text = ag_text_from_string("ab\nba", 5, AG_TEXT_CHARS, NULL);
     F.tbatches = F.text ? ag_text_batches_new(F.text, 2, 1, true, 1) : NULL;
     ck_assert_msg(F.tbatches != NULL, "%s", ag_last_error());
+    F.bigram = ag_zeros(AG_F64, 2, H_SHAPE(3, 3));
+    F.gen[0] = 1;
     ck_assert_msg(ag_standardizer_fit(&F.st, &F.ds), "%s", ag_last_error());
     F.train = (ag_train_config){.epochs = 1, .batch_size = 2, .seed = 1, .quiet = true};
 
@@ -246,6 +251,7 @@ static void fixture_teardown(void)
     ag_batches_free(F.batches);
     ag_text_batches_free(F.tbatches);
     ag_text_free(F.text);
+    ag_tensor_free(F.bigram);
     ag_optim_free(F.opt);
     ag_mlp_free(F.mlp);
     ag_sequential_free(F.seq);
@@ -506,6 +512,13 @@ static bool text_batches_next_part(int which)
     ag_tensor *x, *y;
     bool ok = ag_text_batches_next(F.tbatches, which == 0 ? NULL : &x, which == 1 ? NULL : &y);
     return ok && (which == 0 || ag_dim(x, 0) == 2) && (which == 1 || ag_dim(y, 0) == 2);
+}
+
+/* A language model of F.text's three tokens: zero logits from F.bigram. */
+static ag_tensor *bigram_lm(void *model, ag_tensor *ids)
+{
+    (void)model;
+    return ag_embedding(ids, F.bigram);
 }
 
 static const int64_t text_ids[] = {1, 2};
@@ -1156,6 +1169,14 @@ enum kind {
     ROW(ag_text_batches_count, "b", ERR, ag_text_batches_count(NULL) == 0)                       \
     ROW(ag_sample_logits, "logits", ERR, ag_sample_logits(NULL, 1, 0, &F.rng) == -1)             \
     ROW(ag_sample_logits, "rng", ERR, ag_sample_logits(F.v, 1, 0, NULL) == -1)                   \
+    ROW(ag_lm_evaluate, "logits", ERR, !ag_lm_evaluate(NULL, NULL, F.text, 2, 1, &F.nats))       \
+    ROW(ag_lm_evaluate, "model", OK, ag_lm_evaluate(bigram_lm, NULL, F.text, 2, 1, &F.nats))     \
+    ROW(ag_lm_evaluate, "text", ERR, !ag_lm_evaluate(bigram_lm, NULL, NULL, 2, 1, &F.nats))      \
+    ROW(ag_lm_evaluate, "nats_per_token", ERR, !ag_lm_evaluate(bigram_lm, NULL, F.text, 2, 1, NULL))\
+    ROW(ag_lm_generate, "logits", ERR, !ag_lm_generate(NULL, NULL, F.gen, 1, 3, 2, 1, 0, &F.rng))\
+    ROW(ag_lm_generate, "model", OK, ag_lm_generate(bigram_lm, NULL, F.gen, 1, 3, 2, 1, 0, &F.rng))\
+    ROW(ag_lm_generate, "ids", ERR, !ag_lm_generate(bigram_lm, NULL, NULL, 1, 3, 2, 1, 0, &F.rng))\
+    ROW(ag_lm_generate, "rng", ERR, !ag_lm_generate(bigram_lm, NULL, F.gen, 1, 3, 2, 1, 0, NULL))\
     /* model files */                                                                            \
     ROW(ag_safetensors_save, "path", ERR, !ag_safetensors_save(NULL, F.p, NULL))                 \
     ROW(ag_safetensors_save, "p", ERR, !ag_safetensors_save(F.model, NULL, NULL))                \
