@@ -773,7 +773,8 @@ AG_API void ag_model_gradcheck_fprint(FILE *f, const ag_model_gradcheck_report *
 
 /* One curve: n points (x[i], y[i]); x NULL means 0, 1, 2, ... . Borrowed
  * for the call. A point whose x or y is NaN or infinite (or, on a log
- * axis, whose y is <= 0) is skipped and breaks the line there. */
+ * axis, whose y is <= 0) is skipped and breaks the line there; a point
+ * with no drawn neighbour is a dot. */
 typedef struct ag_plot_series {
     const char *name;  /* in the legend; NULL or "" leaves it out */
     const double *x;   /* NULL: the index */

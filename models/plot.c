@@ -608,12 +608,17 @@ static void pen_flush(pen *p)
     p->open = false;
 }
 
-/* Ends a stretch of line: a point alone is drawn as a dot. */
+/* Ends a stretch of line: a point alone is drawn as a dot twice the
+ * line's width, big enough to be seen. */
 static void pen_break(pen *p)
 {
     pen_flush(p);
-    if (p->has_prev && p->run == 1)
+    if (p->has_prev && p->run == 1) {
+        double r = p->k->r;
+        p->k->r = 2 * r;
         segment(p->k, p->px, p->py, p->px, p->py);
+        p->k->r = r;
+    }
     p->has_prev = false;
     p->run = 0;
 }
