@@ -241,18 +241,23 @@ int ag_plot_log_ticks(double lo10, double hi10, int max_ticks, double *ticks)
     return ag_plot_linear_ticks(pow(10, lo10), pow(10, hi10), max_ticks, ticks, NULL);
 }
 
-/* A tick's label: as many decimals as the step needs, or the exponent
- * form for very large or very small values; on a log axis %g. */
-static void format_tick(double v, double step, bool log_axis, char *buf, size_t size)
+/* A tick's label: as many decimals as the step needs, or, for very large
+ * or very small values, the exponent form with as many digits as the
+ * axis's largest tick needs (so that the labels of one axis match, 0
+ * being "0"); on a log axis %g. */
+static void format_tick(double v, double step, double largest, bool log_axis, char *buf,
+                        size_t size)
 {
     if (log_axis) {
         snprintf(buf, size, "%g", v);
         return;
     }
     int e = (int)floor(log10(step) + 1e-9);
-    double mag = fmax(fabs(v), step);
+    double mag = fmax(largest, step);
     if (mag < 1e6 && e >= -5) {
         snprintf(buf, size, "%.*f", e < 0 ? -e : 0, v);
+    } else if (v == 0) {
+        snprintf(buf, size, "0");
     } else {
         int digits = (int)floor(log10(mag)) - e;
         snprintf(buf, size, "%.*e", digits < 0 ? 0 : digits > 15 ? 15 : digits, v);
@@ -383,13 +388,22 @@ static double tick_step(const ag_plot_axis *a)
     return a->n_ticks >= 2 ? a->ticks[1] - a->ticks[0] : a->hi - a->lo;
 }
 
+/* Tick k's label. */
+static void tick_label(const ag_plot_axis *a, int k, char *buf, size_t size)
+{
+    double largest = 0;
+    for (int i = 0; i < a->n_ticks; i++)
+        largest = fmax(largest, fabs(a->ticks[i]));
+    format_tick(a->ticks[k], tick_step(a), largest, a->log, buf, size);
+}
+
 /* The widest label of an axis's ticks, in pixels. */
 static int widest_label(const ag_plot_axis *a, int scale)
 {
     int w = 0;
     char buf[64];
     for (int k = 0; k < a->n_ticks; k++) {
-        format_tick(a->ticks[k], tick_step(a), a->log, buf, sizeof buf);
+        tick_label(a, k, buf, sizeof buf);
         int t = text_width(buf, scale);
         w = t > w ? t : w;
     }
@@ -685,13 +699,13 @@ static void draw_axes(canvas *c, const ag_plot_layout *L, const ag_plot_opts *o)
     for (int k = 0; k < L->x.n_ticks; k++) {
         int x = (int)floor(to_px(L, L->x.ticks[k]));
         fill(c, x, L->bottom, x + 1, L->bottom + 1 + tick, BLACK);
-        format_tick(L->x.ticks[k], tick_step(&L->x), false, buf, sizeof buf);
+        tick_label(&L->x, k, buf, sizeof buf);
         draw_text_centred(c, x, L->bottom + 1 + tick + gap, buf, s, 0, BLACK);
     }
     for (int k = 0; k < L->y.n_ticks; k++) {
         int y = (int)floor(to_py(L, axis_value(&L->y, L->y.ticks[k])));
         fill(c, L->left - 1 - tick, y, L->left - 1, y + 1, BLACK);
-        format_tick(L->y.ticks[k], tick_step(&L->y), L->y.log, buf, sizeof buf);
+        tick_label(&L->y, k, buf, sizeof buf);
         draw_text(c, L->left - 1 - tick - gap - text_width(buf, s), y - th / 2, buf,
                   (int)strlen(buf), s, false, BLACK);
     }
