@@ -811,7 +811,8 @@ AG_API ag_plot_opts ag_plot_defaults(void);
  * The file is written to a temporary beside `path`, synced and renamed
  * over it, as ag_save_png_grid does. Returns false with AG_ERR_NULL (path,
  * series, or a series' y with n > 0); AG_ERR_VALUE for n_series outside
- * 1 .. 10, a negative n, a width or height outside 160 .. 4000, no
+ * 1 .. 10, a negative n, a width or height outside 160 .. 4000 (or too
+ * small to leave a plot area of 32 × 32 beside the tick labels), no
  * drawable point in any series (or no positive y on a log axis), values
  * whose range a double cannot hold, and for a library built without
  * libpng (the message says so); AG_ERR_NOMEM; AG_ERR_IO naming the path

@@ -16,6 +16,8 @@
 #define MIN_SIDE 160
 #define MAX_SIDE 4000
 #define MAX_SERIES 10
+/* A plot area smaller than this (the labels took the rest) is refused. */
+#define MIN_PLOT 32
 /* Each axis's span is widened by this fraction on both sides, so that no
  * point sits on the frame. */
 #define MARGIN 0.05
@@ -452,8 +454,14 @@ bool ag_plot_layout_compute(int n_series, const ag_plot_series *series, const ag
     L.left = margin + (has_text(o.ylabel) ? th + gap : 0) + widest_label(&L.y, s) + gap + tick;
     /* Room for half of the last x label past the frame. */
     L.right = o.width - 3 * ADVANCE * s;
-    /* x ticks as many as fit with a gap of two letters between labels. */
     int plot_w = L.right - L.left;
+    if (plot_w < MIN_PLOT || L.bottom - L.top < MIN_PLOT) {
+        ag_error_set(AG_ERR_VALUE, "save_png_plot: a picture of %d x %d pixels leaves a plot area "
+                     "of %d x %d for these labels and ticks; at least %d x %d is drawn", o.width,
+                     o.height, plot_w, L.bottom - L.top, MIN_PLOT, MIN_PLOT);
+        return false;
+    }
+    /* x ticks as many as fit with a gap of two letters between labels. */
     for (int max = 1 + plot_w / (50 * s); max >= 2; max--) {
         axis_ticks(&L.x, max);
         int need = widest_label(&L.x, s) + 2 * ADVANCE * s;

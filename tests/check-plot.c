@@ -162,7 +162,7 @@ START_TEST(test_errors)
     char path[600];
     snprintf(path, sizeof path, "%s", tmp_path("bad.png"));
     double y[] = {1, 2, 3}, nans[] = {NAN, INFINITY, -INFINITY}, neg[] = {0, -1, -2};
-    double huge_x[] = {-1e308, 1e308};
+    double huge_x[] = {-1e308, 1e308}, wide_y[] = {-1e300, -1e300 + 1e285};
     ag_plot_series ok = {"ok", NULL, y, 3};
     ag_plot_opts o = ag_plot_defaults();
 
@@ -196,6 +196,9 @@ START_TEST(test_errors)
         {1, {"empty", NULL, NULL, 0}, 640, 400, false, "no series has a point with finite"},
         {1, {"neg", NULL, neg, 3}, 640, 400, true, "no finite point has y > 0"},
         {1, {"huge", huge_x, y, 2}, 640, 400, false, "too wide a range"},
+        /* y ticks like 1.0000000000000002e+300: labels of 23 letters, 138
+         * pixels of the 160. */
+        {1, {"wide", NULL, wide_y, 2}, 160, 400, false, "leaves a plot area"},
     };
     ag_plot_series many[11];
     for (size_t i = 0; i < H_COUNT(bad); i++) {
