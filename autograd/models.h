@@ -932,6 +932,59 @@ AG_API bool ag_gradcheck_model(ag_model_fn f, void *ctx, const ag_params *p,
  * AG_ERR_NULL. */
 AG_API void ag_model_gradcheck_fprint(FILE *f, const ag_model_gradcheck_report *report);
 
+/* ------------------------------------------------------------------ */
+/* Line plots (loss curves) as PNG                                     */
+/* ------------------------------------------------------------------ */
+
+/* One curve: n points (x[i], y[i]); x NULL means 0, 1, 2, ... . Borrowed
+ * for the call. A point whose x or y is NaN or infinite (or, on a log
+ * axis, whose y is <= 0) is skipped and breaks the line there; a point
+ * with no drawn neighbour is a dot. */
+typedef struct ag_plot_series {
+    const char *name;  /* in the legend; NULL or "" leaves it out */
+    const double *x;   /* NULL: the index */
+    const double *y;   /* may be NULL only when n == 0 */
+    int64_t n;         /* >= 0 */
+} ag_plot_series;
+
+typedef struct ag_plot_opts {
+    const char *title, *xlabel, *ylabel; /* each may be NULL (none) */
+    int width, height;                   /* pixels, each 160 .. 4000 */
+    bool log_y;                          /* a logarithmic y axis */
+} ag_plot_opts;
+
+/* No title or labels, 640 × 400 pixels, a linear y axis. */
+AG_API ag_plot_opts ag_plot_defaults(void);
+
+/* Draws up to 10 series as lines and writes the picture to `path` as an
+ * RGB PNG, without any external program: white background, a framed plot
+ * area with light grid lines at "nice" ticks (1, 2 or 5 times a power of
+ * ten; on a log axis powers of ten), numeric tick labels, the title above
+ * and the axis labels below and to the left, and a legend of the named
+ * series in the corner of the plot area the lines cross least. Series k is
+ * drawn in colour k of matplotlib's tab10 palette (#1f77b4, #ff7f0e,
+ * #2ca02c, #d62728, #9467bd, #8c564b, #e377c2, #7f7f7f, #bcbd22, #17becf),
+ * anti-aliased, about 2 pixels wide (more on large pictures); text is a
+ * built-in 5×7 font of printable ASCII, other bytes drawn as boxes. Each
+ * axis spans the range of the drawn points widened by 5% of it on both
+ * sides (in log10(y) on a log axis; a single value v is first widened to
+ * v ± |v|/10, or ± 1 when v is 0, or ± half a decade on a log axis), and
+ * maps linearly onto the plot area, the lowest value to its left or bottom
+ * edge. A series with no drawable point is fine when another has one;
+ * long series are fine (each pixel column draws only the first, lowest,
+ * highest and last point that fall in it). opts may be NULL (defaults).
+ * The file is written to a temporary beside `path`, synced and renamed
+ * over it, as ag_save_png_grid does. Returns false with AG_ERR_NULL (path,
+ * series, or a series' y with n > 0); AG_ERR_VALUE for n_series outside
+ * 1 .. 10, a negative n, a width or height outside 160 .. 4000 (or too
+ * small to leave a plot area of 32 × 32 beside the tick labels), no
+ * drawable point in any series (or no positive y on a log axis), values
+ * whose range a double cannot hold, and for a library built without
+ * libpng (the message says so); AG_ERR_NOMEM; AG_ERR_IO naming the path
+ * and the system's reason. */
+AG_API bool ag_save_png_plot(const char *path, int n_series, const ag_plot_series *series,
+                             const ag_plot_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,24 +6,13 @@
  * torchvision's make_grid (images row by row, a border around and between
  * them), each pixel optionally repeated scale×scale times so that 8×8
  * digits are big enough to see. The grid is produced one output row at a
- * time, so nothing as large as the picture is allocated. The file is written
- * to a temporary beside the target, synced and renamed over it, so a failed
- * save never leaves half a picture where a good one was. */
-#include "op.h"
+ * time, so nothing as large as the picture is allocated; png_write.c writes
+ * it to a temporary beside the target, synced and renamed over it, so a
+ * failed save never leaves half a picture where a good one was. */
+#include "png_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#ifdef AG_HAVE_LIBPNG
-#include <png.h>
-#include <setjmp.h>
-#endif
 
 /* The border's grey: mid-way, so that the edges of an image show whether its
  * own background is black (MNIST) or white. */
@@ -110,8 +99,6 @@ static bool check_args(const char *path, const ag_tensor *t, int nrow, int pad, 
     return true;
 }
 
-#ifdef AG_HAVE_LIBPNG
-
 /* Element e of the images as a double. */
 static double value_at(const ag_tensor *t, size_t e)
 {
@@ -189,107 +176,18 @@ static void render_row(const ag_tensor *t, const grid *g, const double *mins, co
     }
 }
 
-/* What libpng's callbacks need: the file, and the reason a write failed
- * (errno then, 0 for libpng's own errors, whose text is kept). */
-typedef struct png_io {
-    FILE *f;
-    int write_errno;
-    char message[160];
-    jmp_buf jmp;
-} png_io;
+/* What render_row needs, for ag_png_write_file's callback. */
+typedef struct grid_rows {
+    const ag_tensor *t;
+    const grid *g;
+    const double *mins, *maxs;
+} grid_rows;
 
-static void on_png_error(png_structp png, png_const_charp msg)
+static const unsigned char *grid_row(void *ctx, int64_t y, unsigned char *buf)
 {
-    png_io *io = png_get_error_ptr(png);
-    snprintf(io->message, sizeof io->message, "%s", msg);
-    longjmp(io->jmp, 1);
-}
-
-static void on_png_warning(png_structp png, png_const_charp msg)
-{
-    (void)png;
-    (void)msg; /* warnings change nothing in what is written */
-}
-
-static void on_png_write(png_structp png, png_bytep data, size_t size)
-{
-    png_io *io = png_get_io_ptr(png);
-    if (fwrite(data, 1, size, io->f) != size) {
-        io->write_errno = errno ? errno : EIO;
-        png_error(png, "write failed");
-    }
-}
-
-static void on_png_flush(png_structp png)
-{
-    png_io *io = png_get_io_ptr(png);
-    if (fflush(io->f) != 0) {
-        io->write_errno = errno ? errno : EIO;
-        png_error(png, "flush failed");
-    }
-}
-
-/* The PNG into io->f (8-bit grey or RGB, no interlacing). Returns false
- * with io's fields saying why. Kept apart from the caller so that nothing
- * the longjmp skips over has to be volatile: row is allocated before and
- * freed after. */
-static bool write_png(png_io *io, const ag_tensor *t, const grid *g, const double *mins,
-                      const double *maxs, unsigned char *row)
-{
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, io, on_png_error,
-                                              on_png_warning);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info) {
-        png_destroy_write_struct(png ? &png : NULL, NULL);
-        snprintf(io->message, sizeof io->message, "out of memory");
-        return false;
-    }
-    if (setjmp(io->jmp)) {
-        png_destroy_write_struct(&png, &info);
-        return false;
-    }
-    png_set_write_fn(png, io, on_png_write, on_png_flush);
-    png_set_IHDR(png, info, (png_uint_32)g->width, (png_uint_32)g->height, 8,
-                 g->c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int64_t y = 0; y < g->height; y++) {
-        render_row(t, g, mins, maxs, y, row);
-        png_write_row(png, row);
-    }
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
-    return true;
-}
-
-/* A new file "<path>.tmp.<pid>.<n>" beside path, created exclusively (with
- * the mode a plain fopen would give), or NULL with the error recorded. */
-static FILE *create_temp(const char *path, char *tmp, size_t size)
-{
-    static atomic_uint counter;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned n = atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
-        snprintf(tmp, size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno == EEXIST)
-            continue;
-        if (fd < 0) {
-            ag_error_set(AG_ERR_IO, "save_png_grid: %s: cannot create the temporary file %s: %s",
-                         path, tmp, strerror(errno));
-            return NULL;
-        }
-        FILE *f = fdopen(fd, "wb");
-        if (!f) {
-            ag_error_set(AG_ERR_IO, "save_png_grid: %s: cannot open the temporary file %s: %s",
-                         path, tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-        }
-        return f;
-    }
-    ag_error_set(AG_ERR_IO, "save_png_grid: %s: no free temporary file name after 100 tries",
-                 path);
-    return NULL;
+    const grid_rows *r = ctx;
+    render_row(r->t, r->g, r->mins, r->maxs, y, buf);
+    return buf;
 }
 
 bool ag_save_png_grid(const char *path, const ag_tensor *t, int nrow, int pad, int scale,
@@ -298,66 +196,18 @@ bool ag_save_png_grid(const char *path, const ag_tensor *t, int nrow, int pad, i
     grid g;
     if (!check_args(path, t, nrow, pad, scale, lo, hi, &g))
         return false;
-    size_t tmp_size = strlen(path) + 64;
-    char *tmp = ag_malloc(tmp_size);
     double *mins = ag_malloc((size_t)g.n * sizeof *mins);
     double *maxs = ag_malloc((size_t)g.n * sizeof *maxs);
-    unsigned char *row = ag_malloc((size_t)(g.width * g.c));
-    bool ok = tmp && mins && maxs && row;
-    if (!ok)
-        ag_error_set(AG_ERR_NOMEM, "save_png_grid: %s: out of memory for a %lld-pixel row", path,
-                     (long long)g.width);
-    FILE *f = ok ? create_temp(path, tmp, tmp_size) : NULL;
-    if (f) {
-        ranges(t, &g, lo, hi, mins, maxs);
-        png_io io = {.f = f};
-        errno = 0;
-        ok = write_png(&io, t, &g, mins, maxs, row);
-        if (!ok) {
-            if (io.write_errno)
-                ag_error_set(AG_ERR_IO, "save_png_grid: cannot write %s: %s", path,
-                             strerror(io.write_errno));
-            else
-                ag_error_set(AG_ERR_IO, "save_png_grid: %s: libpng: %s", path, io.message);
-        }
-        /* fflush hands the bytes to the kernel, fsync to the disk: only then
-         * may the rename make them the file at `path`. */
-        if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
-            ag_error_set(AG_ERR_IO, "save_png_grid: cannot write %s: %s", path, strerror(errno));
-            ok = false;
-        }
-        if (fclose(f) != 0 && ok) {
-            ag_error_set(AG_ERR_IO, "save_png_grid: cannot write %s: %s", path, strerror(errno));
-            ok = false;
-        }
-        if (ok && rename(tmp, path) != 0) {
-            ag_error_set(AG_ERR_IO, "save_png_grid: cannot rename the temporary file over %s: %s",
-                         path, strerror(errno));
-            ok = false;
-        }
-        if (!ok)
-            unlink(tmp);
+    bool ok = mins && maxs;
+    if (!ok) {
+        ag_error_set(AG_ERR_NOMEM, "save_png_grid: %s: out of memory for the ranges of %lld "
+                     "images", path, (long long)g.n);
     } else {
-        ok = false;
+        ranges(t, &g, lo, hi, mins, maxs);
+        grid_rows r = {t, &g, mins, maxs};
+        ok = ag_png_write_file("save_png_grid", path, g.width, g.height, (int)g.c, grid_row, &r);
     }
-    ag_free(tmp);
     ag_free(mins);
     ag_free(maxs);
-    ag_free(row);
     return ok;
 }
-
-#else /* !AG_HAVE_LIBPNG */
-
-bool ag_save_png_grid(const char *path, const ag_tensor *t, int nrow, int pad, int scale,
-                      double lo, double hi)
-{
-    grid g;
-    if (!check_args(path, t, nrow, pad, scale, lo, hi, &g))
-        return false;
-    ag_error_set(AG_ERR_VALUE, "save_png_grid: %s: the library was built without libpng "
-                 "(install libpng-dev and configure again)", path);
-    return false;
-}
-
-#endif

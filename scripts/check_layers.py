@@ -31,7 +31,8 @@ FOLDERS = {'autograd/core': 'core', 'ops': 'ops', 'autograd/engine': 'engine', '
 PUBLIC = {'autograd/autograd.h', 'autograd/op.h', 'autograd/ag_locations.h', 'autograd/models.h',
           'autograd/tools.h'}
 PRIVATE = {'autograd/internal.h': 'core', 'autograd/testing.h': 'core',
-           'ops/ops_internal.h': 'ops', 'models/safetensors_internal.h': 'models'}
+           'ops/ops_internal.h': 'ops', 'models/safetensors_internal.h': 'models',
+           'models/png_internal.h': 'models', 'models/plot_internal.h': 'models'}
 PENDING = set()
 
 

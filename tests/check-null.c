@@ -72,7 +72,8 @@ static struct {
     ag_train_config train;
     FILE *out;         /* where printing functions write */
     char dir[256];     /* a temporary folder for model files */
-    char model[320], ckpt[320], dot[320], svg[320];
+    char model[320], ckpt[320], dot[320], svg[320], plot[320];
+    ag_plot_series series; /* two points, for ag_save_png_plot */
     char csv[320], images[320], labels[320];
     char buf[64];
     ag_gradcheck_opts gc_opts;
@@ -228,6 +229,9 @@ static void fixture_setup(void)
     snprintf(F.ckpt, sizeof F.ckpt, "%s/train.ckpt", F.dir);
     snprintf(F.dot, sizeof F.dot, "%s/graph.dot", F.dir);
     snprintf(F.svg, sizeof F.svg, "%s/graph.svg", F.dir);
+    snprintf(F.plot, sizeof F.plot, "%s/plot.png", F.dir);
+    static const double plot_y[] = {1, 2};
+    F.series = (ag_plot_series){"loss", NULL, plot_y, 2};
     ck_assert_msg(ag_safetensors_save(F.model, F.p, NULL), "%s", ag_last_error());
     ck_assert_msg(ag_checkpoint_save(F.ckpt, F.p, F.opt), "%s", ag_last_error());
     FILE *dot = fopen(F.dot, "w");
@@ -261,7 +265,7 @@ static void fixture_teardown(void)
     if (F.out)
         fclose(F.out);
     if (F.dir[0]) {
-        const char *files[] = {F.model, F.ckpt, F.dot, F.svg};
+        const char *files[] = {F.model, F.ckpt, F.dot, F.svg, F.plot};
         for (size_t i = 0; i < H_COUNT(files); i++)
             remove(files[i]);
         rmdir(F.dir);
@@ -277,6 +281,18 @@ static void fixture_teardown(void)
 #define T2(a, b) ((ag_tensor *const[]){(a), (b)})
 #define IS_NULL(e) ((e) == NULL)
 #define VOID_CALL(e) ((void)(e), true)
+
+/* ag_save_png_plot with opts NULL draws with the defaults; a library
+ * built without libpng says so, which is no NULL error. */
+static bool plot_default_opts(void)
+{
+    if (ag_save_png_plot(F.plot, 1, &F.series, NULL))
+        return true;
+    bool no_png = ag_last_status() == AG_ERR_VALUE && strstr(ag_last_error(), "without libpng");
+    if (no_png)
+        ag_error_clear();
+    return no_png;
+}
 
 /* A leaf for ag_params_add, which takes it over (and frees it on failure). */
 static ag_tensor *fresh(void)
@@ -950,6 +966,10 @@ enum kind {
         VOID_CALL(ag_model_gradcheck_fprint(F.out, NULL)))                                       \
     ROW(ag_save_png_grid, "path", ERR, !ag_save_png_grid(NULL, F.x, 0, 1, 1, 0, 1))              \
     ROW(ag_save_png_grid, "t", ERR, !ag_save_png_grid(F.model, NULL, 0, 1, 1, 0, 1))             \
+    ROW(ag_plot_defaults, "-", NOPTR, true)                                                      \
+    ROW(ag_save_png_plot, "path", ERR, !ag_save_png_plot(NULL, 1, &F.series, NULL))              \
+    ROW(ag_save_png_plot, "series", ERR, !ag_save_png_plot(F.plot, 1, NULL, NULL))               \
+    ROW(ag_save_png_plot, "opts", OK, plot_default_opts())                                         \
     ROW(ag_gradcheck_nodes_fprint, "f", ERR, VOID_CALL(ag_gradcheck_nodes_fprint(NULL, &F.nrep))) \
     ROW(ag_gradcheck_nodes_fprint, "report", ERR,                                                \
         VOID_CALL(ag_gradcheck_nodes_fprint(F.out, NULL)))                                       \
