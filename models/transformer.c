@@ -252,38 +252,48 @@ static ag_tensor *attend(ag_tensor *q, ag_tensor *k, ag_tensor *v, ag_tensor *ma
     return ag_matmul(ag_dropout(ag_softmax(s, -1), drop, true, rng), v);
 }
 
-/* Self-attention of x (N, T, E) with the store's tensors under `name`;
- * `op` names the caller in messages. */
-static ag_tensor *mha(const char *op, const ag_params *p, const char *name, ag_tensor *x,
-                      int64_t heads, ag_tensor *mask, bool causal, double drop)
+/* The layer's four tensors under `name`, in mha_suffixes' order, with the
+ * width E; false with the lookup's error. */
+static bool mha_tensors(const char *op, const ag_params *p, const char *name, ag_tensor **t,
+                        int64_t *E)
 {
-    char names[4][128];
-    ag_tensor *t[4];
-    if (!x) /* an earlier step failed and said why */
-        return NULL;
-    for (int i = 0; i < 4; i++) {
-        if (!full_name(op, names[i], sizeof names[i], name, mha_suffixes[i]) ||
-            !(t[i] = ag_params_get(p, names[i])))
-            return NULL;
-    }
+    char full[128];
+    for (int i = 0; i < 4; i++)
+        if (!full_name(op, full, sizeof full, name, mha_suffixes[i]) ||
+            !(t[i] = ag_params_get(p, full)))
+            return false;
     if (ag_ndim(t[0]) != 2) {
         char s[160];
-        ag_error_set(AG_ERR_SHAPE, "%s: %s is %s; it must be (3E, E)", op, names[0],
-                     ag_format_shape(ag_ndim(t[0]), ag_shape(t[0]), s, sizeof s));
-        return NULL;
+        ag_error_set(AG_ERR_SHAPE, "%s: %s.%s is %s; it must be (3E, E)", op, name,
+                     mha_suffixes[0], ag_format_shape(ag_ndim(t[0]), ag_shape(t[0]), s, sizeof s));
+        return false;
     }
-    int64_t E = ag_dim(t[0], 1);
-    if (ag_ndim(x) != 3 || ag_dim(x, 2) != E) {
+    *E = ag_dim(t[0], 1);
+    return true;
+}
+
+/* Whether x is (N, T, width), and `heads` divides the width. */
+static bool x_ok(const char *op, ag_tensor *x, int64_t width, const char *what, int64_t heads)
+{
+    if (ag_ndim(x) != 3 || ag_dim(x, 2) != width) {
         char s[160];
-        ag_error_set(AG_ERR_SHAPE, "%s: x %s must be (N, T, E) with E = %lld, the layer's width",
-                     op, ag_format_shape(ag_ndim(x), ag_shape(x), s, sizeof s), (long long)E);
-        return NULL;
+        ag_error_set(AG_ERR_SHAPE, "%s: x %s must be (N, T, %s) with %s = %lld, the layer's width",
+                     op, ag_format_shape(ag_ndim(x), ag_shape(x), s, sizeof s), what, what,
+                     (long long)width);
+        return false;
     }
-    if (!heads_divide(op, E, heads))
-        return NULL;
-    int64_t N = ag_dim(x, 0), T = ag_dim(x, 1), D = E / heads;
+    return heads_divide(op, width, heads);
+}
+
+/* Self-attention of x folded to (N·T, E), checked by the caller, with
+ * tensors t (mha_tensors); the result is (N·T, E) too, so a block keeps
+ * its activations 2-D and reshapes (which copy) only at its ends. */
+static ag_tensor *mha(const ag_params *p, ag_tensor *const *t, ag_tensor *x2, int64_t N, int64_t T,
+                      int64_t heads, ag_tensor *mask, bool causal, double drop)
+{
+    int64_t E = ag_dim(t[0], 1), D = E / heads;
     /* (N·T, 3E) → (N, T, 3, H, D) → (3, N, H, T, D): q, k, v by heads. */
-    ag_tensor *qkv = ag_affine_t(ag_reshape(x, 2, (int64_t[]){N * T, E}), t[0], t[1]);
+    ag_tensor *qkv = ag_affine_t(x2, t[0], t[1]);
     qkv = ag_permute(ag_reshape(qkv, 5, (int64_t[]){N, T, 3, heads, D}), 5,
                      (int[]){2, 0, 3, 1, 4});
     ag_tensor *part[3];
@@ -296,7 +306,7 @@ static ag_tensor *mha(const char *op, const ag_params *p, const char *name, ag_t
                           ag_params_rng(p));
     /* (1, N, H, T, D) → (1, N, T, H, D) = (N·T, E), heads side by side. */
     o = ag_reshape(ag_permute(o, 5, (int[]){0, 1, 3, 2, 4}), 2, (int64_t[]){N * T, E});
-    return labelled(ag_reshape(ag_affine_t(o, t[2], t[3]), 3, (int64_t[]){N, T, E}), name);
+    return ag_affine_t(o, t[2], t[3]);
 }
 
 ag_tensor *ag_mha_self(const ag_params *p, const char *name, ag_tensor *x, int64_t num_heads,
@@ -307,9 +317,15 @@ ag_tensor *ag_mha_self(const ag_params *p, const char *name, ag_tensor *x, int64
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return NULL;
     }
-    if (!ag_check_inputs(op, mask ? 2 : 1, (ag_tensor *[]){x, mask}))
+    ag_tensor *t[4];
+    int64_t E;
+    if (!ag_check_inputs(op, mask ? 2 : 1, (ag_tensor *[]){x, mask}) ||
+        !mha_tensors(op, p, name, t, &E) || !x_ok(op, x, E, "E", num_heads))
         return NULL;
-    return mha(op, p, name, x, num_heads, mask, causal, 0.0);
+    int64_t N = ag_dim(x, 0), T = ag_dim(x, 1);
+    ag_tensor *y = mha(p, t, ag_reshape(x, 2, (int64_t[]){N * T, E}), N, T, num_heads, mask,
+                       causal, 0.0);
+    return labelled(ag_reshape(y, 3, (int64_t[]){N, T, E}), name);
 }
 
 /* ---- the pre-LN block ---- */
@@ -345,7 +361,7 @@ bool ag_transformer_block_init(ag_params *p, const char *name, int64_t d_model, 
            ag_layer_norm_init(p, sub[4], 1, &d_model, dtype);
 }
 
-/* The feed-forward half's linear layer "<sub>" on x (..., in). */
+/* The feed-forward half's linear layer "<sub>" on x (M, in). */
 static ag_tensor *block_linear(const char *op, const ag_params *p, const char *sub, ag_tensor *x)
 {
     char w[128], b[128];
@@ -374,27 +390,19 @@ ag_tensor *ag_transformer_block(const ag_params *p, const char *name, ag_tensor 
     for (int i = 0; i < 5; i++)
         if (!full_name(op, sub[i], sizeof sub[i], name, parts[i]))
             return NULL;
-    /* The width is checked before norm1 sees x, so a wrong x is reported
-     * as the block's, with the shape it needs. */
-    char w_in[128];
-    ag_tensor *W_in = full_name(op, w_in, sizeof w_in, sub[0], "in_proj_weight")
-                          ? ag_params_get(p, w_in)
-                          : NULL;
-    if (!W_in)
+    /* x is checked before norm1 sees it, so a wrong x is reported as the
+     * block's, with the shape it needs. */
+    ag_tensor *t[4];
+    int64_t E;
+    if (!mha_tensors(op, p, sub[0], t, &E) || !x_ok(op, x, E, "d_model", nhead))
         return NULL;
-    if (ag_ndim(x) != 3 || ag_dim(x, 2) != ag_dim(W_in, -1)) {
-        char s[160];
-        ag_error_set(AG_ERR_SHAPE, "%s: x %s must be (N, T, d_model) with d_model = %lld", op,
-                     ag_format_shape(ag_ndim(x), ag_shape(x), s, sizeof s),
-                     (long long)ag_dim(W_in, -1));
-        return NULL;
-    }
-    if (!heads_divide(op, ag_dim(W_in, -1), nhead))
-        return NULL;
-    ag_tensor *a = mha(op, p, sub[0], ag_layer_norm_layer(p, sub[3], x), nhead, NULL, causal,
+    int64_t N = ag_dim(x, 0), T = ag_dim(x, 1);
+    ag_tensor *x2 = ag_reshape(x, 2, (int64_t[]){N * T, E});
+    ag_tensor *a = mha(p, t, ag_layer_norm_layer(p, sub[3], x2), N, T, nhead, NULL, causal,
                        dropout);
-    ag_tensor *h = ag_add(x, ag_dropout_layer(p, a, dropout));
+    ag_tensor *h = ag_add(x2, ag_dropout_layer(p, labelled(a, sub[0]), dropout));
     ag_tensor *f = ag_gelu(block_linear(op, p, sub[1], ag_layer_norm_layer(p, sub[4], h)));
     f = block_linear(op, p, sub[2], ag_dropout_layer(p, f, dropout));
-    return labelled(ag_add(h, ag_dropout_layer(p, f, dropout)), name);
+    ag_tensor *y = ag_add(h, ag_dropout_layer(p, f, dropout));
+    return labelled(ag_reshape(y, 3, (int64_t[]){N, T, E}), name);
 }
