@@ -11,6 +11,7 @@
  * of an activation, not six. */
 #include "op.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,8 +248,13 @@ static ag_tensor *attend(ag_tensor *q, ag_tensor *k, ag_tensor *v, ag_tensor *ma
                                  1.0 / sqrt((double)ag_dim(q, -1)));
     if (mask)
         s = ag_add(s, mask);
-    if (causal && s) /* ones of s's shape (comparisons record nothing), upper triangle −inf */
-        s = ag_masked_fill(s, ag_triu(ag_ge(s, s), 1), -INFINITY);
+    /* The future gets the dtype's lowest finite value, not −inf: its weight
+     * is still exactly 0 (the diagonal is always open, so the row's maximum
+     * is a real score), and anomaly mode, which flags any Inf, stays quiet.
+     * ag_ge(s, s) is ones of s's shape (comparisons record nothing). */
+    if (causal && s)
+        s = ag_masked_fill(s, ag_triu(ag_ge(s, s), 1),
+                           ag_tensor_dtype(s) == AG_F32 ? -FLT_MAX : -DBL_MAX);
     return ag_matmul(ag_dropout(ag_softmax(s, -1), drop, true, rng), v);
 }
 

@@ -420,6 +420,17 @@ START_TEST(test_dropout_modes)
     ck_assert(differs);
     ck_assert(ag_backward(ag_sum(a)));
 
+    /* A dropout so small that every draw keeps (u < 1 − 1e-300 = 1) and
+     * scales by 1: the block must equal the one without dropout, which
+     * checks the spelled-out attention that dropout on its weights takes,
+     * causal and not. */
+    for (int causal = 0; causal < 2; causal++) {
+        ag_tensor *want = ag_transformer_block(p, "blk", x, 2, 0.0, causal);
+        ag_tensor *got = ag_transformer_block(p, "blk", x, 2, 1e-300, causal);
+        for (size_t i = 0; i < 80; i++)
+            ck_assert_f64(ag_get_flat(got, i), ag_get_flat(want, i));
+    }
+
     /* p = 1 in training: each branch's output is dropped whole (the
      * attention's weights, its output, the hidden layer and the feed-
      * forward output), so the block is x itself, as in PyTorch. */
@@ -467,6 +478,45 @@ START_TEST(test_gpt_causal)
     ag_tensor *c = ag_gpt_logits(p, &cfg, h_arr(AG_I64, 2, H_SHAPE(1, 3), H_VALS(1, 2, 3)));
     for (size_t i = 0; i < 3 * TR_GPT_V; i++)
         ck_assert_f64(ag_get_flat(c, i), ag_get_flat(a, i));
+    ag_params_free(p);
+}
+END_TEST
+
+/* ---- edge cases ---- */
+
+/* An empty batch gives an empty result of the right shape. */
+START_TEST(test_zero_size)
+{
+    ag_gpt_config cfg = tiny_gpt(true);
+    ag_params *p = ag_gpt_new(&cfg, AG_F64, 8);
+    ag_tensor *x0 = h_param(AG_F64, 3, H_SHAPE(0, 3, TR_GPT_d), NULL);
+    ag_tensor *y = ag_transformer_block(p, "blocks.0", x0, TR_GPT_H, 0.0, true);
+    ck_assert_tensor(y);
+    ck_assert_shape(y, 3, H_SHAPE(0, 3, TR_GPT_d));
+    y = ag_mha_self(p, "blocks.1.self_attn", x0, TR_GPT_H, NULL, false);
+    ck_assert_shape(y, 3, H_SHAPE(0, 3, TR_GPT_d));
+    ag_tensor *l = ag_gpt_logits(p, &cfg, h_arr(AG_I64, 2, H_SHAPE(0, 4), NULL));
+    ck_assert_tensor(l);
+    ck_assert_shape(l, 3, H_SHAPE(0, 4, TR_GPT_V));
+    ck_assert(ag_backward(ag_sum(l)));
+    ag_params_free(p);
+}
+END_TEST
+
+/* Dropout on the attention weights spells the causal softmax out with a
+ * −inf fill; anomaly mode must not take it for a NaN or Inf. */
+START_TEST(test_dropout_anomaly)
+{
+    ag_gpt_config cfg = tiny_gpt(false);
+    cfg.dropout = 0.2;
+    ag_params *p = ag_gpt_new(&cfg, AG_F64, 8);
+    ag_anomaly_mode_set(true);
+    ag_tensor *ids = h_arr(AG_I64, 2, H_SHAPE(2, 5), H_VALS(0, 1, 2, 3, 4, 4, 3, 2, 1, 0));
+    ag_tensor *l = ag_gpt_logits(p, &cfg, ids);
+    ck_assert_tensor(l);
+    ck_assert(ag_backward(ag_sum(ag_square(l))));
+    ck_assert_ok();
+    ag_anomaly_mode_set(false);
     ag_params_free(p);
 }
 END_TEST
@@ -645,6 +695,8 @@ static Suite *transformer_suite(void)
     tcase_add_test(tc, test_inits);
     tcase_add_test(tc, test_dropout_modes);
     tcase_add_test(tc, test_gpt_causal);
+    tcase_add_test(tc, test_zero_size);
+    tcase_add_test(tc, test_dropout_anomaly);
     tc = h_tcase(s, "gradients", H_TIMEOUT);
     tcase_add_loop_test(tc, test_block_gradcheck, 0, 2);
     tcase_add_loop_test(tc, test_gpt_gradcheck, 0, 2);
