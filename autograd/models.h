@@ -342,7 +342,7 @@ AG_API ag_params *ag_gpt_new(const ag_gpt_config *cfg, ag_dtype dtype, uint64_t 
  * each position seeing itself and the ones before. AG_ERR_DTYPE for ids
  * that are not i64, AG_ERR_SHAPE for ids that are not 2-D or T above
  * block_size (naming both), AG_ERR_VALUE for an id out of the vocabulary
- * (naming it) or a bad config. */
+ * (naming it) or a bad config, AG_ERR_NULL for a NULL argument. */
 AG_API ag_tensor *ag_gpt_logits(const ag_params *p, const ag_gpt_config *cfg, ag_tensor *ids);
 
 /* ------------------------------------------------------------------ */

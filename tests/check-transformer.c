@@ -9,7 +9,8 @@
  * modules under the same names, with their weights loaded here by name.
  * Gradients of whole models are also checked against central differences
  * (ag_gradcheck_model); the tied weight's gradient against the sum of its
- * two uses. */
+ * two uses; dropout against evaluation mode and its limits (p = 1 drops
+ * every branch, so a block is the identity). */
 #include "harness.h"
 #include "transformer_reference.h"
 
@@ -154,6 +155,28 @@ START_TEST(test_gpt_reference)
     ck_assert_f64(ag_item(loss), (tied ? tr_gpt_tied_loss : tr_gpt_untied_loss)[0]);
     ck_assert(ag_backward(loss));
     check_grads(p, grads, n);
+    ag_params_free(p);
+}
+END_TEST
+
+/* The same GPT in f32: PyTorch's f64 values to f32's precision. */
+START_TEST(test_gpt_reference_f32)
+{
+    ag_gpt_config cfg = tiny_gpt(false);
+    ag_params *p = ag_gpt_new(&cfg, AG_F32, 3);
+    ck_assert_int_eq((int)ag_params_count(p), TR_GPT_UNTIED_N_PARAMS);
+    for (int i = 0; i < TR_GPT_UNTIED_N_PARAMS; i++) {
+        ag_tensor *t = ag_params_get(p, tr_gpt_untied_params[i].name);
+        ck_assert_ptr_nonnull(t);
+        for (size_t j = 0; j < ag_numel(t); j++)
+            ag_set_flat(t, j, tr_gpt_untied_params[i].data[j]);
+    }
+    ag_tensor *ids = h_keep(ag_from_array(AG_I64, 2, H_SHAPE(2, 4), tr_gpt_untied_ids));
+    ag_tensor *logits = ag_gpt_logits(p, &cfg, ids);
+    ck_assert_tensor(logits);
+    ck_assert_int_eq(ag_tensor_dtype(logits), AG_F32);
+    for (size_t i = 0; i < ag_numel(logits); i++)
+        ck_assert_near(ag_get_flat(logits, i), tr_gpt_untied_logits[i], 1e-4, 1e-4);
     ag_params_free(p);
 }
 END_TEST
@@ -689,6 +712,7 @@ static Suite *transformer_suite(void)
     tcase_add_loop_test(tc, test_mha_reference, 0, 3);
     tcase_add_loop_test(tc, test_block_reference, 0, 2);
     tcase_add_loop_test(tc, test_gpt_reference, 0, 2);
+    tcase_add_test(tc, test_gpt_reference_f32);
     tc = h_tcase(s, "layers", H_TIMEOUT);
     tcase_add_test(tc, test_embedding_layer);
     tcase_add_test(tc, test_linear_tied);
