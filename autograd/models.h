@@ -254,6 +254,98 @@ AG_API ag_tensor *ag_softmax_regression_logits(const ag_params *p, ag_tensor *x)
 AG_API ag_tensor *ag_l2_penalty(const ag_params *p, double lambda);
 
 /* ------------------------------------------------------------------ */
+/* Embeddings, attention and a small GPT                               */
+/* ------------------------------------------------------------------ */
+
+/* Layers of a Transformer under the names and layouts of PyTorch's
+ * modules, so a state_dict moves both ways by name. Inits draw from rng as
+ * PyTorch's constructors do (not the same numbers) and return false on
+ * error, adding nothing: AG_ERR_NULL, AG_ERR_VALUE for sizes below 1, a
+ * head count that does not divide the width (naming both) or a name
+ * taken, AG_ERR_DTYPE for i64. Forwards build expressions from the store
+ * (borrowed; results owned by the tape), label the output with the layer's
+ * name, and return NULL with the error of the first step that failed
+ * (messages name the op, the shapes and the offending value). */
+
+/* nn.Embedding(num_embeddings, dim): "<name>.weight" (num, dim) drawn from
+ * N(0, 1). */
+AG_API bool ag_embedding_init(ag_params *p, const char *name, int64_t num_embeddings, int64_t dim,
+                              ag_dtype dtype, ag_rng *rng);
+/* The rows of "<name>.weight" picked by the i64 ids (any shape): (ids...,
+ * dim), as ag_embedding (AG_ERR_VALUE names an id out of range). */
+AG_API ag_tensor *ag_embedding_layer(const ag_params *p, const char *name, ag_tensor *ids);
+/* x·Wᵀ (+ b) for x (..., in) with W (out, in) taken from the store under
+ * any name, and b (out) under bias_name (NULL: no bias): a head sharing
+ * another layer's weight (a language model's output tied to its token
+ * embedding). The shared weight's gradient is the sum over its uses, as
+ * for any tensor used twice. The result is (..., out), labelled
+ * weight_name. AG_ERR_SHAPE names x's and W's shapes when they do not fit. */
+AG_API ag_tensor *ag_linear_tied(const ag_params *p, const char *weight_name,
+                                 const char *bias_name, ag_tensor *x);
+
+/* nn.MultiheadAttention(embed_dim, num_heads, batch_first=True):
+ * "<name>.in_proj_weight" (3E, E) Xavier-uniform, "<name>.in_proj_bias"
+ * (3E) zeros, "<name>.out_proj.weight" (E, E) as nn.Linear's (U(±1/√E)),
+ * "<name>.out_proj.bias" (E) zeros. */
+AG_API bool ag_mha_init(ag_params *p, const char *name, int64_t embed_dim, int64_t num_heads,
+                        ag_dtype dtype, ag_rng *rng);
+/* Self-attention of x (N, T, E) with num_heads heads: the module's
+ * forward(x, x, x, attn_mask=mask, need_weights=False)[0], (N, T, E).
+ * mask is NULL or an additive float mask (−inf blocks) of (T, T) or
+ * (N·num_heads, T, T), as PyTorch's float attn_mask; causal blocks the
+ * future (key j > query i) and needs mask NULL. AG_ERR_SHAPE for x not
+ * (N, T, E) with the store's E, AG_ERR_VALUE for heads that do not divide
+ * E (naming both). */
+AG_API ag_tensor *ag_mha_self(const ag_params *p, const char *name, ag_tensor *x,
+                              int64_t num_heads, ag_tensor *mask, bool causal);
+
+/* A pre-LN Transformer block, nn.TransformerEncoderLayer(d_model, nhead,
+ * dim_ff, dropout, activation="gelu", batch_first=True, norm_first=True):
+ * "<name>.self_attn.*" (ag_mha_init), "<name>.linear1.*" (dim_ff,
+ * d_model), "<name>.linear2.*" (d_model, dim_ff) (weights and biases
+ * U(±1/√in), as nn.Linear), "<name>.norm1.*" and "<name>.norm2.*"
+ * (nn.LayerNorm(d_model), eps 1e-5). */
+AG_API bool ag_transformer_block_init(ag_params *p, const char *name, int64_t d_model,
+                                      int64_t nhead, int64_t dim_ff, ag_dtype dtype, ag_rng *rng);
+/* x + drop1(attn(norm1(x))), then h + drop2(linear2(drop(gelu(linear1(
+ * norm2(h)))))) for x (N, T, d_model), causal or not. In training mode
+ * (ag_params_training) with dropout > 0 the three dropouts, and the one
+ * on the attention weights that PyTorch's self_attn applies, draw from the
+ * store's generator; in evaluation mode the block is deterministic.
+ * dropout outside [0, 1] is AG_ERR_VALUE. */
+AG_API ag_tensor *ag_transformer_block(const ag_params *p, const char *name, ag_tensor *x,
+                                       int64_t nhead, double dropout, bool causal);
+
+/* A small decoder-only language model (GPT): token and position
+ * embeddings, n_layer causal pre-LN blocks, a final layer norm and a head
+ * to vocab_size logits, tied to the token embedding or not. */
+typedef struct ag_gpt_config {
+    int64_t vocab_size; /* tokens 0 .. vocab_size - 1 */
+    int64_t block_size; /* the longest sequence (positions) */
+    int64_t d_model;    /* the width; n_head divides it */
+    int64_t n_layer;
+    int64_t n_head;
+    int64_t d_ff;       /* the feed-forward width (4·d_model in GPT-2) */
+    double dropout;     /* after the embeddings and in every block, in [0, 1) */
+    bool tie_weights;   /* the head is tok_emb.weight (no head.weight) */
+} ag_gpt_config;
+
+/* A new store with "tok_emb.weight" (vocab, d), "pos_emb.weight"
+ * (block_size, d) (both N(0, 1)), "blocks.<i>.*" (ag_transformer_block_init
+ * names), "ln_f.weight", "ln_f.bias" and, untied, "head.weight" (vocab, d)
+ * (no bias, U(±1/√d)), drawn from a generator seeded with `seed`; the
+ * store's own generator (dropout) is seeded with it too. Caller owns; free
+ * with ag_params_free. NULL with AG_ERR_NULL, AG_ERR_VALUE for a size below
+ * 1, heads that do not divide d_model, or dropout outside [0, 1). */
+AG_API ag_params *ag_gpt_new(const ag_gpt_config *cfg, ag_dtype dtype, uint64_t seed);
+/* The logits (N, T, vocab_size) of i64 ids (N, T) with T <= block_size,
+ * each position seeing itself and the ones before. AG_ERR_DTYPE for ids
+ * that are not i64, AG_ERR_SHAPE for ids that are not 2-D or T above
+ * block_size (naming both), AG_ERR_VALUE for an id out of the vocabulary
+ * (naming it) or a bad config, AG_ERR_NULL for a NULL argument. */
+AG_API ag_tensor *ag_gpt_logits(const ag_params *p, const ag_gpt_config *cfg, ag_tensor *ids);
+
+/* ------------------------------------------------------------------ */
 /* Optimizers                                                          */
 /* ------------------------------------------------------------------ */
 

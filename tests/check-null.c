@@ -82,6 +82,10 @@ static struct {
     ag_model_gradcheck_report mrep;
     ag_explanation expl;
     ag_op_def def;
+    ag_gpt_config gcfg; /* vocab 5, block 4, d 4, 1 layer, 2 heads, d_ff 6, untied */
+    ag_params *gpt;     /* its store: "tok_emb.weight", "blocks.0.self_attn.*", ... */
+    ag_tensor *ids;     /* i64 (1,3) token ids */
+    ag_tensor *seqx;    /* f64 (1,3,4): an input of "blocks.0" */
 } F;
 
 static const char *test_data(void)
@@ -198,6 +202,11 @@ static void fixture_setup(void)
                   "%s", ag_last_error());
     F.img = ag_zeros(AG_F64, 4, H_SHAPE(2, 1, 4, 4));
     F.logreg = ag_logreg_new(3, AG_F64);
+    F.gcfg = (ag_gpt_config){.vocab_size = 5, .block_size = 4, .d_model = 4, .n_layer = 1,
+                             .n_head = 2, .d_ff = 6};
+    F.gpt = ag_gpt_new(&F.gcfg, AG_F64, 1);
+    F.ids = ag_from_array(AG_I64, 2, H_SHAPE(1, 3), (const int64_t[]){1, 0, 4});
+    F.seqx = ag_zeros(AG_F64, 3, H_SHAPE(1, 3, 4));
     F.smreg = ag_softmax_regression_new(3, 2, AG_F64);
     F.cfg = (ag_optim_config){.kind = AG_ADAM, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999,
                               .eps = 1e-8};
@@ -262,6 +271,9 @@ static void fixture_teardown(void)
     ag_tensor_free(F.img);
     ag_params_free(F.logreg);
     ag_params_free(F.smreg);
+    ag_params_free(F.gpt);
+    ag_tensor_free(F.ids);
+    ag_tensor_free(F.seqx);
     if (F.out)
         fclose(F.out);
     if (F.dir[0]) {
@@ -1072,6 +1084,43 @@ enum kind {
     ROW(ag_group_norm_layer, "x", ERR, IS_NULL(ag_group_norm_layer(F.p, "gn", NULL, 1)))         \
     ROW(ag_dropout_layer, "p", ERR, IS_NULL(ag_dropout_layer(NULL, F.x, 0.5)))                   \
     ROW(ag_dropout_layer, "x", ERR, IS_NULL(ag_dropout_layer(F.p, NULL, 0.5)))                   \
+    ROW(ag_embedding_init, "p", ERR, !ag_embedding_init(NULL, "e9", 3, 2, AG_F64, &F.rng))       \
+    ROW(ag_embedding_init, "name", ERR, !ag_embedding_init(F.p, NULL, 3, 2, AG_F64, &F.rng))     \
+    ROW(ag_embedding_init, "rng", ERR, !ag_embedding_init(F.p, "e9", 3, 2, AG_F64, NULL))        \
+    ROW(ag_embedding_layer, "p", ERR, IS_NULL(ag_embedding_layer(NULL, "tok_emb", F.ids)))       \
+    ROW(ag_embedding_layer, "name", ERR, IS_NULL(ag_embedding_layer(F.gpt, NULL, F.ids)))        \
+    ROW(ag_embedding_layer, "ids", ERR, IS_NULL(ag_embedding_layer(F.gpt, "tok_emb", NULL)))     \
+    ROW(ag_linear_tied, "p", ERR, IS_NULL(ag_linear_tied(NULL, "tok_emb.weight", NULL, F.seqx))) \
+    ROW(ag_linear_tied, "weight_name", ERR, IS_NULL(ag_linear_tied(F.gpt, NULL, NULL, F.seqx)))  \
+    ROW(ag_linear_tied, "bias_name", OK,                                                         \
+        ag_dim(ag_linear_tied(F.gpt, "tok_emb.weight", NULL, F.seqx), 2) == 5)                   \
+    ROW(ag_linear_tied, "x", ERR, IS_NULL(ag_linear_tied(F.gpt, "tok_emb.weight", NULL, NULL)))  \
+    ROW(ag_mha_init, "p", ERR, !ag_mha_init(NULL, "m9", 4, 2, AG_F64, &F.rng))                   \
+    ROW(ag_mha_init, "name", ERR, !ag_mha_init(F.p, NULL, 4, 2, AG_F64, &F.rng))                 \
+    ROW(ag_mha_init, "rng", ERR, !ag_mha_init(F.p, "m9", 4, 2, AG_F64, NULL))                    \
+    ROW(ag_mha_self, "p", ERR,                                                                   \
+        IS_NULL(ag_mha_self(NULL, "blocks.0.self_attn", F.seqx, 2, NULL, false)))                \
+    ROW(ag_mha_self, "name", ERR, IS_NULL(ag_mha_self(F.gpt, NULL, F.seqx, 2, NULL, false)))     \
+    ROW(ag_mha_self, "x", ERR,                                                                   \
+        IS_NULL(ag_mha_self(F.gpt, "blocks.0.self_attn", NULL, 2, NULL, false)))                 \
+    ROW(ag_mha_self, "mask", OK,                                                                 \
+        ag_ndim(ag_mha_self(F.gpt, "blocks.0.self_attn", F.seqx, 2, NULL, true)) == 3)           \
+    ROW(ag_transformer_block_init, "p", ERR,                                                     \
+        !ag_transformer_block_init(NULL, "t9", 4, 2, 6, AG_F64, &F.rng))                         \
+    ROW(ag_transformer_block_init, "name", ERR,                                                  \
+        !ag_transformer_block_init(F.p, NULL, 4, 2, 6, AG_F64, &F.rng))                          \
+    ROW(ag_transformer_block_init, "rng", ERR,                                                   \
+        !ag_transformer_block_init(F.p, "t9", 4, 2, 6, AG_F64, NULL))                            \
+    ROW(ag_transformer_block, "p", ERR,                                                          \
+        IS_NULL(ag_transformer_block(NULL, "blocks.0", F.seqx, 2, 0.0, true)))                   \
+    ROW(ag_transformer_block, "name", ERR,                                                       \
+        IS_NULL(ag_transformer_block(F.gpt, NULL, F.seqx, 2, 0.0, true)))                        \
+    ROW(ag_transformer_block, "x", ERR,                                                          \
+        IS_NULL(ag_transformer_block(F.gpt, "blocks.0", NULL, 2, 0.0, true)))                    \
+    ROW(ag_gpt_new, "cfg", ERR, IS_NULL(ag_gpt_new(NULL, AG_F64, 1)))                            \
+    ROW(ag_gpt_logits, "p", ERR, IS_NULL(ag_gpt_logits(NULL, &F.gcfg, F.ids)))                   \
+    ROW(ag_gpt_logits, "cfg", ERR, IS_NULL(ag_gpt_logits(F.gpt, NULL, F.ids)))                   \
+    ROW(ag_gpt_logits, "ids", ERR, IS_NULL(ag_gpt_logits(F.gpt, &F.gcfg, NULL)))                 \
     ROW(ag_sequential_new, "-", NOPTR, true)                                                     \
     ROW(ag_sequential_free, "s", OK, VOID_CALL(ag_sequential_free(NULL)))                        \
     ROW(ag_sequential_params, "s", ERR, IS_NULL(ag_sequential_params(NULL)))                     \
