@@ -331,7 +331,8 @@ typedef struct ag_gpt_config {
 } ag_gpt_config;
 
 /* A new store with "tok_emb.weight" (vocab, d), "pos_emb.weight"
- * (block_size, d) (both N(0, 1)), "blocks.<i>.*" (ag_transformer_block_init
+ * (block_size, d) (both N(0, 0.02²), as GPT-2 draws them: nn.Embedding's
+ * N(0, 1) under a tied head starts the loss near 85 nats), "blocks.<i>.*" (ag_transformer_block_init
  * names), "ln_f.weight", "ln_f.bias" and, untied, "head.weight" (vocab, d)
  * (no bias, U(±1/√d)), drawn from a generator seeded with `seed`; the
  * store's own generator (dropout) is seeded with it too. Caller owns; free

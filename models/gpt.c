@@ -37,6 +37,24 @@ static bool config_ok(const char *op, const ag_gpt_config *cfg)
     return true;
 }
 
+/* t *= a in place, on a leaf's values (nothing is recorded). */
+static bool scale_values(ag_tensor *t, double a)
+{
+    if (!t)
+        return false;
+    size_t n = ag_numel(t);
+    if (ag_tensor_dtype(t) == AG_F32) {
+        float *v = ag_data(t);
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)(v[i] * a);
+    } else {
+        double *v = ag_data(t);
+        for (size_t i = 0; i < n; i++)
+            v[i] *= a;
+    }
+    return true;
+}
+
 ag_params *ag_gpt_new(const ag_gpt_config *cfg, ag_dtype dtype, uint64_t seed)
 {
     const char *op = "gpt_new";
@@ -59,6 +77,11 @@ ag_params *ag_gpt_new(const ag_gpt_config *cfg, ag_dtype dtype, uint64_t seed)
     ag_params_seed(p, seed);
     bool ok = ag_embedding_init(p, "tok_emb", cfg->vocab_size, cfg->d_model, dtype, &rng) &&
               ag_embedding_init(p, "pos_emb", cfg->block_size, cfg->d_model, dtype, &rng);
+    /* GPT-2's N(0, 0.02²) rather than nn.Embedding's N(0, 1): with the head
+     * tied to tok_emb, unit-variance rows give logits of size √d and a first
+     * loss of about 85 nats instead of ln V. */
+    ok = ok && scale_values(ag_params_get(p, "tok_emb.weight"), 0.02) &&
+         scale_values(ag_params_get(p, "pos_emb.weight"), 0.02);
     for (int64_t i = 0; ok && i < cfg->n_layer; i++) {
         char name[64];
         snprintf(name, sizeof name, "blocks.%lld", (long long)i);
