@@ -561,7 +561,7 @@ START_TEST(test_realistic_size)
     ag_tensor *x = h_rand(AG_F32, 3, H_SHAPE(T, n, d), -1, 1, &rng);
     ag_tensor *y = ag_rnn_unroll(p, "lstm", AG_CELL_LSTM, x, NULL, NULL, NULL, NULL);
     ck_assert_tensor(y);
-    ck_assert_uint_le(ag_tape_size(NULL), (size_t)(16 * T + 8));
+    ck_assert_uint_le(ag_tape_size(NULL), (size_t)(18 * T + 8)); /* 17 a step */
     ck_assert(ag_backward(ag_mean(ag_square(y))));
     ck_assert_ptr_nonnull(ag_grad_of(ag_params_get(p, "lstm.weight_ih")));
     ag_params_free(p);
