@@ -698,11 +698,12 @@ AG_API ag_tensor *ag_rnn_unroll(const ag_params *p, const char *name, ag_cell_ki
                                 ag_tensor *x, ag_tensor *h0, ag_tensor *c0, ag_tensor **h_n,
                                 ag_tensor **c_n);
 
-/* The recurrent state kept across tape resets: h (and c for an LSTM),
- * (batch, hidden) leaves of zeros owned by the state, not requiring grad.
- * Caller owns; free with ag_rnn_state_free. NULL with AG_ERR_VALUE for a
- * bad kind or a size below 1, AG_ERR_DTYPE for a dtype not f32/f64. */
+/* The recurrent state kept across tape resets (opaque). */
 typedef struct ag_rnn_state ag_rnn_state;
+/* A new state: h (and c for an LSTM), (batch, hidden) leaves of zeros
+ * owned by the state, not requiring grad. Caller owns; free with
+ * ag_rnn_state_free. NULL with AG_ERR_VALUE for a bad kind or a size below
+ * 1, AG_ERR_DTYPE for a dtype not f32/f64. */
 AG_API ag_rnn_state *ag_rnn_state_new(ag_cell_kind kind, int64_t batch, int64_t hidden,
                                       ag_dtype dtype);
 /* Frees the state and its tensors. NULL is a no-op. */
@@ -720,6 +721,11 @@ AG_API bool ag_rnn_state_keep(ag_rnn_state *s, const ag_tensor *h_n, const ag_te
 /* Sets the state to zeros (a new sequence). AG_ERR_NULL for NULL. */
 AG_API void ag_rnn_state_reset(ag_rnn_state *s);
 
+/* Storage for the four pairs of ag_rnn_torch_names. */
+typedef struct ag_rnn_names {
+    char ours[4][128], theirs[4][128];
+    ag_name_map map[4];
+} ag_rnn_names;
 /* The name map between a cell's tensors and a one-layer nn.LSTM, nn.GRU
  * or nn.RNN's state_dict: "<name>.weight_ih" <-> "<module>weight_ih_l0",
  * and so weight_hh, bias_ih, bias_hh. `module` is the prefix of the
@@ -729,12 +735,7 @@ AG_API void ag_rnn_state_reset(ag_rnn_state *s);
  *     ag_rnn_names names;
  *     ag_safetensors_load_as("lstm.safetensors", p, 4,
  *                            ag_rnn_torch_names(&names, "lstm", ""));
- * (a layer without bias uses the first two pairs alone). NULL with
- * AG_ERR_NULL, or AG_ERR_VALUE for names over 127 bytes. */
-typedef struct ag_rnn_names {
-    char ours[4][128], theirs[4][128];
-    ag_name_map map[4];
-} ag_rnn_names;
+ * NULL with AG_ERR_NULL, or AG_ERR_VALUE for names over 127 bytes. */
 AG_API const ag_name_map *ag_rnn_torch_names(ag_rnn_names *out, const char *name,
                                              const char *module);
 
