@@ -881,6 +881,123 @@ AG_API bool ag_checkpoint_save(const char *path, const ag_params *model, ag_opti
 AG_API bool ag_checkpoint_load(const char *path, ag_params *model, ag_optim *opt);
 
 /* ------------------------------------------------------------------ */
+/* Recurrent layers                                                    */
+/* ------------------------------------------------------------------ */
+
+/* PyTorch's nn.RNNCell (tanh), nn.LSTMCell and nn.GRUCell, and one layer
+ * of nn.RNN, nn.LSTM and nn.GRU unrolled over a (T, N, I) sequence.
+ * A cell's init adds, as those modules' state_dicts name and lay them out,
+ * "<name>.weight_ih" (G·H, I), "<name>.weight_hh" (G·H, H) and, when
+ * `bias`, "<name>.bias_ih" and "<name>.bias_hh" (G·H), G = 1, 4 (gates
+ * i, f, g, o) or 3 (r, z, n), every element drawn from rng uniform in
+ * (−1/√H, 1/√H) as PyTorch's reset_parameters draws them. False on error,
+ * adding nothing: a NULL p, name or rng (AG_ERR_NULL), sizes below 1
+ * (AG_ERR_VALUE), a dtype other than f32/f64 (AG_ERR_DTYPE), a name taken
+ * (AG_ERR_VALUE).
+ *
+ * The forwards read the store: a missing weight is AG_ERR_NOTFOUND naming
+ * it; x must be (N, I) (a cell) or (T, N, I) (the unroll), of the weights'
+ * dtype; a state h or c, (N, H), may be NULL for zeros (PyTorch's
+ * default). Errors name the function and the shapes (AG_ERR_SHAPE,
+ * AG_ERR_DTYPE). Results are owned by the tape, valid until ag_tape_reset,
+ * and labelled `name`.
+ *
+ * Truncated backpropagation through time: intermediates die at every
+ * reset, so the state a chunk ends with is copied into an ag_rnn_state,
+ * whose leaves carry it into the next chunk as constants — the gradient
+ * stops there:
+ *
+ *     ag_rnn_state *s = ag_rnn_state_new(AG_CELL_LSTM, N, H, AG_F32);
+ *     for each chunk x (T, N, I) of the sequence:
+ *         ag_tensor *h_n, *c_n;
+ *         ag_tensor *y = ag_rnn_unroll(p, "lstm", AG_CELL_LSTM, x,
+ *                                      ag_rnn_state_h(s), ag_rnn_state_c(s), &h_n, &c_n);
+ *         ag_tensor *loss = ...y...;
+ *         ag_params_zero_grad(p);
+ *         ag_backward(loss);
+ *         ag_rnn_state_keep(s, h_n, c_n);   // after backward, before the reset
+ *         ag_optim_step(opt);
+ *         ag_tape_reset(NULL);
+ *     (ag_rnn_state_reset(s) at the start of a new, unrelated sequence)
+ *
+ * Keeping before backward is caught: keep counts as an in-place change of
+ * the state's leaves, so the backward of the graph that read them fails
+ * with AG_ERR_STATE instead of using the new values. */
+typedef enum ag_cell_kind { AG_CELL_RNN = 0, AG_CELL_LSTM, AG_CELL_GRU } ag_cell_kind;
+
+/* nn.RNNCell(input_size, hidden_size, bias): the init. */
+AG_API bool ag_rnn_cell_init(ag_params *p, const char *name, int64_t input_size,
+                             int64_t hidden_size, bool bias, ag_dtype dtype, ag_rng *rng);
+/* h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), (N, H). */
+AG_API ag_tensor *ag_rnn_cell(const ag_params *p, const char *name, ag_tensor *x, ag_tensor *h);
+/* nn.LSTMCell(input_size, hidden_size, bias): the init. */
+AG_API bool ag_lstm_cell_init(ag_params *p, const char *name, int64_t input_size,
+                              int64_t hidden_size, bool bias, ag_dtype dtype, ag_rng *rng);
+/* (i, f, g, o) = (σ, σ, tanh, σ)(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) cut in
+ * four; c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'), written to *h_out and
+ * *c_out (NULL on error; both pointers required, AG_ERR_NULL). */
+AG_API bool ag_lstm_cell(const ag_params *p, const char *name, ag_tensor *x, ag_tensor *h,
+                         ag_tensor *c, ag_tensor **h_out, ag_tensor **c_out);
+/* nn.GRUCell(input_size, hidden_size, bias): the init. */
+AG_API bool ag_gru_cell_init(ag_params *p, const char *name, int64_t input_size,
+                             int64_t hidden_size, bool bias, ag_dtype dtype, ag_rng *rng);
+/* r, z = σ(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});
+ * n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h. */
+AG_API ag_tensor *ag_gru_cell(const ag_params *p, const char *name, ag_tensor *x, ag_tensor *h);
+
+/* The cell `kind` made by its init under `name`, run over x (T, N, I) from
+ * h0 (and, for an LSTM, c0), (N, H) or NULL for zeros: the (T, N, H)
+ * outputs h_1 .. h_T, as nn.LSTM/nn.GRU/nn.RNN's output for one layer.
+ * The last state goes to *h_n and *c_n (intermediates; c_n NULL unless an
+ * LSTM); either pointer may be NULL when not wanted. All T inputs are
+ * projected by one matrix product before the loop. T and N must be >= 1
+ * (AG_ERR_SHAPE); c0 for another kind is AG_ERR_VALUE. */
+AG_API ag_tensor *ag_rnn_unroll(const ag_params *p, const char *name, ag_cell_kind kind,
+                                ag_tensor *x, ag_tensor *h0, ag_tensor *c0, ag_tensor **h_n,
+                                ag_tensor **c_n);
+
+/* The recurrent state kept across tape resets (opaque). */
+typedef struct ag_rnn_state ag_rnn_state;
+/* A new state: h (and c for an LSTM), (batch, hidden) leaves of zeros
+ * owned by the state, not requiring grad. Caller owns; free with
+ * ag_rnn_state_free. NULL with AG_ERR_VALUE for a bad kind or a size below
+ * 1, AG_ERR_DTYPE for a dtype not f32/f64. */
+AG_API ag_rnn_state *ag_rnn_state_new(ag_cell_kind kind, int64_t batch, int64_t hidden,
+                                      ag_dtype dtype);
+/* Frees the state and its tensors. NULL is a no-op. */
+AG_API void ag_rnn_state_free(ag_rnn_state *s);
+/* The state's h leaf (borrowed, valid until ag_rnn_state_free): pass it
+ * as h0. NULL with AG_ERR_NULL for a NULL state. */
+AG_API ag_tensor *ag_rnn_state_h(const ag_rnn_state *s);
+/* The state's c leaf, or NULL (no error) for a state not an LSTM's. */
+AG_API ag_tensor *ag_rnn_state_c(const ag_rnn_state *s);
+/* Copies the values of h_n and c_n (the unroll's last state; c_n NULL
+ * unless an LSTM) into the state, cutting the graph there. Both are
+ * checked (AG_ERR_SHAPE naming shape and dtype, AG_ERR_NULL, AG_ERR_VALUE
+ * for a c_n to a state without one) before either is copied. */
+AG_API bool ag_rnn_state_keep(ag_rnn_state *s, const ag_tensor *h_n, const ag_tensor *c_n);
+/* Sets the state to zeros (a new sequence). AG_ERR_NULL for NULL. */
+AG_API void ag_rnn_state_reset(ag_rnn_state *s);
+
+/* Storage for the four pairs of ag_rnn_torch_names. */
+typedef struct ag_rnn_names {
+    char ours[4][128], theirs[4][128];
+    ag_name_map map[4];
+} ag_rnn_names;
+/* The name map between a cell's tensors and a one-layer nn.LSTM, nn.GRU
+ * or nn.RNN's state_dict: "<name>.weight_ih" <-> "<module>weight_ih_l0",
+ * and so weight_hh, bias_ih, bias_hh. `module` is the prefix of the
+ * PyTorch module's names: "" for the layer's own state_dict, "rnn." for a
+ * field `rnn` of a bigger model. Fills *out and returns its four pairs
+ * (pointing into *out, valid while it is):
+ *     ag_rnn_names names;
+ *     ag_safetensors_load_as("lstm.safetensors", p, 4,
+ *                            ag_rnn_torch_names(&names, "lstm", ""));
+ * NULL with AG_ERR_NULL, or AG_ERR_VALUE for names over 127 bytes. */
+AG_API const ag_name_map *ag_rnn_torch_names(ag_rnn_names *out, const char *name,
+                                             const char *module);
+
+/* ------------------------------------------------------------------ */
 /* Training                                                            */
 /* ------------------------------------------------------------------ */
 

@@ -58,6 +58,12 @@ static struct {
     ag_params *smreg;  /* d = 3, k = 2 */
     ag_sequential *seq; /* conv2d(1, 2, 3) "0", batch_norm(2) "1", f64 */
     ag_tensor *img;    /* f64 (2,1,4,4) zeros: an input of seq */
+    ag_params *rnn;    /* cells "rnn", "lstm", "gru": I = 3 (x's), H = 4 */
+    ag_tensor *seq3;   /* f64 (1,2,3) zeros: a sequence of x's rows */
+    ag_tensor *h24;    /* f64 (2,4) zeros: a state of the cells */
+    ag_tensor *ho, *co; /* outputs of ag_lstm_cell */
+    ag_rnn_state *gru_state; /* (2,4) f64 */
+    ag_rnn_names rnn_names;
     ag_optim *opt;     /* Adam over p */
     ag_optim_config cfg;
     ag_schedule_config sched;
@@ -201,6 +207,15 @@ static void fixture_setup(void)
     ck_assert_msg(F.seq && ag_seq_conv2d(F.seq, 1, 2, 3, NULL) && ag_seq_batch_norm(F.seq, 2),
                   "%s", ag_last_error());
     F.img = ag_zeros(AG_F64, 4, H_SHAPE(2, 1, 4, 4));
+    F.rnn = ag_params_new();
+    ck_assert_msg(ag_rnn_cell_init(F.rnn, "rnn", 3, 4, true, AG_F64, &F.rng) &&
+                      ag_lstm_cell_init(F.rnn, "lstm", 3, 4, true, AG_F64, &F.rng) &&
+                      ag_gru_cell_init(F.rnn, "gru", 3, 4, true, AG_F64, &F.rng),
+                  "%s", ag_last_error());
+    F.seq3 = ag_zeros(AG_F64, 3, H_SHAPE(1, 2, 3));
+    F.h24 = ag_zeros(AG_F64, 2, H_SHAPE(2, 4));
+    F.gru_state = ag_rnn_state_new(AG_CELL_GRU, 2, 4, AG_F64);
+    ck_assert_msg(F.seq3 && F.h24 && F.gru_state, "%s", ag_last_error());
     F.logreg = ag_logreg_new(3, AG_F64);
     F.gcfg = (ag_gpt_config){.vocab_size = 5, .block_size = 4, .d_model = 4, .n_layer = 1,
                              .n_head = 2, .d_ff = 6};
@@ -269,6 +284,10 @@ static void fixture_teardown(void)
     ag_mlp_free(F.mlp);
     ag_sequential_free(F.seq);
     ag_tensor_free(F.img);
+    ag_params_free(F.rnn);
+    ag_tensor_free(F.seq3);
+    ag_tensor_free(F.h24);
+    ag_rnn_state_free(F.gru_state);
     ag_params_free(F.logreg);
     ag_params_free(F.smreg);
     ag_params_free(F.gpt);
@@ -1121,6 +1140,59 @@ enum kind {
     ROW(ag_gpt_logits, "p", ERR, IS_NULL(ag_gpt_logits(NULL, &F.gcfg, F.ids)))                   \
     ROW(ag_gpt_logits, "cfg", ERR, IS_NULL(ag_gpt_logits(F.gpt, NULL, F.ids)))                   \
     ROW(ag_gpt_logits, "ids", ERR, IS_NULL(ag_gpt_logits(F.gpt, &F.gcfg, NULL)))                 \
+    ROW(ag_rnn_cell_init, "p", ERR, !ag_rnn_cell_init(NULL, "r9", 3, 4, true, AG_F64, &F.rng))   \
+    ROW(ag_rnn_cell_init, "name", ERR, !ag_rnn_cell_init(F.rnn, NULL, 3, 4, true, AG_F64, &F.rng)) \
+    ROW(ag_rnn_cell_init, "rng", ERR, !ag_rnn_cell_init(F.rnn, "r9", 3, 4, true, AG_F64, NULL))  \
+    ROW(ag_rnn_cell, "p", ERR, IS_NULL(ag_rnn_cell(NULL, "rnn", F.x, NULL)))                     \
+    ROW(ag_rnn_cell, "name", ERR, IS_NULL(ag_rnn_cell(F.rnn, NULL, F.x, NULL)))                  \
+    ROW(ag_rnn_cell, "x", ERR, IS_NULL(ag_rnn_cell(F.rnn, "rnn", NULL, NULL)))                   \
+    ROW(ag_rnn_cell, "h", OK, ag_ndim(ag_rnn_cell(F.rnn, "rnn", F.x, NULL)) == 2)                \
+    ROW(ag_lstm_cell_init, "p", ERR, !ag_lstm_cell_init(NULL, "l9", 3, 4, true, AG_F64, &F.rng)) \
+    ROW(ag_lstm_cell_init, "name", ERR,                                                          \
+        !ag_lstm_cell_init(F.rnn, NULL, 3, 4, true, AG_F64, &F.rng))                             \
+    ROW(ag_lstm_cell_init, "rng", ERR, !ag_lstm_cell_init(F.rnn, "l9", 3, 4, true, AG_F64, NULL)) \
+    ROW(ag_lstm_cell, "p", ERR, !ag_lstm_cell(NULL, "lstm", F.x, NULL, NULL, &F.ho, &F.co))      \
+    ROW(ag_lstm_cell, "name", ERR, !ag_lstm_cell(F.rnn, NULL, F.x, NULL, NULL, &F.ho, &F.co))    \
+    ROW(ag_lstm_cell, "x", ERR, !ag_lstm_cell(F.rnn, "lstm", NULL, NULL, NULL, &F.ho, &F.co))    \
+    ROW(ag_lstm_cell, "h", OK,                                                                   \
+        ag_lstm_cell(F.rnn, "lstm", F.x, NULL, F.h24, &F.ho, &F.co) && ag_ndim(F.ho) == 2)       \
+    ROW(ag_lstm_cell, "c", OK,                                                                   \
+        ag_lstm_cell(F.rnn, "lstm", F.x, F.h24, NULL, &F.ho, &F.co) && ag_ndim(F.co) == 2)       \
+    ROW(ag_lstm_cell, "h_out", ERR, !ag_lstm_cell(F.rnn, "lstm", F.x, NULL, NULL, NULL, &F.co))  \
+    ROW(ag_lstm_cell, "c_out", ERR, !ag_lstm_cell(F.rnn, "lstm", F.x, NULL, NULL, &F.ho, NULL))  \
+    ROW(ag_gru_cell_init, "p", ERR, !ag_gru_cell_init(NULL, "g9", 3, 4, true, AG_F64, &F.rng))   \
+    ROW(ag_gru_cell_init, "name", ERR, !ag_gru_cell_init(F.rnn, NULL, 3, 4, true, AG_F64, &F.rng)) \
+    ROW(ag_gru_cell_init, "rng", ERR, !ag_gru_cell_init(F.rnn, "g9", 3, 4, true, AG_F64, NULL))  \
+    ROW(ag_gru_cell, "p", ERR, IS_NULL(ag_gru_cell(NULL, "gru", F.x, NULL)))                     \
+    ROW(ag_gru_cell, "name", ERR, IS_NULL(ag_gru_cell(F.rnn, NULL, F.x, NULL)))                  \
+    ROW(ag_gru_cell, "x", ERR, IS_NULL(ag_gru_cell(F.rnn, "gru", NULL, NULL)))                   \
+    ROW(ag_gru_cell, "h", OK, ag_ndim(ag_gru_cell(F.rnn, "gru", F.x, NULL)) == 2)                \
+    ROW(ag_rnn_unroll, "p", ERR,                                                                 \
+        IS_NULL(ag_rnn_unroll(NULL, "gru", AG_CELL_GRU, F.seq3, NULL, NULL, NULL, NULL)))        \
+    ROW(ag_rnn_unroll, "name", ERR,                                                              \
+        IS_NULL(ag_rnn_unroll(F.rnn, NULL, AG_CELL_GRU, F.seq3, NULL, NULL, NULL, NULL)))        \
+    ROW(ag_rnn_unroll, "x", ERR,                                                                 \
+        IS_NULL(ag_rnn_unroll(F.rnn, "gru", AG_CELL_GRU, NULL, NULL, NULL, NULL, NULL)))         \
+    ROW(ag_rnn_unroll, "h0", OK,                                                                 \
+        ag_ndim(ag_rnn_unroll(F.rnn, "lstm", AG_CELL_LSTM, F.seq3, NULL, F.h24, &F.ho, &F.co)) == 3) \
+    ROW(ag_rnn_unroll, "c0", OK,                                                                 \
+        ag_ndim(ag_rnn_unroll(F.rnn, "lstm", AG_CELL_LSTM, F.seq3, F.h24, NULL, &F.ho, &F.co)) == 3) \
+    ROW(ag_rnn_unroll, "h_n", OK,                                                                \
+        ag_ndim(ag_rnn_unroll(F.rnn, "lstm", AG_CELL_LSTM, F.seq3, NULL, NULL, NULL, &F.co)) == 3) \
+    ROW(ag_rnn_unroll, "c_n", OK,                                                                \
+        ag_ndim(ag_rnn_unroll(F.rnn, "lstm", AG_CELL_LSTM, F.seq3, NULL, NULL, &F.ho, NULL)) == 3) \
+    ROW(ag_rnn_state_new, "-", NOPTR, true)                                                      \
+    ROW(ag_rnn_state_free, "s", OK, VOID_CALL(ag_rnn_state_free(NULL)))                          \
+    ROW(ag_rnn_state_h, "s", ERR, IS_NULL(ag_rnn_state_h(NULL)))                                 \
+    ROW(ag_rnn_state_c, "s", ERR, IS_NULL(ag_rnn_state_c(NULL)))                                 \
+    ROW(ag_rnn_state_keep, "s", ERR, !ag_rnn_state_keep(NULL, F.h24, NULL))                      \
+    ROW(ag_rnn_state_keep, "h_n", ERR, !ag_rnn_state_keep(F.gru_state, NULL, NULL))              \
+    ROW(ag_rnn_state_keep, "c_n", OK, ag_rnn_state_keep(F.gru_state, F.h24, NULL))               \
+    ROW(ag_rnn_state_reset, "s", ERR, VOID_CALL(ag_rnn_state_reset(NULL)))                       \
+    ROW(ag_rnn_torch_names, "out", ERR, IS_NULL(ag_rnn_torch_names(NULL, "gru", "")))            \
+    ROW(ag_rnn_torch_names, "name", ERR, IS_NULL(ag_rnn_torch_names(&F.rnn_names, NULL, "")))    \
+    ROW(ag_rnn_torch_names, "module", ERR,                                                       \
+        IS_NULL(ag_rnn_torch_names(&F.rnn_names, "gru", NULL)))                                  \
     ROW(ag_sequential_new, "-", NOPTR, true)                                                     \
     ROW(ag_sequential_free, "s", OK, VOID_CALL(ag_sequential_free(NULL)))                        \
     ROW(ag_sequential_params, "s", ERR, IS_NULL(ag_sequential_params(NULL)))                     \
