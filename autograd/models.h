@@ -703,6 +703,14 @@ AG_API size_t ag_vocab_decode_size(const ag_vocab *v, const int64_t *ids, int64_
  * NULL. */
 AG_API bool ag_text_split(const ag_text *t, double held_out, uint64_t seed, ag_text **train,
                           ag_text **test);
+/* A new text of t's lines (as ag_text_split defines them) in a seeded random
+ * order (Fisher-Yates; the same seed gives the same order everywhere),
+ * sharing t's vocabulary. For a list whose order would teach the model
+ * something that is not in the lines — a sorted word list, whose next word
+ * shares the previous one's prefix. A last line without "\n" gets none
+ * added: its tokens may end up joined to the next line's. Caller owns; free
+ * with ag_text_free. NULL with AG_ERR_NULL or AG_ERR_NOMEM. */
+AG_API ag_text *ag_text_shuffle_lines(const ag_text *t, uint64_t seed);
 
 /* Batches of (T, N) windows of a text for next-token prediction, as
  * char-rnn and nanoGPT train. The windows start at 0, T, 2T, ... (not

@@ -703,6 +703,62 @@ bool ag_text_split(const ag_text *t, double held_out, uint64_t seed, ag_text **t
     return true;
 }
 
+/* The starts of t's lines and the end, in a new array of lines + 1 (and
+ * the count in *lines); NULL with AG_ERR_NOMEM. */
+static int64_t *line_starts(const char *what, const ag_text *t, int64_t *lines)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < t->n; i++)
+        if (t->ids[i] == t->vocab->newline || i == t->n - 1)
+            n++;
+    int64_t *start = ag_malloc((size_t)(n + 1) * sizeof *start);
+    if (!start) {
+        ag_error_set(AG_ERR_NOMEM, "%s: out of memory for %lld lines", what, (long long)n);
+        return NULL;
+    }
+    int64_t l = 0;
+    start[0] = 0;
+    for (int64_t i = 0; i < t->n; i++)
+        if (t->ids[i] == t->vocab->newline || i == t->n - 1)
+            start[++l] = i + 1;
+    *lines = n;
+    return start;
+}
+
+ag_text *ag_text_shuffle_lines(const ag_text *t, uint64_t seed)
+{
+    if (!t) {
+        ag_error_set(AG_ERR_NULL, "text_shuffle_lines: the text is NULL");
+        return NULL;
+    }
+    int64_t lines = 0;
+    int64_t *start = line_starts("text_shuffle_lines", t, &lines);
+    int64_t *perm = start ? ag_malloc((size_t)(lines ? lines : 1) * sizeof *perm) : NULL;
+    ag_text *s = perm ? text_new("text_shuffle_lines", t->n) : NULL;
+    if (!s) {
+        if (start && !perm)
+            ag_error_set(AG_ERR_NOMEM, "text_shuffle_lines: out of memory for %lld lines",
+                         (long long)lines);
+        ag_free(start);
+        ag_free(perm);
+        return NULL;
+    }
+    ag_rng rng;
+    ag_rng_seed(&rng, seed);
+    permutation(perm, lines, &rng);
+    int64_t at = 0;
+    for (int64_t k = 0; k < lines; k++) {
+        int64_t len = start[perm[k] + 1] - start[perm[k]];
+        memcpy(s->ids + at, t->ids + start[perm[k]], (size_t)len * sizeof *s->ids);
+        at += len;
+    }
+    vocab_retain(t->vocab);
+    s->vocab = t->vocab;
+    ag_free(start);
+    ag_free(perm);
+    return s;
+}
+
 /* ---- (T, N) batches ---- */
 
 struct ag_text_batches {

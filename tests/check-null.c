@@ -1302,6 +1302,7 @@ enum kind {
     ROW(ag_text_split, "t", ERR, text_split_with_null(0))                                        \
     ROW(ag_text_split, "train", ERR, text_split_with_null(1))                                    \
     ROW(ag_text_split, "test", ERR, text_split_with_null(2))                                     \
+    ROW(ag_text_shuffle_lines, "t", ERR, IS_NULL(ag_text_shuffle_lines(NULL, 1)))                \
     ROW(ag_text_batches_new, "t", ERR, IS_NULL(ag_text_batches_new(NULL, 2, 1, true, 1)))        \
     ROW(ag_text_batches_free, "b", OK, VOID_CALL(ag_text_batches_free(NULL)))                    \
     ROW(ag_text_batches_next, "b", ERR, !ag_text_batches_next(NULL, NULL, NULL))                 \

@@ -670,6 +670,59 @@ END_TEST
 
 /* ---- out of memory ---- */
 
+/* Lines "0\n" .. "9\n" shuffled: each comes once, whole; the order follows
+ * the seed; the vocabulary is the same object. */
+START_TEST(test_shuffle_lines)
+{
+    ag_text *t = from("0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n", AG_TEXT_CHARS);
+    /* ids: "\n" 0, digit d is d + 1 */
+    ag_text *a = ag_text_shuffle_lines(t, 5), *b = ag_text_shuffle_lines(t, 5);
+    ag_text *c = ag_text_shuffle_lines(t, 6);
+    ck_assert_msg(a && b && c, "%s", ag_last_error());
+    ck_assert_ptr_eq(ag_text_vocab(a), ag_text_vocab(t));
+    ck_assert_int_eq(ag_text_len(a), 20);
+    const int64_t *ia = ag_text_ids(a), *ib = ag_text_ids(b), *ic = ag_text_ids(c);
+    int seen[10] = {0};
+    bool same_as_t = true, same_as_c = true;
+    for (int k = 0; k < 10; k++) {
+        ck_assert_int_eq(ia[2 * k + 1], 0); /* every line keeps its "\n" */
+        ck_assert(ia[2 * k] >= 1 && ia[2 * k] <= 10);
+        seen[ia[2 * k] - 1]++;
+        ck_assert_int_eq(ia[2 * k], ib[2 * k]);
+        same_as_t = same_as_t && ia[2 * k] == k + 1;
+        same_as_c = same_as_c && ia[2 * k] == ic[2 * k];
+    }
+    for (int d = 0; d < 10; d++)
+        ck_assert_int_eq(seen[d], 1);
+    /* 10! orders: the chance that a seed leaves them, or two seeds agree, is 1 in 3.6e6. */
+    ck_assert(!same_as_t);
+    ck_assert(!same_as_c);
+    ag_text_free(a);
+    ag_text_free(b);
+    ag_text_free(c);
+    ag_text_free(t);
+
+    /* A last line without "\n" moves as it is. */
+    t = from("ab\nc", AG_TEXT_CHARS);
+    bool moved = false;
+    for (uint64_t seed = 0; seed < 16 && !moved; seed++) {
+        a = ag_text_shuffle_lines(t, seed);
+        ck_assert_msg(a != NULL, "%s", ag_last_error());
+        char *d = decode(a);
+        ck_assert_msg(strcmp(d, "ab\nc") == 0 || strcmp(d, "cab\n") == 0, "%s", d);
+        moved = strcmp(d, "cab\n") == 0;
+        free(d);
+        ag_text_free(a);
+    }
+    ck_assert(moved);
+    ag_text_free(t);
+    ag_error_clear();
+    ck_assert_ptr_null(ag_text_shuffle_lines(NULL, 1));
+    ck_assert_int_eq(ag_last_status(), AG_ERR_NULL);
+    ag_error_clear();
+}
+END_TEST
+
 static const char *oom_path;
 
 static bool oom_load(void)
@@ -708,6 +761,15 @@ static bool oom_split(void)
     return ok;
 }
 
+static bool oom_shuffle(void)
+{
+    ag_text *t = ag_text_from_string("a b\nc d\ne\nf", 11, AG_TEXT_WORDS, NULL);
+    ag_text *s = t ? ag_text_shuffle_lines(t, 3) : NULL;
+    ag_text_free(t);
+    ag_text_free(s);
+    return s != NULL;
+}
+
 static bool oom_batches(void)
 {
     ag_text *t = ag_text_from_string(ALPHABET, 26, AG_TEXT_CHARS, NULL);
@@ -739,6 +801,7 @@ START_TEST(test_out_of_memory)
         bool (*fn)(void);
     } calls[] = {{"text_load words", oom_load}, {"text_load chars", oom_load_chars},
                  {"from_string with a vocabulary", oom_encode}, {"text_split", oom_split},
+                 {"text_shuffle_lines", oom_shuffle},
                  {"text_batches", oom_batches}, {"sample_logits", oom_sample}};
     for (size_t c = 0; c < H_COUNT(calls); c++) {
         long k = 0;
@@ -771,6 +834,7 @@ Suite *text_suite(void)
     tc = data_tcase(s, "split", H_TIMEOUT);
     tcase_add_test(tc, test_split_lines);
     tcase_add_test(tc, test_split_errors);
+    tcase_add_test(tc, test_shuffle_lines);
     tc = data_tcase(s, "batches", H_TIMEOUT);
     tcase_add_test(tc, test_batches_windows);
     tcase_add_test(tc, test_batches_errors);
