@@ -20,6 +20,8 @@ demos=(
     "autoencoder_fashion /usr/share/datasets/fashion-mnist build/autoencoder_fashion.png" # conv autoencoder, reconstructions
     "vae_fashion /usr/share/datasets/fashion-mnist build/vae_fashion" # VAE: test ELBO, reconstructions, samples
     "gan_digits examples/data build/gan_digits.png" # a GAN on the 8x8 digits, a grid of samples
+    "text_lm lstm /usr/share/dict/american-english build/text_lstm" # a character LSTM on the word list
+    "OPENBLAS_NUM_THREADS=1 text_lm gpt /usr/share/dict/american-english build/text_gpt" # a small GPT on it (one BLAS thread: faster for its small products)
     "custom_op" # a user's op, its hand-written rule checked, a planted mistake found
 )
 
@@ -45,7 +47,13 @@ meson compile -C "$build_dir"
 for demo in "${demos[@]}"; do
     read -r -a cmd <<<"$demo"
     printf '\n==> %s\n\n' "$demo"
-    if ! "$build_dir/examples/${cmd[0]}" "${cmd[@]:1}"; then
+    # Leading NAME=value words are the demo's environment.
+    vars=()
+    while [[ ${cmd[0]} == *=* ]]; do
+        vars+=("${cmd[0]}")
+        cmd=("${cmd[@]:1}")
+    done
+    if ! env "${vars[@]}" "$build_dir/examples/${cmd[0]}" "${cmd[@]:1}"; then
         echo "demo.sh: '$demo' failed" >&2
         exit 1
     fi
