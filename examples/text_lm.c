@@ -3,7 +3,7 @@
  * (char-rnn) and a small GPT, trained on the same data and measured the
  * same way, so their held-out losses can be compared.
  *
- *   text_lm lstm|gpt [text-file] [out-prefix] [steps]
+ *   text_lm lstm|gpt [text-file] [out-prefix] [steps (default 1000)]
  *
  * The text (default: Debian's word list, wamerican, one word per line) is
  * put in a seeded random order by lines — the list is sorted, and a model
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     model m = {.gpt = strcmp(argv[1], "gpt") == 0};
     const char *path = argc > 2 ? argv[2] : "/usr/share/dict/american-english";
     const char *prefix = argc > 3 ? argv[3] : (m.gpt ? "build/text_gpt" : "build/text_lstm");
-    int steps = argc > 4 ? atoi(argv[4]) : 2000;
+    int steps = argc > 4 ? atoi(argv[4]) : 1000;
     if (steps < 1)
         steps = 1;
 

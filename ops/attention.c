@@ -81,6 +81,43 @@ static bool shapes_ok(ag_tensor *q, ag_tensor *k, ag_tensor *v, ag_tensor *mask,
     return true;
 }
 
+/* Whether every score is finite (then only the causal flag blocks). */
+static bool all_finite(const ag_tensor *s)
+{
+    size_t n = ag_numel(s);
+    if (s->dtype == AG_F32) {
+        const float *x = ag_data((ag_tensor *)s);
+        float acc = 0.0f;
+        for (size_t i = 0; i < n; i++)
+            acc += x[i] * 0.0f; /* inf·0 and NaN·0 are NaN: one test at the end */
+        return acc == 0.0f;
+    }
+    const double *x = ag_data((ag_tensor *)s);
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++)
+        acc += x[i] * 0.0;
+    return acc == 0.0;
+}
+
+/* The causal softmax of finite scores s (B, L, S) as two ops, softmax(s +
+ * bias) with bias (L, S) a tape constant of 0 where key j <= query i and
+ * -1e30 elsewhere, instead of the seven of the general path below: the
+ * step of a small GPT spends a tenth of its time here otherwise. The sum
+ * of a finite score and -1e30 stays finite (no -inf reaches anomaly mode)
+ * and its exponential after the row's maximum is subtracted is exactly 0,
+ * so blocked weights and their gradients are exactly 0 as in the general
+ * path; every row keeps key 0 open, so none is fully blocked. */
+static ag_tensor *causal_softmax(ag_tensor *s, int64_t L, int64_t S)
+{
+    ag_tensor *bias = ag_tape_tensor(s->dtype, 2, (int64_t[]){L, S});
+    if (!bias)
+        return NULL;
+    for (int64_t i = 0; i < L; i++)
+        for (int64_t j = 0; j < S; j++)
+            ag_store(bias, (size_t)(i * S + j), j > i ? -1e30 : 0.0);
+    return ag_softmax(ag_add(s, bias), -1);
+}
+
 /* Softmax along the last axis of s (B, L, S) over the open positions: those
  * not −inf in s and, when causal, with key j ≤ query i (PyTorch's tril of
  * ones(L, S), aligned at the top left). With nothing blocked it is
@@ -97,6 +134,8 @@ static ag_tensor *masked_softmax(ag_tensor *s, bool causal)
     int64_t B = s->shape[0], L = s->shape[1], S = s->shape[2];
     if (S == 0)
         return s; /* no key: an empty weight matrix, and the product gives zeros */
+    if (causal && all_finite(s))
+        return causal_softmax(s, L, S);
     ag_tensor *open = ag_tape_tensor(s->dtype, 3, (int64_t[]){B, L, S});
     ag_tensor *m = ag_tape_tensor(s->dtype, 3, (int64_t[]){B, L, 1});
     ag_tensor *closed_row = ag_tape_tensor(s->dtype, 3, (int64_t[]){B, L, 1});
