@@ -9,8 +9,9 @@
 #    builds only the benchmarks (they link the static library);
 # 2. runs, in this order, every time: bench_mlp and bench_logreg with
 #    OPENBLAS_NUM_THREADS=1 then 2, bench_scalar and bench_tape (1 thread),
-#    the memory probes (bench_mlp --memory=engine|hand, each in a fresh
-#    process), then the PyTorch peer with OPENBLAS_NUM_THREADS=1 then 2,
+#    bench_conv and bench_seq likewise, KANN's LSTM (bench/kann_peer.sh,
+#    when KANN_DIR is set), the memory probes (bench_mlp
+#    --memory=engine|hand, each in a fresh process), then the PyTorch peer with OPENBLAS_NUM_THREADS=1 then 2,
 #    each trying torch.set_num_threads(1) and (2);
 # 3. does all of step 2 once per environment pass:
 #      as-set   the environment as this shell has it (OPENBLAS_CORETYPE and
@@ -32,7 +33,9 @@
 # with torch; otherwise /usr/bin/python3, then python3 on PATH, are tried,
 # and the peer is skipped with a note when none imports torch),
 # BENCH_FORCE_CORE, BENCH_IDLE_WAIT (seconds to wait for other processes
-# to leave the CPUs before each pass; default 60).
+# to leave the CPUs before each pass; default 60), KANN_DIR (a checkout of
+# KANN: its LSTM step is built out of tree by bench/kann_peer.sh and joins
+# the sequence table; without it that column says "not run").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +51,7 @@ if [ -f "$BUILD/build.ninja" ]; then
 else
     meson setup "$BUILD" --buildtype=release -Db_ndebug=true >/dev/null
 fi
-meson compile -C "$BUILD" bench_mlp bench_logreg bench_scalar bench_tape bench_conv >/dev/null
+meson compile -C "$BUILD" bench_mlp bench_logreg bench_scalar bench_tape bench_conv bench_seq >/dev/null
 BIN=$BUILD/bench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/*.log
@@ -129,7 +132,10 @@ run_pass() {
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_mlp" "${QUICK[@]}" --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_logreg" "${QUICK[@]}" --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_conv" "${QUICK[@]}" --results "$f"
+            env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_seq" "${QUICK[@]}" --results "$f"
         done
+        env "$@" OPENBLAS_NUM_THREADS=1 BENCH_BUILD="$BUILD" bash bench/kann_peer.sh "${QUICK[@]}" \
+            --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_scalar" "${QUICK[@]}" --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_tape" "${QUICK[@]}" --results "$f"
         for w in engine hand; do
@@ -139,7 +145,7 @@ run_pass() {
             env "$@" OPENBLAS_NUM_THREADS=1 "$PY" bench/torch_peer.py "${QUICK[@]}" --threads 1,2 \
                 --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=2 "$PY" bench/torch_peer.py "${QUICK[@]}" --threads 1,2 \
-                --only mlp,logreg,lenet,conv --results "$f"
+                --only mlp,logreg,lenet,conv,lstm,gpt --results "$f"
         else
             echo "run.sh: no Python interpreter here imports torch (tried ${BENCH_PYTHON:-} /usr/bin/python3 python3): PyTorch peer skipped"
         fi
