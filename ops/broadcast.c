@@ -113,7 +113,7 @@ static size_t rows_of(const ag_tensor *a, const ag_tensor *b, const ag_tensor *y
                       ag_odometer *it, ptrdiff_t *ia, ptrdiff_t *ib)
 {
     int nd = y->ndim;
-    int64_t sa[AG_MAX_DIMS], sb[AG_MAX_DIMS];
+    int64_t sa[AG_MAX_DIMS] = {0}, sb[AG_MAX_DIMS] = {0}; /* {0}: GCC -O3 cannot see that nd = 0 reads none */
     ag_broadcast_strides(a, nd, y->shape, sa);
     ag_broadcast_strides(b, nd, y->shape, sb);
     *ia = nd ? sa[nd - 1] : 0;
