@@ -9,47 +9,12 @@
  * padding, groups of a group norm) are arguments of the forward, as in
  * torch.nn.functional. Each output is labelled with the layer's name so
  * that ag_explain and the per-node gradient checker name the layer. */
+#include "models_internal.h"
 #include "op.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* "<layer>.<what>" into buf; false with AG_ERR_VALUE when it does not fit. */
-static bool param_name(const char *op, char *buf, size_t size, const char *layer, const char *what)
-{
-    if ((size_t)snprintf(buf, size, "%s.%s", layer, what) >= size) {
-        ag_error_set(AG_ERR_VALUE, "%s: layer name '%.40s...' is too long", op, layer);
-        return false;
-    }
-    return true;
-}
-
-/* Whether p holds `name`, without leaving the lookup's AG_ERR_NOTFOUND. */
-static bool name_taken(const ag_params *p, const char *name)
-{
-    bool pending = ag_last_status() != AG_OK;
-    bool taken = ag_params_get(p, name) != NULL;
-    if (!taken && !pending)
-        ag_error_clear();
-    return taken;
-}
-
-static bool positive(const char *op, const char *what, int64_t n)
-{
-    if (n >= 1)
-        return true;
-    ag_error_set(AG_ERR_VALUE, "%s: %s is %lld; it must be >= 1", op, what, (long long)n);
-    return false;
-}
-
-static bool float_dtype(const char *op, ag_dtype dtype)
-{
-    if (dtype == AG_F32 || dtype == AG_F64)
-        return true;
-    ag_error_set(AG_ERR_DTYPE, "%s: dtype %s; parameters are f32 or f64", op, ag_dtype_str(dtype));
-    return false;
-}
 
 /* The checks and names both convolution inits share; `a` and `b` are the
  * weight's first two dimensions (out, in/groups for conv2d; in,
@@ -63,21 +28,23 @@ static bool conv_init(const char *op, ag_params *p, const char *name, int64_t in
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return false;
     }
-    if (!param_name(op, w, sizeof w, name, "weight") || !param_name(op, b, sizeof b, name, "bias") ||
-        !positive(op, "in_channels", in) || !positive(op, "out_channels", out) ||
-        !positive(op, "kernel height", kh) || !positive(op, "kernel width", kw) ||
-        !positive(op, "groups", groups) || !float_dtype(op, dtype))
+    if (!ag_layer_name(op, w, sizeof w, name, "weight") ||
+        !ag_layer_name(op, b, sizeof b, name, "bias") ||
+        !ag_layer_positive(op, "in_channels", in) || !ag_layer_positive(op, "out_channels", out) ||
+        !ag_layer_positive(op, "kernel height", kh) || !ag_layer_positive(op, "kernel width", kw) ||
+        !ag_layer_positive(op, "groups", groups) || !ag_layer_float_dtype(op, dtype))
         return false;
     if (in % groups || out % groups) {
-        ag_error_set(AG_ERR_VALUE, "%s: groups %lld must divide in_channels %lld and out_channels %lld",
-                     op, (long long)groups, (long long)in, (long long)out);
+        ag_error_set(AG_ERR_VALUE,
+                     "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
+                     (long long)groups, (long long)in, (long long)out);
         return false;
     }
     if (init != AG_INIT_ZEROS && !rng) {
         ag_error_set(AG_ERR_NULL, "%s: rng is NULL (seed one with ag_rng_seed)", op);
         return false;
     }
-    if (name_taken(p, w) || (bias && name_taken(p, b))) {
+    if (ag_layer_name_taken(p, w) || (bias && ag_layer_name_taken(p, b))) {
         ag_error_set(AG_ERR_VALUE, "%s: layer '%.100s' exists already", op, name);
         return false;
     }
@@ -97,8 +64,8 @@ bool ag_conv2d_init(ag_params *p, const char *name, int64_t in_channels, int64_t
 }
 
 bool ag_conv_transpose2d_init(ag_params *p, const char *name, int64_t in_channels,
-                              int64_t out_channels, int64_t kh, int64_t kw, int64_t groups, bool bias,
-                              ag_dtype dtype, ag_init init, ag_rng *rng)
+                              int64_t out_channels, int64_t kh, int64_t kw, int64_t groups,
+                              bool bias, ag_dtype dtype, ag_init init, ag_rng *rng)
 {
     return conv_init("conv_transpose2d_init", p, name, in_channels, out_channels, kh, kw, groups,
                      bias, dtype, init, rng, true);
@@ -107,7 +74,7 @@ bool ag_conv_transpose2d_init(ag_params *p, const char *name, int64_t in_channel
 /* The layer's tensor `what`, or NULL; a missing bias is not an error. */
 static ag_tensor *optional(const ag_params *p, const char *name)
 {
-    return name_taken(p, name) ? ag_params_get(p, name) : NULL;
+    return ag_layer_name_taken(p, name) ? ag_params_get(p, name) : NULL;
 }
 
 static ag_tensor *labelled(ag_tensor *y, const char *name)
@@ -129,8 +96,8 @@ static ag_tensor *conv_layer(const char *op, conv_fn conv, const ag_params *p, c
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return NULL;
     }
-    if (!ag_check_inputs(op, 1, &x) || !param_name(op, w, sizeof w, name, "weight") ||
-        !param_name(op, b, sizeof b, name, "bias"))
+    if (!ag_check_inputs(op, 1, &x) || !ag_layer_name(op, w, sizeof w, name, "weight") ||
+        !ag_layer_name(op, b, sizeof b, name, "bias"))
         return NULL;
     ag_tensor *weight = ag_params_get(p, w);
     if (!weight)
@@ -157,9 +124,10 @@ static bool affine_params(const char *op, ag_params *p, const char *name, int nd
                           const int64_t *shape, ag_dtype dtype)
 {
     char w[128], b[128];
-    if (!param_name(op, w, sizeof w, name, "weight") || !param_name(op, b, sizeof b, name, "bias"))
+    if (!ag_layer_name(op, w, sizeof w, name, "weight") ||
+        !ag_layer_name(op, b, sizeof b, name, "bias"))
         return false;
-    if (name_taken(p, w) || name_taken(p, b)) {
+    if (ag_layer_name_taken(p, w) || ag_layer_name_taken(p, b)) {
         ag_error_set(AG_ERR_VALUE, "%s: layer '%.100s' exists already", op, name);
         return false;
     }
@@ -171,7 +139,7 @@ static bool affine_params(const char *op, ag_params *p, const char *name, int nd
 static bool add_buffer(ag_params *p, const char *name, const char *what, ag_tensor *t)
 {
     char full[128];
-    if (!param_name("batch_norm_init", full, sizeof full, name, what)) {
+    if (!ag_layer_name("batch_norm_init", full, sizeof full, name, what)) {
         ag_tensor_free(t);
         return false;
     }
@@ -187,12 +155,12 @@ bool ag_batch_norm_init(ag_params *p, const char *name, int64_t num_features, ag
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return false;
     }
-    if (!positive(op, "num_features", num_features) || !float_dtype(op, dtype))
+    if (!ag_layer_positive(op, "num_features", num_features) || !ag_layer_float_dtype(op, dtype))
         return false;
     char rm[128];
-    if (!param_name(op, rm, sizeof rm, name, "running_mean"))
+    if (!ag_layer_name(op, rm, sizeof rm, name, "running_mean"))
         return false;
-    if (name_taken(p, rm)) {
+    if (ag_layer_name_taken(p, rm)) {
         ag_error_set(AG_ERR_VALUE, "%s: layer '%.100s' exists already", op, name);
         return false;
     }
@@ -216,14 +184,16 @@ ag_tensor *ag_batch_norm_layer(const ag_params *p, const char *name, ag_tensor *
     }
     if (!ag_check_inputs(op, 1, &x))
         return NULL;
-    if (!param_name(op, w, sizeof w, name, "weight") || !param_name(op, b, sizeof b, name, "bias") ||
-        !param_name(op, rm, sizeof rm, name, "running_mean") ||
-        !param_name(op, rv, sizeof rv, name, "running_var") ||
-        !param_name(op, nb, sizeof nb, name, "num_batches_tracked"))
+    if (!ag_layer_name(op, w, sizeof w, name, "weight") ||
+        !ag_layer_name(op, b, sizeof b, name, "bias") ||
+        !ag_layer_name(op, rm, sizeof rm, name, "running_mean") ||
+        !ag_layer_name(op, rv, sizeof rv, name, "running_var") ||
+        !ag_layer_name(op, nb, sizeof nb, name, "num_batches_tracked"))
         return NULL;
     bool training = ag_params_training(p);
-    ag_tensor *y = ag_batch_norm(x, ag_params_get(p, rm), ag_params_get(p, rv), ag_params_get(p, w),
-                                 ag_params_get(p, b), training, BN_MOMENTUM_PERCENT / 100.0, bn_eps);
+    ag_tensor *y =
+        ag_batch_norm(x, ag_params_get(p, rm), ag_params_get(p, rv), ag_params_get(p, w),
+                      ag_params_get(p, b), training, BN_MOMENTUM_PERCENT / 100.0, bn_eps);
     if (y && training) {
         ag_tensor *count = optional(p, nb);
         if (count && ag_tensor_dtype(count) == AG_I64 && ag_numel(count) == 1)
@@ -245,9 +215,9 @@ bool ag_layer_norm_init(ag_params *p, const char *name, int ndim, const int64_t 
         return false;
     }
     for (int i = 0; i < ndim; i++)
-        if (!positive(op, "a normalised dimension", shape[i]))
+        if (!ag_layer_positive(op, "a normalised dimension", shape[i]))
             return false;
-    return float_dtype(op, dtype) && affine_params(op, p, name, ndim, shape, dtype);
+    return ag_layer_float_dtype(op, dtype) && affine_params(op, p, name, ndim, shape, dtype);
 }
 
 ag_tensor *ag_layer_norm_layer(const ag_params *p, const char *name, ag_tensor *x)
@@ -260,7 +230,8 @@ ag_tensor *ag_layer_norm_layer(const ag_params *p, const char *name, ag_tensor *
     }
     if (!ag_check_inputs(op, 1, &x))
         return NULL;
-    if (!param_name(op, w, sizeof w, name, "weight") || !param_name(op, b, sizeof b, name, "bias"))
+    if (!ag_layer_name(op, w, sizeof w, name, "weight") ||
+        !ag_layer_name(op, b, sizeof b, name, "bias"))
         return NULL;
     ag_tensor *weight = ag_params_get(p, w);
     if (!weight)
@@ -275,7 +246,7 @@ bool ag_group_norm_init(ag_params *p, const char *name, int64_t num_channels, ag
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return false;
     }
-    return positive(op, "num_channels", num_channels) && float_dtype(op, dtype) &&
+    return ag_layer_positive(op, "num_channels", num_channels) && ag_layer_float_dtype(op, dtype) &&
            affine_params(op, p, name, 1, &num_channels, dtype);
 }
 
@@ -289,7 +260,8 @@ ag_tensor *ag_group_norm_layer(const ag_params *p, const char *name, ag_tensor *
     }
     if (!ag_check_inputs(op, 1, &x))
         return NULL;
-    if (!param_name(op, w, sizeof w, name, "weight") || !param_name(op, b, sizeof b, name, "bias"))
+    if (!ag_layer_name(op, w, sizeof w, name, "weight") ||
+        !ag_layer_name(op, b, sizeof b, name, "bias"))
         return NULL;
     return labelled(ag_group_norm(x, groups, ag_params_get(p, w), ag_params_get(p, b), bn_eps),
                     name);

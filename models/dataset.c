@@ -8,6 +8,7 @@
  * tensors when it is made (one set of the batch size and, when the last
  * batch of an epoch is smaller, one set of that size), so iterating never
  * touches the heap: a training loop's steady state stays allocation-free. */
+#include "models_internal.h"
 #include "op.h"
 
 #include <math.h>
@@ -73,40 +74,6 @@ static bool check_dataset(const char *what, const ag_dataset *d)
         return false;
     }
     return true;
-}
-
-/* ---- seeded permutations ---- */
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound), without modulo bias: draws below 2^64 mod bound
- * are rejected, so every residue has the same number of preimages. */
-static uint64_t below(ag_rng *rng, uint64_t bound)
-{
-    uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        uint64_t x = ag_rng_next(rng);
-        if (x >= threshold)
-            return x % bound;
-    }
-}
-
-/* p = a uniformly random permutation of 0..n-1 (Fisher-Yates). */
-static void permutation(int64_t *p, int64_t n, ag_rng *rng)
-{
-    for (int64_t i = 0; i < n; i++)
-        p[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)below(rng, (uint64_t)i + 1);
-        int64_t t = p[i];
-        p[i] = p[j];
-        p[j] = t;
-    }
 }
 
 /* ---- split ---- */
@@ -192,7 +159,7 @@ bool ag_dataset_split(const ag_dataset *d, double test_fraction, uint64_t seed,
     }
     ag_rng rng;
     ag_rng_seed(&rng, seed);
-    permutation(perm, n, &rng);
+    ag_permutation(perm, n, &rng);
     /* Keep the parent's class count even if a class misses one side. */
     int64_t n_classes = d->n_classes;
     const int64_t *y = ag_data_const(d->y);
@@ -439,8 +406,8 @@ bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **ta
              * epoch k is the same whatever was done before it. The constant
              * keeps these orders apart from ag_dataset_split's for one seed. */
             ag_rng rng;
-            ag_rng_seed(&rng, mix64(mix64(b->seed ^ 0x62617463685f6f72ULL) + b->epoch));
-            permutation(b->perm, b->n, &rng);
+            ag_rng_seed(&rng, ag_mix64(ag_mix64(b->seed ^ 0x62617463685f6f72ULL) + b->epoch));
+            ag_permutation(b->perm, b->n, &rng);
         } else {
             for (int64_t i = 0; i < b->n; i++)
                 b->perm[i] = i;

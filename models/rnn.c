@@ -10,6 +10,7 @@
  * matrix product before the loop, so a step adds only h·W_hhᵀ and the
  * gates' elementwise work; the projection is cut into its T steps by
  * halving (see step_inputs) rather than by T slices of the whole. */
+#include "models_internal.h"
 #include "op.h"
 
 #include <math.h>
@@ -30,16 +31,6 @@ static bool make_names(const char *op, const char *name, cell_names *n)
         return false;
     }
     return true;
-}
-
-/* Whether p holds `name`, without leaving the lookup's AG_ERR_NOTFOUND. */
-static bool name_taken(const ag_params *p, const char *name)
-{
-    bool pending = ag_last_status() != AG_OK;
-    bool taken = ag_params_get(p, name) != NULL;
-    if (!taken && !pending)
-        ag_error_clear();
-    return taken;
 }
 
 /* The number of gate blocks stacked in the weights: 1, 4 (i, f, g, o) or
@@ -86,8 +77,8 @@ static bool cell_init(const char *op, ag_cell_kind kind, ag_params *p, const cha
                      ag_dtype_str(dtype));
         return false;
     }
-    if (name_taken(p, n.w_ih) || name_taken(p, n.w_hh) || name_taken(p, n.b_ih) ||
-        name_taken(p, n.b_hh)) {
+    if (ag_layer_name_taken(p, n.w_ih) || ag_layer_name_taken(p, n.w_hh) ||
+        ag_layer_name_taken(p, n.b_ih) || ag_layer_name_taken(p, n.b_hh)) {
         ag_error_set(AG_ERR_VALUE, "%s: layer '%.100s' exists already", op, name);
         return false;
     }
@@ -177,15 +168,15 @@ static bool load_cell(const char *op, const ag_params *p, const char *name, ag_c
     if (!make_names(op, name, &n))
         return false;
     c->kind = kind;
-    if (!name_taken(p, n.w_ih) || !name_taken(p, n.w_hh)) {
+    if (!ag_layer_name_taken(p, n.w_ih) || !ag_layer_name_taken(p, n.w_hh)) {
         ag_error_set(AG_ERR_NOTFOUND, "%s: the store has no '%s'; make the layer with "
-                     "ag_%s_cell_init", op, name_taken(p, n.w_ih) ? n.w_hh : n.w_ih,
+                     "ag_%s_cell_init", op, ag_layer_name_taken(p, n.w_ih) ? n.w_hh : n.w_ih,
                      kind_str(kind));
         return false;
     }
     c->w_ih = ag_params_get(p, n.w_ih);
     c->w_hh = ag_params_get(p, n.w_hh);
-    bool has_bi = name_taken(p, n.b_ih), has_bh = name_taken(p, n.b_hh);
+    bool has_bi = ag_layer_name_taken(p, n.b_ih), has_bh = ag_layer_name_taken(p, n.b_hh);
     if (has_bi != has_bh) {
         ag_error_set(AG_ERR_NOTFOUND, "%s: the store has '%s' but not '%s'", op,
                      has_bi ? n.b_ih : n.b_hh, has_bi ? n.b_hh : n.b_ih);

@@ -15,6 +15,7 @@
  * Random orders (the split's lines, the batches' windows) are Fisher-Yates
  * shuffles driven by ag_rng, as in dataset.c, so a seed fixes them on every
  * platform. */
+#include "models_internal.h"
 #include "op.h"
 
 #include <errno.h>
@@ -589,38 +590,6 @@ const ag_vocab *ag_text_vocab(const ag_text *t)
     return t->vocab;
 }
 
-/* ---- seeded permutations (as dataset.c's) ---- */
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound) without modulo bias. */
-static uint64_t below(ag_rng *rng, uint64_t bound)
-{
-    uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        uint64_t x = ag_rng_next(rng);
-        if (x >= threshold)
-            return x % bound;
-    }
-}
-
-static void permutation(int64_t *p, int64_t n, ag_rng *rng)
-{
-    for (int64_t i = 0; i < n; i++)
-        p[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)below(rng, (uint64_t)i + 1);
-        int64_t t = p[i];
-        p[i] = p[j];
-        p[j] = t;
-    }
-}
-
 /* ---- split by lines ---- */
 
 /* The lines of t marked `which` in held, concatenated in t's order. */
@@ -684,7 +653,7 @@ bool ag_text_split(const ag_text *t, double held_out, uint64_t seed, ag_text **t
             start[++l] = i + 1;
     ag_rng rng;
     ag_rng_seed(&rng, seed);
-    permutation(perm, lines, &rng);
+    ag_permutation(perm, lines, &rng);
     int64_t test_tokens = 0;
     for (int64_t k = 0; k < n_test; k++) {
         held[perm[k]] = 1;
@@ -745,7 +714,7 @@ ag_text *ag_text_shuffle_lines(const ag_text *t, uint64_t seed)
     }
     ag_rng rng;
     ag_rng_seed(&rng, seed);
-    permutation(perm, lines, &rng);
+    ag_permutation(perm, lines, &rng);
     int64_t at = 0;
     for (int64_t k = 0; k < lines; k++) {
         int64_t len = start[perm[k] + 1] - start[perm[k]];
@@ -851,8 +820,8 @@ bool ag_text_batches_next(ag_text_batches *b, ag_tensor **x, ag_tensor **y)
             /* Epoch k's order depends on the seed and k only; the constant
              * keeps it apart from ag_text_split's order for one seed. */
             ag_rng rng;
-            ag_rng_seed(&rng, mix64(mix64(b->seed ^ 0x746578745f626174ULL) + b->epoch));
-            permutation(b->perm, b->W, &rng);
+            ag_rng_seed(&rng, ag_mix64(ag_mix64(b->seed ^ 0x746578745f626174ULL) + b->epoch));
+            ag_permutation(b->perm, b->W, &rng);
         } else {
             for (int64_t i = 0; i < b->W; i++)
                 b->perm[i] = i;

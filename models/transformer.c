@@ -9,48 +9,13 @@
  * permute of the packed q|k|v projection (and merged with one more), so
  * the three projections stay a single GEMM and the heads cost two copies
  * of an activation, not six. */
+#include "models_internal.h"
 #include "op.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* "<layer>.<what>" into buf; false with AG_ERR_VALUE when it does not fit. */
-static bool full_name(const char *op, char *buf, size_t size, const char *layer, const char *what)
-{
-    if ((size_t)snprintf(buf, size, "%s.%s", layer, what) >= size) {
-        ag_error_set(AG_ERR_VALUE, "%s: layer name '%.40s...' is too long", op, layer);
-        return false;
-    }
-    return true;
-}
-
-/* Whether p holds `name`, without leaving the lookup's AG_ERR_NOTFOUND. */
-static bool name_taken(const ag_params *p, const char *name)
-{
-    bool pending = ag_last_status() != AG_OK;
-    bool taken = ag_params_get(p, name) != NULL;
-    if (!taken && !pending)
-        ag_error_clear();
-    return taken;
-}
-
-static bool positive(const char *op, const char *what, int64_t n)
-{
-    if (n >= 1)
-        return true;
-    ag_error_set(AG_ERR_VALUE, "%s: %s is %lld; it must be >= 1", op, what, (long long)n);
-    return false;
-}
-
-static bool float_dtype(const char *op, ag_dtype dtype)
-{
-    if (dtype == AG_F32 || dtype == AG_F64)
-        return true;
-    ag_error_set(AG_ERR_DTYPE, "%s: dtype %s; parameters are f32 or f64", op, ag_dtype_str(dtype));
-    return false;
-}
 
 static bool heads_divide(const char *op, int64_t width, int64_t heads)
 {
@@ -76,9 +41,9 @@ static bool names_free(const char *op, const ag_params *p, const char *layer, in
 {
     char full[128];
     for (int i = 0; i < n; i++) {
-        if (!full_name(op, full, sizeof full, layer, suffixes[i]))
+        if (!ag_layer_name(op, full, sizeof full, layer, suffixes[i]))
             return false;
-        if (name_taken(p, full)) {
+        if (ag_layer_name_taken(p, full)) {
             ag_error_set(AG_ERR_VALUE, "%s: layer '%.100s' exists already ('%s')", op, layer,
                          full);
             return false;
@@ -91,7 +56,7 @@ static bool names_free(const char *op, const ag_params *p, const char *layer, in
 static bool add(const char *op, ag_params *p, const char *layer, const char *what, ag_tensor *t)
 {
     char full[128];
-    if (!full_name(op, full, sizeof full, layer, what)) {
+    if (!ag_layer_name(op, full, sizeof full, layer, what)) {
         ag_tensor_free(t);
         return false;
     }
@@ -171,8 +136,9 @@ bool ag_embedding_init(ag_params *p, const char *name, int64_t num_embeddings, i
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, !p ? "params" : !name ? "name" : "rng");
         return false;
     }
-    if (!positive(op, "num_embeddings", num_embeddings) || !positive(op, "dim", dim) ||
-        !float_dtype(op, dtype) || !names_free(op, p, name, 1, (const char *[]){"weight"}))
+    if (!ag_layer_positive(op, "num_embeddings", num_embeddings) ||
+        !ag_layer_positive(op, "dim", dim) || !ag_layer_float_dtype(op, dtype) ||
+        !names_free(op, p, name, 1, (const char *[]){"weight"}))
         return false;
     return add(op, p, name, "weight",
                ag_rand_normal(dtype, 2, (int64_t[]){num_embeddings, dim}, 0.0, 1.0, rng));
@@ -186,7 +152,7 @@ ag_tensor *ag_embedding_layer(const ag_params *p, const char *name, ag_tensor *i
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, p ? "name" : "params");
         return NULL;
     }
-    if (!ids_ok(op, ids) || !full_name(op, w, sizeof w, name, "weight"))
+    if (!ids_ok(op, ids) || !ag_layer_name(op, w, sizeof w, name, "weight"))
         return NULL;
     ag_tensor *weight = ag_params_get(p, w);
     return weight ? labelled(ag_embedding(ids, weight), name) : NULL;
@@ -222,9 +188,9 @@ bool ag_mha_init(ag_params *p, const char *name, int64_t embed_dim, int64_t num_
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, !p ? "params" : !name ? "name" : "rng");
         return false;
     }
-    if (!positive(op, "embed_dim", embed_dim) || !positive(op, "num_heads", num_heads) ||
-        !heads_divide(op, embed_dim, num_heads) || !float_dtype(op, dtype) ||
-        !names_free(op, p, name, 4, mha_suffixes))
+    if (!ag_layer_positive(op, "embed_dim", embed_dim) ||
+        !ag_layer_positive(op, "num_heads", num_heads) || !heads_divide(op, embed_dim, num_heads) ||
+        !ag_layer_float_dtype(op, dtype) || !names_free(op, p, name, 4, mha_suffixes))
         return false;
     int64_t E = embed_dim, E3 = 3 * embed_dim;
     double a = 1.0 / sqrt((double)E); /* out_proj is an nn.Linear(E, E) */
@@ -265,7 +231,7 @@ static bool mha_tensors(const char *op, const ag_params *p, const char *name, ag
 {
     char full[128];
     for (int i = 0; i < 4; i++)
-        if (!full_name(op, full, sizeof full, name, mha_suffixes[i]) ||
+        if (!ag_layer_name(op, full, sizeof full, name, mha_suffixes[i]) ||
             !(t[i] = ag_params_get(p, full)))
             return false;
     if (ag_ndim(t[0]) != 2) {
@@ -351,13 +317,13 @@ bool ag_transformer_block_init(ag_params *p, const char *name, int64_t d_model, 
         ag_error_set(AG_ERR_NULL, "%s: %s is NULL", op, !p ? "params" : !name ? "name" : "rng");
         return false;
     }
-    if (!positive(op, "d_model", d_model) || !positive(op, "nhead", nhead) ||
-        !positive(op, "dim_feedforward", dim_ff) || !heads_divide(op, d_model, nhead) ||
-        !float_dtype(op, dtype) || !names_free(op, p, name, 12, block_suffixes))
+    if (!ag_layer_positive(op, "d_model", d_model) || !ag_layer_positive(op, "nhead", nhead) ||
+        !ag_layer_positive(op, "dim_feedforward", dim_ff) || !heads_divide(op, d_model, nhead) ||
+        !ag_layer_float_dtype(op, dtype) || !names_free(op, p, name, 12, block_suffixes))
         return false;
     const char *parts[5] = {"self_attn", "linear1", "linear2", "norm1", "norm2"};
     for (int i = 0; i < 5; i++)
-        if (!full_name(op, sub[i], sizeof sub[i], name, parts[i]))
+        if (!ag_layer_name(op, sub[i], sizeof sub[i], name, parts[i]))
             return false;
     /* In the order of PyTorch's state_dict. */
     return ag_mha_init(p, sub[0], d_model, nhead, dtype, rng) &&
@@ -371,7 +337,8 @@ bool ag_transformer_block_init(ag_params *p, const char *name, int64_t d_model, 
 static ag_tensor *block_linear(const char *op, const ag_params *p, const char *sub, ag_tensor *x)
 {
     char w[128], b[128];
-    if (!full_name(op, w, sizeof w, sub, "weight") || !full_name(op, b, sizeof b, sub, "bias"))
+    if (!ag_layer_name(op, w, sizeof w, sub, "weight") ||
+        !ag_layer_name(op, b, sizeof b, sub, "bias"))
         return NULL;
     ag_tensor *W = ag_params_get(p, w), *B = W ? ag_params_get(p, b) : NULL;
     return B ? labelled(linear_nd(op, x, W, B), sub) : NULL;
@@ -394,7 +361,7 @@ ag_tensor *ag_transformer_block(const ag_params *p, const char *name, ag_tensor 
     }
     const char *parts[5] = {"self_attn", "linear1", "linear2", "norm1", "norm2"};
     for (int i = 0; i < 5; i++)
-        if (!full_name(op, sub[i], sizeof sub[i], name, parts[i]))
+        if (!ag_layer_name(op, sub[i], sizeof sub[i], name, parts[i]))
             return NULL;
     /* x is checked before norm1 sees it, so a wrong x is reported as the
      * block's, with the shape it needs. */

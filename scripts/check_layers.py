@@ -32,7 +32,8 @@ PUBLIC = {'autograd/autograd.h', 'autograd/op.h', 'autograd/ag_locations.h', 'au
           'autograd/tools.h'}
 PRIVATE = {'autograd/internal.h': 'core', 'autograd/testing.h': 'core',
            'ops/ops_internal.h': 'ops', 'models/safetensors_internal.h': 'models',
-           'models/png_internal.h': 'models', 'models/plot_internal.h': 'models'}
+           'models/png_internal.h': 'models', 'models/plot_internal.h': 'models',
+           'models/models_internal.h': 'models'}
 PENDING = set()
 
 
