@@ -38,10 +38,17 @@ function assert(cond, msg) {
   if (!cond) throw new CheckFailure(msg);
 }
 
+/* pg_native prints the JSON answer; it exits non-zero when that answer
+ * is an error, which some checks want. */
 function native(...args) {
-  const out = execFileSync(PG_NATIVE, args, { encoding: 'utf8' });
-  const r = JSON.parse(out);
-  return r;
+  let out;
+  try {
+    out = execFileSync(PG_NATIVE, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    out = e.stdout;
+    if (!out) throw new CheckFailure(`pg_native ${args.join(' ')} failed: ${e.stderr || e.message}`);
+  }
+  return JSON.parse(out);
 }
 
 /* The page rounds for display; `shown` agrees with `value` at the shown
