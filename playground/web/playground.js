@@ -30,7 +30,7 @@
       hidden_layer: 'hidden',
       output_layer: 'output',
       target: 'target',
-      sel_weight: 'Selected weight {0}: from {1} to {2}, w = {3}',
+      sel_weight: 'Selected weight {0} ({1} → {2}), w = {3}',
       one_path: 'E depends on this weight through one path, so the chain rule is a product of three local derivatives:',
       two_paths: 'E depends on this weight through both outputs: two paths of five local derivatives each, and the chain rule adds them:',
       via: 'via {0}:',
@@ -66,7 +66,7 @@
       pass: 'pass ✓ (ag_gradcheck)',
       fail: 'fail ✗ (ag_gradcheck)',
       sweep_title: 'The backward sweep',
-      first: '⏮ start',
+      first: '« start',
       prev: '◀ previous',
       next: 'next step ▶',
       sweep_pos: 'step {0} of {1}',
@@ -79,6 +79,9 @@
       sw_none: 'nothing (needs no gradient)',
       sw_finished: 'The sweep is over: every variable holds its gradient.',
       grad_so_far: 'g',
+      op_leaf: 'leaf',
+      op_const: 'const',
+      parse_error: 'The engine cannot use this input:',
       footer: 'The numbers come from the autograd C library (docs/tutorial.md), built with Emscripten.',
       no_engine: 'The engine (autograd_playground.js) did not load. Build the page with: bash scripts/playground.sh',
       loading: 'Loading the engine…',
@@ -103,14 +106,14 @@
       hidden_layer: '은닉',
       output_layer: '출력',
       target: '목표값',
-      sel_weight: '선택한 가중치 {0}: {1}에서 {2}로, w = {3}',
+      sel_weight: '선택한 가중치 {0} ({1} → {2}), w = {3}',
       one_path: 'E는 이 가중치에 경로 하나로만 의존하므로, 연쇄법칙에 따라 국소 미분 세 개의 곱이 됩니다.',
       two_paths: 'E는 이 가중치에 두 출력을 거쳐 의존합니다. 국소 미분 다섯 개로 된 경로가 두 개이고, 연쇄법칙은 두 경로를 더합니다.',
-      via: '{0}을 거치는 경로:',
+      via: '{0} 경유 경로:',
       sum_paths: '두 경로의 합:',
       rounding_note: '인수는 소수 둘째 자리까지 보여 주지만, 곱은 반올림하지 않은 인수로 계산합니다(인수 위에 마우스를 올리면 보입니다). 그래서 0.37 × 0.25 × 0.54가 0.050이 아니라 0.049로 나옵니다.',
       engine_total: '엔진(ag_backward): ∂E/∂w = {0}',
-      update_line: '학습률 {0}로 경사하강 한 스텝:',
+      update_line: '학습률이 {0}인 경사하강 한 스텝:',
       plot_E: '스텝에 따른 E',
       lr_title: '최대우도로 본 로지스틱 회귀',
       lr_intro: '튜토리얼 1–4절. 평면을 클릭해 점을 추가하세요. 학습은 경사하강법으로 음의 로그우도를 최소화하고, 직선 w·x + b = 0은 σ(w·x + b) = 0.5인 결정 경계입니다.',
@@ -139,7 +142,7 @@
       pass: '통과 ✓ (ag_gradcheck)',
       fail: '실패 ✗ (ag_gradcheck)',
       sweep_title: '역방향 계산',
-      first: '⏮ 처음',
+      first: '« 처음',
       prev: '◀ 이전',
       next: '다음 단계 ▶',
       sweep_pos: '{1}단계 중 {0}단계',
@@ -152,6 +155,9 @@
       sw_none: '없음(기울기가 필요 없음)',
       sw_finished: '역방향 계산이 끝났습니다. 모든 변수에 기울기가 쌓였습니다.',
       grad_so_far: 'g',
+      op_leaf: '리프',
+      op_const: '상수',
+      parse_error: '엔진이 이 입력을 쓸 수 없습니다:',
       footer: '숫자는 모두 autograd C 라이브러리(docs/tutorial.ko.md)를 Emscripten으로 빌드한 엔진이 계산합니다.',
       no_engine: '엔진(autograd_playground.js)을 불러오지 못했습니다. 다음 명령으로 페이지를 빌드하세요: bash scripts/playground.sh',
       loading: '엔진을 불러오는 중…',
@@ -200,6 +206,8 @@
     const s = Math.abs(f) >= 0.05 || f === 0 ? f.toFixed(2) : f.toPrecision(2);
     return f < 0 ? '(' + s + ')' : s;
   }
+  /* A number written after an operator: negatives in parentheses. */
+  function paren(s) { return s.charAt(0) === '-' ? '(' + s + ')' : s; }
   /* ... and the product of the unrounded factors to three decimals
    * (0.049), or two significant digits when it is smaller than 0.01. */
   function fmtProduct(p) {
@@ -459,7 +467,7 @@
     }
     netEls.Ev.textContent = r ? fmt(r.E) : '';
     document.getElementById('E-val').textContent = r ? fmt(r.E) : '–';
-    plotLine(document.getElementById('E-plot'), net.hist, t('plot_E'));
+    plotLine(document.getElementById('E-plot'), net.hist, t('steps'));
     netRenderTable();
     netRenderExplain();
   }
@@ -517,7 +525,7 @@
       box.append(row);
     });
     if (ex.paths.length > 1) {
-      const terms = ex.paths.map((p) => '<span class="factor" title="' + fmt(p.product, 6) + '">' + fmtProduct(p.product) + '</span>');
+      const terms = ex.paths.map((p, k) => '<span class="factor" title="' + fmt(p.product, 6) + '">' + (k ? paren(fmtProduct(p.product)) : fmtProduct(p.product)) + '</span>');
       box.append(el('div', { class: 'chain', 'data-testid': 'explain-sum',
         html: '<div class="via">' + t('sum_paths') + '</div><div class="eq nums">∂E/∂w = ' + terms.join(' + ') + ' = <b class="factor" title="' + fmt(ex.total, 6) + '">' + fmtProduct(ex.total) + '</b></div>' }));
     }
@@ -527,7 +535,7 @@
     box.append(el('p', { 'data-testid': 'explain-total', text: t('engine_total', fmt(g)) }));
     const lr = document.getElementById('lr').value;
     box.append(el('p', { 'data-testid': 'explain-update',
-      html: t('update_line', lr) + ' <span class="eq">w − lr·∂E/∂w = ' + fmtW(wValue(net.sel)) + ' − ' + lr + ' × ' + fmt(g) + ' = <b>' + fmt(nw) + '</b></span>' }));
+      html: t('update_line', lr) + ' <span class="eq">w − lr·∂E/∂w = ' + fmtW(wValue(net.sel)) + ' − ' + lr + ' × ' + paren(fmt(g)) + ' = <b>' + fmt(nw) + '</b></span>' }));
   }
 
   /* =========================================== panel 2: logistic regression */
@@ -598,7 +606,7 @@
     const Wd = c.width, Ht = c.height;
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, 0, Wd, Ht);
-    const trained = lrs.done > 0;
+    const trained = lrs.w[0] !== 0 || lrs.w[1] !== 0 || lrs.b !== 0;
     // σ(w·x + b) as shading: blue (class 0) to orange (class 1)
     if (trained) {
       const cell = 5;
@@ -607,7 +615,7 @@
           const x = -LR_BOX + 2 * LR_BOX * (px + cell / 2) / Wd, y = LR_BOX - 2 * LR_BOX * (py + cell / 2) / Ht;
           const p = 1 / (1 + Math.exp(-(lrs.w[0] * x + lrs.w[1] * y + lrs.b)));
           const r = Math.round(66 + (235 - 66) * p), g = Math.round(133 + (140 - 133) * p), b = Math.round(244 + (52 - 244) * p);
-          ctx.fillStyle = 'rgba(' + r + ',' + g + ',' + b + ',' + (0.08 + 0.3 * Math.abs(p - 0.5) * 2).toFixed(3) + ')';
+          ctx.fillStyle = 'rgba(' + r + ',' + g + ',' + b + ',' + (0.06 + 0.42 * Math.abs(p - 0.5) * 2).toFixed(3) + ')';
           ctx.fillRect(px, py, cell, cell);
         }
       }
@@ -622,6 +630,12 @@
     }
     ctx.fillStyle = '#6b7580';
     ctx.font = '11px system-ui, sans-serif';
+    for (let v = -LR_BOX + 1; v < LR_BOX; v++) {
+      if (v === 0) continue;
+      const [gx, gy] = lrToCanvas(c, v, v);
+      ctx.fillText(String(v), gx + 3, Ht / 2 + 13);
+      ctx.fillText(String(v), Wd / 2 + 4, gy - 3);
+    }
     ctx.fillText('x', Wd - 12, Ht / 2 - 6);
     ctx.fillText('y', Wd / 2 + 6, 12);
     // the decision boundary w1 x + w2 y + b = 0, clipped to the box
@@ -659,7 +673,7 @@
     document.getElementById('lr-acc').textContent = r && r.accuracy !== null ? (100 * r.accuracy).toFixed(1) + ' %' : '–';
     document.getElementById('lr-n').textContent = lrs.pts.length + '  (' + lrs.pts.filter((p) => p.c === 0).length + ' / ' + lrs.pts.filter((p) => p.c === 1).length + ')';
     document.getElementById('lr-done').textContent = String(lrs.done);
-    plotLine(document.getElementById('nll-plot'), lrs.hist, t('nll'));
+    plotLine(document.getElementById('nll-plot'), lrs.hist, t('steps'));
     document.querySelectorAll('#panel-logreg .cls').forEach((b) => b.classList.toggle('on', Number(b.dataset.class) === lrs.cls));
   }
 
@@ -671,6 +685,8 @@
     const x = round2(-LR_BOX + 2 * LR_BOX * px / c.width), y = round2(LR_BOX - 2 * LR_BOX * py / c.height);
     const cls = ev.shiftKey ? 1 - lrs.cls : lrs.cls;
     lrs.pts.push({ x, y, c: cls });
+    lrs.hist = []; // a new data set: the NLL curve starts over from the current w, b
+    lrs.done = 0;
     lrEvaluate();
     lrRender();
   }
@@ -692,25 +708,23 @@
 
   /* ============================== panel 3: gradient check and the sweep */
 
-  const gcs = { res: null, pos: 0 };
+  const gcs = { res: null, pos: 0, error: '' };
 
   function gcRun() {
     const expr = document.getElementById('gc-expr').value;
     const vars = document.getElementById('gc-vars').value;
     const r = call(engine.expr, expr, vars);
-    if (!r.ok) {
-      gcs.res = null;
-      showError('gc-error', r.error);
-    } else {
-      gcs.res = r;
-      gcs.pos = 0;
-      showError('gc-error', '');
-    }
+    gcs.error = r.ok ? '' : r.error;
+    if (r.ok) { gcs.res = r; gcs.pos = 0; } else gcs.res = null;
     gcRender();
   }
 
   function gcRender() {
     const r = gcs.res;
+    const eb = document.getElementById('gc-error');
+    eb.hidden = !gcs.error;
+    eb.replaceChildren();
+    if (gcs.error) eb.append(el('span', { text: t('parse_error') + ' ' }), el('span', { 'data-testid': 'gc-error-msg', text: gcs.error }));
     document.getElementById('gc-result').hidden = !r;
     if (!r) return;
     document.getElementById('gc-value').textContent = fmt(r.value, 6);
@@ -722,7 +736,7 @@
     r.grads.forEach((g) => {
       const tr = el('tr', { 'data-testid': 'gc-row-' + g.name });
       tr.append(el('td', { text: g.name, class: 'mono' }));
-      tr.append(el('td', { text: fmt(g.value, 6) }));
+      tr.append(el('td', { text: fmtC(g.value, 6) }));
       tr.append(el('td', { text: fmt(g.grad, 8), 'data-testid': 'gc-grad-' + g.name, title: String(g.grad) }));
       tr.append(el('td', { text: fmt(g.numeric, 8), 'data-testid': 'gc-num-' + g.name, title: String(g.numeric) }));
       tr.append(el('td', { text: g.abs_err === null ? 'NaN' : Number(g.abs_err).toExponential(1), 'data-testid': 'gc-err-' + g.name }));
@@ -764,7 +778,7 @@
     const cols = [];
     r.nodes.forEach((nd) => { (cols[depth[nd.id]] = cols[depth[nd.id]] || []).push(nd); });
     const BH = 58, GAPY = 14, GAPX = 46, CH = 7.4;
-    const boxW = (nd) => Math.max(96, Math.min(240, nd.text.length * CH + 20));
+    const boxW = (nd) => Math.max(132, Math.min(250, nd.text.length * CH + 20));
     const colW = cols.map((c) => Math.max(...c.map(boxW)));
     const pos2 = {};
     let x = 10, maxH = 0;
@@ -779,7 +793,7 @@
     svg.setAttribute('width', W); svg.setAttribute('height', H);
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     const defs = sv('defs');
-    const mk = sv('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+    const mk = sv('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' });
     mk.append(sv('path', { d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead' }));
     defs.append(mk);
     svg.append(defs);
@@ -800,7 +814,7 @@
       const g = sv('g', { class: cls, 'data-testid': 'gc-node-' + nd.id });
       g.append(sv('rect', { x: p.x, y: p.y, width: p.w, height: BH, rx: 6 }));
       g.append(sv('text', { x: p.x + 8, y: p.y + 17, class: 'mono gtitle', text: nd.text.length > 30 ? nd.text.slice(0, 29) + '…' : nd.text }));
-      g.append(sv('text', { x: p.x + 8, y: p.y + 33, class: 'gsmall', text: nd.op + '   v = ' + fmt(nd.value) }));
+      g.append(sv('text', { x: p.x + 8, y: p.y + 33, class: 'gsmall', text: opName(nd.op) + '   v = ' + fmtC(nd.value, 4) }));
       const gval = acc[nd.id];
       g.append(sv('text', { x: p.x + 8, y: p.y + 49, class: 'gsmall ggrad', 'data-testid': 'gc-node-grad-' + nd.id,
         text: t('grad_so_far') + ' = ' + (gval === undefined ? '·' : fmt(gval)) }));
@@ -815,7 +829,7 @@
     if (cur) {
       const nd = byId[cur.node];
       d.append(el('div', { class: 'sw-node mono', text: t('sw_node', cur.node, cur.text) }));
-      d.append(el('div', { text: t('sw_op', cur.op) }));
+      d.append(el('div', { text: t('sw_op', opName(cur.op)) }));
       if (pos === 0) d.append(el('div', { class: 'muted', text: t('sw_seed') }));
       d.append(el('div', { 'data-testid': 'sweep-upstream', html: t('sw_upstream', '<span class="mono">' + escapeHtml(cur.text) + '</span>', '<b>' + fmt(cur.grad_out, 6) + '</b>') }));
       d.append(el('div', { text: t('sw_sends') }));
@@ -833,6 +847,13 @@
       r.grads.forEach((g) => ul.append(el('li', { html: '∂f/∂<span class="mono">' + escapeHtml(g.name) + '</span> = <b>' + fmt(g.grad, 6) + '</b>' })));
       d.append(ul);
     }
+  }
+
+  function opName(op) { return op === 'leaf' || op === 'const' ? t('op_' + op) : op; }
+  /* A value without trailing zeros (2 rather than 2.00000). */
+  function fmtC(v, p) {
+    if (v === null || !isFinite(v)) return 'NaN';
+    return String(Number(Number(v).toPrecision(p)));
   }
 
   function escapeHtml(s) {

@@ -97,7 +97,7 @@ try {
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
-    viewport: { width: 1360, height: 900 },
+    viewport: { width: 1280, height: 800 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
@@ -323,7 +323,7 @@ await check('(f) gradient check: engine gradients and finite differences agree w
   await page.getByTestId('gc-expr').fill('tanh(a*b +');
   await page.getByTestId('gc-run').click();
   assert(await page.getByTestId('gc-error').isVisible(), 'no error is shown for tanh(a*b +');
-  assert((await text('gc-error')) === bad.error, `error shown "${await text('gc-error')}", pg_native "${bad.error}"`);
+  assert((await text('gc-error-msg')) === bad.error, `error shown "${await text('gc-error-msg')}", pg_native "${bad.error}"`);
   await shot('3-gradcheck-error-en.png');
   await page.getByTestId('gc-expr').fill('tanh(a*b + c)');
   await page.getByTestId('gc-run').click();
