@@ -497,6 +497,17 @@
     if (m) return m[1] + '<sub>' + m[2] + m[4] + '</sub>';
     return n;
   }
+  /* What a local derivative is, by the lecture's formulas: names[k] over
+   * names[k+1] for the network's tensors; null for anything else. */
+  function factorMeaning(num, den) {
+    const sub = (v, s) => v + '<sub>' + s + '</sub>';
+    let m, d;
+    if (num === 'E' && (m = /^a2\[0,(\d)\]$/.exec(den))) return '(' + sub('a', '2' + m[1]) + ' − ' + sub('t', m[1]) + ')';
+    if ((m = /^a(\d)\[0,(\d)\]$/.exec(num)) && /^z/.test(den)) { const a = sub('a', m[1] + m[2]); return a + '(1 − ' + a + ')'; }
+    if ((m = /^z2\[0,(\d)\]$/.exec(num)) && (d = /^a1\[0,(\d)\]$/.exec(den))) return sub('W', '2') + '[' + d[1] + '][' + m[1] + ']';
+    if (/^z\d\[0,\d\]$/.test(num) && (d = /^W(\d)\[(\d),\d\]$/.exec(den))) return d[1] === '1' ? sub('x', d[2]) : sub('a', '1' + d[2]);
+    return null;
+  }
   function partial(num, den) {
     return '<span class="frac">∂' + num + '/∂' + den + '</span>';
   }
@@ -520,6 +531,9 @@
         row.append(el('div', { class: 'via', html: t('via', out) }));
       }
       row.append(el('div', { class: 'eq', html: '∂E/∂w = ' + sym.join(' · ') }));
+      const meaning = [];
+      for (let k = 0; k + 1 < p.names.length; k++) meaning.push(factorMeaning(p.names[k], p.names[k + 1]));
+      if (meaning.every((x) => x !== null)) row.append(el('div', { class: 'eq nums sym', html: '= ' + meaning.join(' · ') }));
       row.append(el('div', { class: 'eq nums', 'data-testid': 'explain-numbers-' + pi,
         html: '= ' + nums.join(' × ') + ' = <b class="factor" title="' + fmt(p.product, 6) + '">' + fmtProduct(p.product) + '</b>' }));
       box.append(row);
