@@ -64,6 +64,8 @@
       finite_diff: 'finite difference',
       difference: 'difference',
       pass: 'pass ✓ (ag_gradcheck)',
+      tolerance: 'A variable passes when |engine − finite difference| ≤ 1e-7 + 1e-6·|finite difference| (ag_gradcheck\'s defaults).',
+      verdict: 'check',
       fail: 'fail ✗ (ag_gradcheck)',
       sweep_title: 'The backward sweep',
       first: '« start',
@@ -140,6 +142,8 @@
       finite_diff: '중앙차분',
       difference: '차이',
       pass: '통과 ✓ (ag_gradcheck)',
+      tolerance: '|엔진의 기울기 − 중앙차분| ≤ 1e-7 + 1e-6·|중앙차분|이면 통과입니다(ag_gradcheck의 기본값).',
+      verdict: '판정',
       fail: '실패 ✗ (ag_gradcheck)',
       sweep_title: '역방향 계산',
       first: '« 처음',
@@ -181,6 +185,7 @@
     document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
     document.querySelectorAll('.lang button').forEach((b) => b.classList.toggle('on', b.dataset.lang === l));
     if (engine) {
+      netCompute(); // its error message carries a translated label
       netRender();
       lrRender();
       gcRender();
@@ -396,14 +401,14 @@
   function netArgs() {
     const lr = Number(document.getElementById('lr').value);
     const nums = [...net.x, ...net.t, ...net.W1, ...net.W2, lr];
-    return nums.map((v) => (isFinite(v) ? String(v) : 'nan')).join(' ') + ' ' + net.sel;
+    return nums.map((v) => (Number.isNaN(v) ? 'nan' : String(v))).join(' ') + ' ' + net.sel;
   }
 
   function netCompute() {
     const r = call(engine.net, netArgs());
     if (!r.ok) {
       net.res = null;
-      showError('net-error', r.error);
+      showError('net-error', t('parse_error') + ' ' + r.error);
     } else {
       net.res = r;
       showError('net-error', '');
@@ -572,7 +577,7 @@
   function lrEvaluate() {
     if (!lrs.pts.length) { lrs.res = null; return; }
     const r = call(engine.logreg, lrArgs(0));
-    if (r.ok) { lrs.res = r; showError('lr-error', ''); } else showError('lr-error', r.error);
+    if (r.ok) { lrs.res = r; showError('lr-error', ''); } else showError('lr-error', t('parse_error') + ' ' + r.error);
   }
 
   function lrTrain() {
@@ -586,7 +591,7 @@
       const k = Math.min(CHUNK, left);
       const r = call(engine.logreg, lrArgs(k));
       if (!r.ok) {
-        showError('lr-error', r.error);
+        showError('lr-error', t('parse_error') + ' ' + r.error);
         lrs.busy = false; lrSetBusy(false);
         return;
       }
@@ -754,6 +759,11 @@
       tr.append(el('td', { text: fmt(g.grad, 8), 'data-testid': 'gc-grad-' + g.name, title: String(g.grad) }));
       tr.append(el('td', { text: fmt(g.numeric, 8), 'data-testid': 'gc-num-' + g.name, title: String(g.numeric) }));
       tr.append(el('td', { text: g.abs_err === null ? 'NaN' : Number(g.abs_err).toExponential(1), 'data-testid': 'gc-err-' + g.name }));
+      // the glue's per-variable verdict when it gives one, else ag_gradcheck's
+      // default tolerance |grad - numeric| <= 1e-7 + 1e-6 |numeric|
+      const ok = typeof g.pass === 'boolean' ? g.pass
+        : g.abs_err !== null && g.numeric !== null && g.abs_err <= 1e-7 + 1e-6 * Math.abs(g.numeric);
+      tr.append(el('td', {}, el('span', { class: 'badge ' + (ok ? 'ok' : 'bad'), 'data-testid': 'gc-pass-' + g.name, text: ok ? '✓' : '✗' })));
       tb.append(tr);
     });
     gcRenderSweep();
@@ -791,8 +801,8 @@
     r.nodes.forEach((nd) => { depth[nd.id] = nd.inputs.length ? 1 + Math.max(...nd.inputs.map((i) => depth[i] || 0)) : 0; });
     const cols = [];
     r.nodes.forEach((nd) => { (cols[depth[nd.id]] = cols[depth[nd.id]] || []).push(nd); });
-    const BH = 58, GAPY = 14, GAPX = 46, CH = 7.4;
-    const boxW = (nd) => Math.max(132, Math.min(250, nd.text.length * CH + 20));
+    const BH = 58, GAPY = 14, GAPX = 46, CH = 8.1;
+    const boxW = (nd) => Math.max(132, Math.min(280, nd.text.length * CH + 18));
     const colW = cols.map((c) => Math.max(...c.map(boxW)));
     const pos2 = {};
     let x = 10, maxH = 0;
@@ -827,7 +837,7 @@
       else if (receiving.has(nd.id)) cls += ' receiving';
       const g = sv('g', { class: cls, 'data-testid': 'gc-node-' + nd.id });
       g.append(sv('rect', { x: p.x, y: p.y, width: p.w, height: BH, rx: 6 }));
-      g.append(sv('text', { x: p.x + 8, y: p.y + 17, class: 'mono gtitle', text: nd.text.length > 30 ? nd.text.slice(0, 29) + '…' : nd.text }));
+      g.append(sv('text', { x: p.x + 8, y: p.y + 17, class: 'mono gtitle', text: nd.text.length > 32 ? nd.text.slice(0, 31) + '…' : nd.text }));
       g.append(sv('text', { x: p.x + 8, y: p.y + 33, class: 'gsmall', text: opName(nd.op) + '   v = ' + fmtC(nd.value, 4) }));
       const gval = acc[nd.id];
       g.append(sv('text', { x: p.x + 8, y: p.y + 49, class: 'gsmall ggrad', 'data-testid': 'gc-node-grad-' + nd.id,

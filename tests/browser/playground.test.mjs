@@ -301,6 +301,7 @@ await check('(f) gradient check: engine gradients and finite differences agree w
   for (const g of r.grads) {
     agrees(await text('gc-grad-' + g.name), g.grad, `engine gradient d/d${g.name}`);
     agrees(await text('gc-num-' + g.name), g.numeric, `finite difference d/d${g.name}`);
+    assert((await text('gc-pass-' + g.name)) === (r.pass ? '✓' : '✗'), `d/d${g.name}: the row's verdict disagrees with ag_gradcheck's`);
   }
   agrees(await text('gc-value'), r.value, 'the value');
   assert((await text('gc-verdict')).includes(r.pass ? '✓' : '✗'), 'the verdict is not ' + r.pass);
@@ -330,6 +331,8 @@ await check('(f) gradient check: engine gradients and finite differences agree w
 });
 
 await check('(g) Korean: the panel titles change', async () => {
+  const labels = () => page.evaluate(() => [...document.querySelectorAll('[data-i18n], [data-i18n-svg]')].map((e) => e.textContent.trim()));
+  const enLabels = await labels();
   const en = [await text('title-net'), await text('title-logreg'), await text('title-grad'), await text('tab-net')];
   await page.getByTestId('lang-ko').click();
   const ko = [await text('title-net'), await text('title-logreg'), await text('title-grad'), await text('tab-net')];
@@ -338,6 +341,9 @@ await check('(g) Korean: the panel titles change', async () => {
     assert(/[\uac00-\ud7a3]/.test(s), `title ${i} has no Hangul: "${s}"`);
   });
   assert((await page.locator('html').getAttribute('lang')) === 'ko', 'html lang is not ko');
+  const koLabels = await labels();
+  const untranslated = enLabels.filter((s, i) => s === koLabels[i]);
+  assert(enLabels.length > 40 && untranslated.length === 0, `labels left in English: ${untranslated.join(' | ')}`);
   await shot('3-gradcheck-ko.png');
   await page.getByTestId('tab-logreg').click();
   await shot('2-logreg-ko.png');
