@@ -10,6 +10,7 @@
  * installed, <prefix>.png. */
 #include <autograd/autograd.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -71,16 +72,24 @@ int main(int argc, char **argv)
     for (int i = 0; i < N; i++)
         fprintf(f, "%.6f %.6f %d\n", xs[2 * i], xs[2 * i + 1], (int)ys[i]);
     fclose(f);
+    /* The boundary p = 1/2 is w·x + b = 0; the dashed lines p = 0.1 and
+     * p = 0.9 are w·x + b = -ln 9 and +ln 9: their distance shows how
+     * quickly the model's probability changes across the boundary. */
     fprintf(g,
-            "set terminal pngcairo size 640,560\n"
+            "set terminal pngcairo size 640,600\n"
             "set output '%s'\n"
-            "set title 'logistic regression: w.x + b = 0'\n"
-            "set xlabel 'x1'\nset ylabel 'x2'\nset key top left\n"
+            "set title 'logistic regression, boundary %.2f x1 + %.2f x2 %c %.2f = 0'\n"
+            "set xlabel 'x1'\nset ylabel 'x2'\n"
+            "set key bottom left opaque box Left reverse\n"
+            "set size ratio -1\nset grid\n"
             "set xrange [-5:5]\nset yrange [-5:5]\n"
-            "plot '%s' using 1:($3==0?$2:1/0) with points pt 7 lc rgb '#1f77b4' title 'class 0', \\\n"
-            "     '%s' using 1:($3==1?$2:1/0) with points pt 5 lc rgb '#d62728' title 'class 1', \\\n"
-            "     -(%.6f*x + %.6f)/%.6f with lines lw 2 lc rgb 'black' title 'boundary'\n",
-            png, dat, dat, w1, b0, w2);
+            "f(x, c) = -(%.6f*x + %.6f - c)/%.6f\n"
+            "plot '%s' using 1:($3==0?$2:1/0) with points pt 7 lc rgb '#1f77b4' title 'class 0 (y = 0)', \\\n"
+            "     '%s' using 1:($3==1?$2:1/0) with points pt 5 lc rgb '#d62728' title 'class 1 (y = 1)', \\\n"
+            "     f(x, 0) with lines lw 2 lc rgb 'black' title 'p = 0.5: w.x + b = 0', \\\n"
+            "     f(x, -log(9)) with lines lw 1 dt 2 lc rgb '#1f77b4' title 'p = 0.1', \\\n"
+            "     f(x, log(9)) with lines lw 1 dt 2 lc rgb '#d62728' title 'p = 0.9'\n",
+            png, w1, w2, b0 < 0 ? '-' : '+', fabs(b0), w1, b0, w2, dat, dat);
     fclose(g);
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>/dev/null", gp);

@@ -251,10 +251,10 @@ static int parse_product(parser *p)
     }
 }
 
+/* Nesting is counted in parse_unary alone: every parenthesis, function
+ * argument and sign passes through it once. */
 static int parse_sum(parser *p)
 {
-    if (++p->depth > MAX_DEPTH)
-        return fail(p, "the expression nests deeper than %s levels", "200");
     skip_space(p);
     int start = p->pos;
     int a = parse_product(p);
@@ -273,7 +273,6 @@ static int parse_sum(parser *p)
         }
         a = add_node(p, N_BIN, a, b, op, 0, start);
     }
-    p->depth--;
     return a;
 }
 
@@ -624,6 +623,8 @@ const char *pg_expr(const char *expr, const char *vars_text)
                .scratch = ag_calloc((size_t)p.n, sizeof(ag_tensor *))};
     sweep s = {.owners = ag_malloc((size_t)p.n * sizeof(owner))};
     bool ok = b.consts && b.tensors && b.scratch && s.owners;
+    if (!ok)
+        result = pg_json_error("pg_expr: out of memory for a graph of %d nodes", p.n);
     for (int v = 0; ok && v < p.n_vars; v++) {
         vars[v] = ag_scalar(AG_F64, values[v]);
         ok = vars[v] && ag_set_requires_grad(vars[v], true);

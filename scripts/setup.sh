@@ -5,6 +5,8 @@
 #   bash scripts/setup.sh          packages to build the library and examples
 #   bash scripts/setup.sh --demo   the same plus what the demo command uses
 #   bash scripts/setup.sh --test   the same plus what the test command uses
+#   bash scripts/setup.sh --playground   what the browser playground and its
+#                                  test use (Emscripten, Chromium, Node.js)
 #
 # What is installed is asked of dpkg-query. When everything is there, nothing
 # else happens (no apt-get, no root needed). Otherwise it runs
@@ -40,8 +42,19 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist wamerican)
 test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
     gnuplot-nox libblas-dev libblis-dev doxygen python3-torch wamerican)
 
+# The browser playground (scripts/playground.sh) and its test
+# (tests/browser/): Debian's emscripten builds the WebAssembly, chromium runs
+# the page, Node.js runs Playwright; fonts for the screenshots, Korean (Nanum)
+# among them. npm is named only when no npm is installed: Node.js packages
+# from outside Debian (NodeSource's) bring their own, which Debian's npm
+# package would conflict with.
+playground_packages=(emscripten chromium nodejs fonts-dejavu-core fonts-liberation fonts-nanum)
+if ! command -v npm >/dev/null 2>&1; then
+    playground_packages+=(npm)
+fi
+
 usage() {
-    echo "usage: bash scripts/setup.sh [--demo] [--test]" >&2
+    echo "usage: bash scripts/setup.sh [--demo] [--test] [--playground]" >&2
     exit 2
 }
 
@@ -50,6 +63,7 @@ for arg in "$@"; do
     case $arg in
     --demo) packages+=("${demo_packages[@]}") ;;
     --test) packages+=("${test_packages[@]}") ;;
+    --playground) packages+=("${playground_packages[@]}") ;;
     -h | --help) usage ;;
     *)
         echo "setup.sh: unknown argument '$arg'" >&2

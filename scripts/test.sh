@@ -9,15 +9,17 @@
 #
 # Stages (each in its own build directory, reconfigured when it exists):
 #   1. build-test          normal build with --werror; meson test
-#   2. build-test-sanitize AddressSanitizer + UBSan; meson test (any report fails)
-#   3. build-test-noblas   -Dblas=disabled (the portable matmul kernel); meson test
-#   4. build-test          every Check suite again under valgrind memcheck
-#   5. build-test-tsan     ThreadSanitizer; the tests that run threads
-#   6. build-test-blas     -Dblas=blas-netlib; the product suites against the reference
+#   2. build-playground    the browser playground built to WebAssembly, driven in Debian's
+#                          chromium by Playwright against the native build (tests/browser/)
+#   3. build-test-sanitize AddressSanitizer + UBSan; meson test (any report fails)
+#   4. build-test-noblas   -Dblas=disabled (the portable matmul kernel); meson test
+#   5. build-test          every Check suite again under valgrind memcheck
+#   6. build-test-tsan     ThreadSanitizer; the tests that run threads
+#   7. build-test-blas     -Dblas=blas-netlib; the product suites against the reference
 #                          BLAS and BLIS (scripts/check_blas.sh)
-#   7. build-packaging     -Dtests=disabled, installed; headers alone in C11 and C++,
+#   8. build-packaging     -Dtests=disabled, installed; headers alone in C11 and C++,
 #                          an outside program linked by pkg-config (scripts/check_packaging.sh)
-#   8. build-fuzz          libFuzzer on the CSV, IDX, safetensors and text readers (scripts/fuzz.sh)
+#   9. build-fuzz          libFuzzer on the CSV, IDX, safetensors and text readers (scripts/fuzz.sh)
 # CI runs this through .ci/run. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -101,12 +103,33 @@ gcc --version | head -n 1
 echo "meson $(meson --version), ninja $(ninja --version), $(valgrind --version)"
 end
 
-begin "1/8 normal build (--werror), meson test"
+begin "1/9 normal build (--werror), meson test"
 configure "$normal_dir" --werror
 run_suite "$normal_dir"
 end
 
-begin "2/8 AddressSanitizer + UBSan build, meson test"
+begin "2/9 browser playground: WebAssembly in Debian's chromium, driven by Playwright"
+# The page runs the library compiled by Emscripten; the test edits it as a
+# student would and holds what it shows against pg_native, the same
+# functions built natively in stage 1. Screenshots of every panel are kept
+# in build-playground-test/. Its packages are installed here, apart from the
+# others, so that a machine where emscripten or chromium cannot be installed
+# skips this stage, saying so, instead of failing the whole command.
+if bash scripts/setup.sh --playground && command -v emcc >/dev/null && command -v chromium >/dev/null; then
+    bash scripts/playground.sh build-playground
+    # playwright-core from the npm registry at the version package-lock.json
+    # pins; it drives the installed chromium and downloads no browser.
+    npm ci --prefix tests/browser --no-audit --no-fund
+    node tests/browser/playground.test.mjs build-playground "$normal_dir/playground/pg_native" \
+        build-playground-test
+else
+    echo "test.sh: SKIPPED the browser playground: emscripten or chromium could not be installed" >&2
+    echo "test.sh: (bash scripts/setup.sh --playground says why)" >&2
+    stage="2/9 browser playground: SKIPPED, emscripten or chromium could not be installed"
+fi
+end
+
+begin "3/9 AddressSanitizer + UBSan build, meson test"
 # halt_on_error makes any UBSan report fail its test; ASan stops at the first.
 export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -115,12 +138,12 @@ run_suite "$sanitize_dir" --timeout-multiplier 4
 unset ASAN_OPTIONS UBSAN_OPTIONS
 end
 
-begin "3/8 portable matmul kernel (-Dblas=disabled, --werror), meson test"
+begin "4/9 portable matmul kernel (-Dblas=disabled, --werror), meson test"
 configure "$noblas_dir" -Dblas=disabled --werror
 run_suite "$noblas_dir"
 end
 
-begin "4/8 valgrind memcheck on every Check suite of the normal build"
+begin "5/9 valgrind memcheck on every Check suite of the normal build"
 # meson runs each test's own command line and environment under the wrapper;
 # the tests chosen are the Check executables (tests/check-*.c), not scripts.
 # CK_FORK=no keeps Check's tests in the process valgrind watches;
@@ -137,7 +160,7 @@ CK_FORK=no AG_TEST_VALGRIND=1 meson test -C "$normal_dir" --no-rebuild --print-e
     "${check_tests[@]}"
 end
 
-begin "5/8 ThreadSanitizer build, the threaded tests"
+begin "6/9 ThreadSanitizer build, the threaded tests"
 # Only the suites that start threads (tests/check-threads.c: trainers on
 # their own tapes, a thread registering ops, one toggling anomaly mode):
 # the others run on one thread, where TSan has nothing to find. CK_FORK=no
@@ -154,15 +177,15 @@ CK_FORK=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     "${norandom[@]}" meson test -C "$tsan_dir" --no-rebuild --print-errorlogs threads
 end
 
-begin "6/8 other BLAS implementations: the reference BLAS and BLIS"
+begin "7/9 other BLAS implementations: the reference BLAS and BLIS"
 bash scripts/check_blas.sh build-test-blas
 end
 
-begin "7/8 packaging: without Check, installed, used from outside the tree"
+begin "8/9 packaging: without Check, installed, used from outside the tree"
 bash scripts/check_packaging.sh build-packaging
 end
 
-begin "8/8 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
+begin "9/9 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
 # Bounded and short here; scripts/fuzz.sh runs longer by hand.
 bash scripts/fuzz.sh 10
 end

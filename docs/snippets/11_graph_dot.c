@@ -1,6 +1,6 @@
 /* The recorded graph of the 2-2-2 network in Graphviz DOT, after backward,
  * so every box shows its value and its gradient. Render it with
- *     ./10_graph_dot > net.dot && dot -Tsvg net.dot -o net.svg */
+ *     ./11_graph_dot > net.dot && dot -Tsvg net.dot -o net.svg */
 #include <autograd/autograd.h>
 #include <autograd/tools.h>
 
