@@ -52,6 +52,7 @@
       points: 'points',
       nll_curve: 'Negative log-likelihood over the steps',
       need_points: 'Add some points first (click on the plane).',
+      train_hint: 'press "train" to see the curve',
       gc_title: 'Gradient check and the backward sweep',
       gc_intro: 'Tutorial sections 7 and 9. The engine\'s gradient of a small expression beside the central finite difference, then the backward sweep one node at a time.',
       expression: 'expression',
@@ -130,6 +131,7 @@
       points: '점 개수',
       nll_curve: '스텝에 따른 음의 로그우도',
       need_points: '먼저 점을 추가하세요(평면을 클릭).',
+      train_hint: '"학습"을 누르면 곡선이 그려집니다',
       gc_title: '기울기 검사와 역방향 계산',
       gc_intro: '튜토리얼 7절과 9절. 작은 식에 대해 엔진이 계산한 기울기를 중앙차분과 나란히 보여 주고, 역방향 계산을 노드 하나씩 따라갑니다.',
       expression: '식',
@@ -245,11 +247,14 @@
   }
 
   /* A small line plot of ys into an <svg> of 330 × 150. */
-  function plotLine(svg, ys, label) {
+  function plotLine(svg, ys, label, empty) {
     svg.replaceChildren();
     const W = 330, H = 150, L = 46, R = 10, T = 12, B = 24;
     svg.append(sv('rect', { x: L, y: T, width: W - L - R, height: H - T - B, class: 'plot-bg' }));
-    if (!ys.length) return;
+    if (!ys.length) {
+      svg.append(sv('text', { x: (L + W - R) / 2, y: (T + H - B) / 2, class: 'tick', 'text-anchor': 'middle', text: empty || '' }));
+      return;
+    }
     let lo = Math.min(0, ...ys), hi = Math.max(...ys);
     if (!(hi > lo)) hi = lo + 1;
     hi += (hi - lo) * 0.05;
@@ -564,6 +569,9 @@
   const SEED_POINTS = [
     [-1.6, -0.8, 0], [-1.1, -1.7, 0], [-0.4, -1.2, 0], [-2.0, 0.3, 0], [-0.9, 0.2, 0], [0.3, -2.1, 0],
     [1.4, 0.9, 1], [0.6, 1.6, 1], [1.9, -0.2, 1], [0.2, 0.5, 1], [1.1, 2.2, 1], [-0.3, 1.8, 1],
+    // one of each class on the other's side: the classes overlap, so the
+    // likelihood has a finite maximum and training settles
+    [0.9, 0.4, 0], [-1.0, -0.6, 1],
   ];
 
   function lrArgs(steps) {
@@ -692,7 +700,7 @@
     document.getElementById('lr-acc').textContent = r && r.accuracy !== null ? (100 * r.accuracy).toFixed(1) + ' %' : '–';
     document.getElementById('lr-n').textContent = lrs.pts.length + '  (' + lrs.pts.filter((p) => p.c === 0).length + ' / ' + lrs.pts.filter((p) => p.c === 1).length + ')';
     document.getElementById('lr-done').textContent = String(lrs.done);
-    plotLine(document.getElementById('nll-plot'), lrs.hist, t('steps'));
+    plotLine(document.getElementById('nll-plot'), lrs.hist, t('steps'), t('train_hint'));
     document.querySelectorAll('#panel-logreg .cls').forEach((b) => b.classList.toggle('on', Number(b.dataset.class) === lrs.cls));
   }
 
