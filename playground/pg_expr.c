@@ -481,6 +481,8 @@ static void put_answer(pg_json *j, const parser *p, const build *b, const sweep 
         pg_json_num(j, in->numeric);
         pg_json_key(j, "abs_err");
         pg_json_num(j, in->max_abs_err);
+        pg_json_key(j, "pass");
+        pg_json_raw(j, in->pass ? "true" : "false");
         pg_json_raw(j, "}");
     }
     pg_json_raw(j, "]");

@@ -346,6 +346,7 @@ START_TEST(test_expr_tanh)
     ck_assert_near(jnum_nth(r, "numeric", 0, -1), d * b, 1e-6, 1e-9);
     ck_assert_near(jnum_nth(r, "numeric", 1, -1), d * a, 1e-6, 1e-9);
     ck_assert_near(jnum_nth(r, "numeric", 2, -1), d, 1e-6, 1e-9);
+    ck_assert_int_eq(count_of(after_key(r, "grads", 0), "\"pass\":true}"), 3);
     /* The graph: a, b, a*b, c, a*b + c, tanh(...), in forward order. */
     ck_assert_ptr_nonnull(strstr(r, "{\"id\":2,\"text\":\"a*b\",\"op\":\"mul\",\"value\":-6,"));
     ck_assert_ptr_nonnull(strstr(r, "{\"id\":4,\"text\":\"a*b + c\",\"op\":\"add\",\"value\":-5.5,"));

@@ -17,7 +17,7 @@
       tab_logreg: '2. Logistic regression',
       tab_grad: '3. Gradient check',
       net_title: 'The lecture\'s 2-2-2 network: forward pass, chain rule, one step',
-      net_intro: 'Tutorial sections 5–6. Edit any input, weight or target; the engine recomputes the forward values, the error E and ∂E/∂w for every weight. Click an edge to explain its gradient by the chain rule.',
+      net_intro: 'Tutorial sections 5–9. Edit any input, weight or target; the engine recomputes the forward values, the error E and ∂E/∂w for every weight. Click an edge to explain its gradient by the chain rule.',
       lr: 'learning rate',
       step: 'step',
       reset: 'reset to the lecture\'s values',
@@ -54,7 +54,7 @@
       need_points: 'Add some points first (click on the plane).',
       train_hint: 'press "train" to see the curve',
       gc_title: 'Gradient check and the backward sweep',
-      gc_intro: 'Tutorial sections 7 and 9. The engine\'s gradient of a small expression beside the central finite difference, then the backward sweep one node at a time.',
+      gc_intro: 'Tutorial sections 8, 10 and 13. The engine\'s gradient of a small expression beside the central finite difference, then the backward sweep one node at a time.',
       expression: 'expression',
       variables: 'variables',
       check: 'check',
@@ -96,7 +96,7 @@
       tab_logreg: '2. 로지스틱 회귀',
       tab_grad: '3. 기울기 검사',
       net_title: '강의의 2-2-2 신경망: 순전파, 연쇄법칙, 한 스텝',
-      net_intro: '튜토리얼 5–6절. 입력, 가중치, 목표값을 아무거나 바꾸면 엔진이 순전파 값, 오차 E, 모든 가중치의 ∂E/∂w를 다시 계산합니다. 간선을 클릭하면 그 가중치의 기울기를 연쇄법칙으로 풀어 보여 줍니다.',
+      net_intro: '튜토리얼 5–9절. 입력, 가중치, 목표값을 아무거나 바꾸면 엔진이 순전파 값, 오차 E, 모든 가중치의 ∂E/∂w를 다시 계산합니다. 간선을 클릭하면 그 가중치의 기울기를 연쇄법칙으로 풀어 보여 줍니다.',
       lr: '학습률',
       step: '한 스텝',
       reset: '강의의 값으로 되돌리기',
@@ -133,7 +133,7 @@
       need_points: '먼저 점을 추가하세요(평면을 클릭).',
       train_hint: '"학습"을 누르면 곡선이 그려집니다',
       gc_title: '기울기 검사와 역방향 계산',
-      gc_intro: '튜토리얼 7절과 9절. 작은 식에 대해 엔진이 계산한 기울기를 중앙차분과 나란히 보여 주고, 역방향 계산을 노드 하나씩 따라갑니다.',
+      gc_intro: '튜토리얼 8절, 10절, 13절. 작은 식에 대해 엔진이 계산한 기울기를 중앙차분과 나란히 보여 주고, 역방향 계산을 노드 하나씩 따라갑니다.',
       expression: '식',
       variables: '변수',
       check: '검사',
@@ -375,7 +375,8 @@
       neuron(G.xout, G.y[i], 'a2' + i, 'out');
       const tb = sv('rect', { x: G.xt - 34, y: G.y[i] - 34, width: 68, height: 60, rx: 6, class: 'target-box' });
       const tn = sv('text', { x: G.xt, y: G.y[i] - 17, 'text-anchor': 'middle', class: 'nname' });
-      tn.innerHTML = 't<tspan baseline-shift="sub" font-size="70%">' + i + '</tspan>';
+      // The lecture numbers its targets from 1: t₁ goes with a₂₀, t₂ with a₂₁.
+      tn.innerHTML = 't<tspan baseline-shift="sub" font-size="70%">' + (i + 1) + '</tspan>';
       svg.append(tb, tn);
     }
     const Et = sv('text', { x: G.xt, y: (G.y[0] + G.y[1]) / 2 - 8, 'text-anchor': 'middle', class: 'etext' });
@@ -512,7 +513,7 @@
   function factorMeaning(num, den) {
     const sub = (v, s) => v + '<sub>' + s + '</sub>';
     let m, d;
-    if (num === 'E' && (m = /^a2\[0,(\d)\]$/.exec(den))) return '(' + sub('a', '2' + m[1]) + ' − ' + sub('t', m[1]) + ')';
+    if (num === 'E' && (m = /^a2\[0,(\d)\]$/.exec(den))) return '(' + sub('a', '2' + m[1]) + ' − ' + sub('t', String(Number(m[1]) + 1)) + ')';
     if ((m = /^a(\d)\[0,(\d)\]$/.exec(num)) && /^z/.test(den)) { const a = sub('a', m[1] + m[2]); return a + '(1 − ' + a + ')'; }
     if ((m = /^z2\[0,(\d)\]$/.exec(num)) && (d = /^a1\[0,(\d)\]$/.exec(den))) return sub('W', '2') + '[' + d[1] + '][' + m[1] + ']';
     if (/^z\d\[0,\d\]$/.test(num) && (d = /^W(\d)\[(\d),\d\]$/.exec(den))) return d[1] === '1' ? sub('x', d[2]) : sub('a', '1' + d[2]);
