@@ -102,6 +102,34 @@ static int parse_sum(parser *p);
 
 static int parse_unary(parser *p);
 
+/* name(arg) or name(arg, arg), the parser standing at the '(' (call) or
+ * at whatever followed the name. */
+static int parse_call(parser *p, const char *name, bool call, node_kind kind, int which, int start)
+{
+    const char *arity = kind == N_FN1 ? "one" : "two";
+    if (!call)
+        return fail(p, kind == N_FN1 ? "%s is a function: write it with its argument in parentheses"
+                                     : "%s is a function: write it with its two arguments",
+                    name);
+    int args[2] = {-1, -1};
+    for (int k = 0; k < (kind == N_FN1 ? 1 : 2); k++) {
+        p->pos++; /* the '(' or the ',' */
+        if ((args[k] = parse_sum(p)) < 0)
+            return -1;
+        skip_space(p);
+        if (kind == N_FN2 && k == 0 && p->src[p->pos] != ',')
+            return fail(p, "expected ',' between the two arguments of %s", name);
+    }
+    if (p->src[p->pos] != ')') {
+        char msg[96];
+        snprintf(msg, sizeof msg, "expected ')' after the argument%s of %%s (it takes %s)",
+                 kind == N_FN1 ? "" : "s", arity);
+        return fail(p, msg, name);
+    }
+    p->pos++;
+    return add_node(p, kind, args[0], args[1], which, 0, start);
+}
+
 static int parse_primary(parser *p)
 {
     skip_space(p);
@@ -138,41 +166,11 @@ static int parse_primary(parser *p)
         skip_space(p);
         bool call = p->src[p->pos] == '(';
         for (size_t i = 0; i < sizeof fns1 / sizeof fns1[0]; i++)
-            if (!strcmp(name, fns1[i].name)) {
-                if (!call)
-                    return fail(p, "%s is a function: write it with its argument in parentheses",
-                                name);
-                p->pos++;
-                int a = parse_sum(p);
-                if (a < 0)
-                    return -1;
-                skip_space(p);
-                if (p->src[p->pos] != ')')
-                    return fail(p, "expected ')' after the argument of %s (it takes one)", name);
-                p->pos++;
-                return add_node(p, N_FN1, a, -1, (int)i, 0, start);
-            }
+            if (!strcmp(name, fns1[i].name))
+                return parse_call(p, name, call, N_FN1, (int)i, start);
         for (size_t i = 0; i < sizeof fns2 / sizeof fns2[0]; i++)
-            if (!strcmp(name, fns2[i].name)) {
-                if (!call)
-                    return fail(p, "%s is a function: write it with its two arguments", name);
-                p->pos++;
-                int a = parse_sum(p);
-                if (a < 0)
-                    return -1;
-                skip_space(p);
-                if (p->src[p->pos] != ',')
-                    return fail(p, "expected ',' between the two arguments of %s", name);
-                p->pos++;
-                int b = parse_sum(p);
-                if (b < 0)
-                    return -1;
-                skip_space(p);
-                if (p->src[p->pos] != ')')
-                    return fail(p, "expected ')' after the two arguments of %s", name);
-                p->pos++;
-                return add_node(p, N_FN2, a, b, (int)i, 0, start);
-            }
+            if (!strcmp(name, fns2[i].name))
+                return parse_call(p, name, call, N_FN2, (int)i, start);
         if (call)
             return fail(p, "unknown function %s", name);
         for (int v = 0; v < p->n_vars; v++)
