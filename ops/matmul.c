@@ -295,6 +295,18 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
 
 static ag_op OP_AFFINE, OP_AFFINE_T;
 
+#define BIAS_ROWS(T)                                                                          \
+    {                                                                                         \
+        const T *restrict B = b->data;                                                        \
+        T *restrict Y = y->data;                                                              \
+        if (m == 1)                                                                           \
+            for (size_t r = 0; r < (size_t)n; r++)                                            \
+                Y[r] = B[0];                                                                  \
+        else                                                                                  \
+            for (size_t r = 0; r < (size_t)n; r++)                                            \
+                memcpy(Y + r * (size_t)m, B, (size_t)m * sizeof(T));                         \
+    }
+
 /* x W + b, or x Wᵀ + b with W stored (m, k) as PyTorch's nn.Linear keeps
  * it: the transposed flag goes to the GEMM, so neither costs a copy. */
 static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in, bool tw)
@@ -321,9 +333,13 @@ static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in
     ag_tensor *y = ag_op_result(op, x->dtype, 2, shape, 3, in, NULL, 0);
     if (!y || y->numel == 0)
         return y;
-    size_t row = (size_t)m * ag_dtype_size(x->dtype);
-    for (int64_t r = 0; r < n; r++)
-        memcpy((char *)y->data + (size_t)r * row, b->data, row);
+    /* The bias in every row: a copy per row, but a plain fill for rows of
+     * one element (a logistic regression's), where a call per row costs
+     * more than the copy. */
+    if (x->dtype == AG_F32)
+        BIAS_ROWS(float)
+    else
+        BIAS_ROWS(double)
     if (!ag_gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw,
                  y->data, true))
         return NULL;
