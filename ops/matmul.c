@@ -101,12 +101,43 @@ enum { BLOCK = 64 };
 BUILTIN_GEMM(gemm_f32, float)
 BUILTIN_GEMM(gemm_f64, double)
 
+#ifdef AG_HAVE_BLAS
+/* A product with one column (n = 1: a logistic regression's logits and
+ * weight gradient) or one row (m = 1) as the matrix-vector product it is:
+ * OpenBLAS's GEMM packs the whole matrix for it, at twice gemv's time.
+ * The vector operand is contiguous whichever way it is flagged (a (k,1) or
+ * (1,k) matrix). With n = 1, C = op(A) b; with m = 1, Cᵀ = op(B)ᵀ aᵀ. C
+ * is cleared first and added to (beta 1) rather than scaled by beta 0,
+ * which OpenBLAS versions differ on for NaN in the uninitialised buffer. */
+static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
+                 const void *B, bool tb, void *C, bool acc)
+{
+    bool col = n == 1;
+    const void *M = col ? A : B, *x = col ? B : A;
+    /* The matrix as stored, and whether gemv must transpose it. */
+    bool trans = col ? ta : !tb;
+    size_t out = col ? m : n, rows = trans ? k : out, cols = trans ? out : k;
+    if (!acc)
+        memset(C, 0, out * ag_dtype_size(dtype));
+    if (dtype == AG_F32)
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, 1.0f,
+                    M, (int)cols, x, 1, 1.0f, C, 1);
+    else
+        cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, 1.0,
+                    M, (int)cols, x, 1, 1.0, C, 1);
+}
+#endif
+
 /* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). False
  * when the built-in kernel's scratch could not be allocated (recorded). */
 bool ag_gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
              const void *B, bool tb, void *C, bool acc)
 {
 #ifdef AG_HAVE_BLAS
+    if (backend == AG_MATMUL_BLAS && m && n && k && (n == 1 || m == 1)) {
+        gemv(dtype, m, n, k, A, ta, B, tb, C, acc);
+        return true;
+    }
     if (backend == AG_MATMUL_BLAS && m && n && k) {
         int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : n);
         if (dtype == AG_F32)
