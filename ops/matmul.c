@@ -128,11 +128,32 @@ static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
 }
 #endif
 
+/* C = a bᵀ (k = 1): both operands are contiguous vectors whatever their
+ * flags ((m,1) or (1,m), (1,n) or (n,1)). */
+#define OUTER(T)                                                                              \
+    {                                                                                         \
+        const T *restrict a = A, *restrict b = B;                                             \
+        T *restrict c = C;                                                                    \
+        for (size_t i = 0; i < m; i++)                                                        \
+            for (size_t j = 0; j < n; j++)                                                    \
+                c[i * n + j] = acc ? c[i * n + j] + a[i] * b[j] : a[i] * b[j];                \
+    }
+
 /* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). False
  * when the built-in kernel's scratch could not be allocated (recorded). */
 bool ag_gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
              const void *B, bool tb, void *C, bool acc)
 {
+    if (k == 1 && m && n) {
+        /* An outer product (an MLP's input gradient through a one-unit
+         * layer): one product per element, which any GEMM rounds alike, so
+         * a plain loop gives its result without the call and the packing. */
+        if (dtype == AG_F32)
+            OUTER(float)
+        else
+            OUTER(double)
+        return true;
+    }
 #ifdef AG_HAVE_BLAS
     if (backend == AG_MATMUL_BLAS && m && n && k && (n == 1 || m == 1)) {
         gemv(dtype, m, n, k, A, ta, B, tb, C, acc);
