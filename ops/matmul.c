@@ -134,9 +134,16 @@ static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
     {                                                                                         \
         const T *restrict a = A, *restrict b = B;                                             \
         T *restrict c = C;                                                                    \
-        for (size_t i = 0; i < m; i++)                                                        \
-            for (size_t j = 0; j < n; j++)                                                    \
-                c[i * n + j] = acc ? c[i * n + j] + a[i] * b[j] : a[i] * b[j];                \
+        for (size_t i = 0; i < m; i++) {                                                      \
+            T *restrict ci = c + i * n;                                                       \
+            const T ai = a[i];                                                                \
+            if (acc)                                                                          \
+                for (size_t j = 0; j < n; j++)                                                \
+                    ci[j] += ai * b[j];                                                       \
+            else                                                                              \
+                for (size_t j = 0; j < n; j++)                                                \
+                    ci[j] = ai * b[j];                                                        \
+        }                                                                                     \
     }
 
 /* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). False
