@@ -207,6 +207,11 @@ static int parse_extra(const char *a, void *ctx)
  *       --toggle-collect=profile_engine_run bench_logreg --profile */
 __attribute__((noinline)) static double profile_engine_run(engine *e) { return engine_run(e); }
 __attribute__((noinline)) static double profile_hand_run(hand *h) { return hand_run(h); }
+__attribute__((noinline)) static double profile_hand_gemv_run(hand *h)
+{
+    h->gemv = true; /* a body of its own, so that GCC does not fold the two into one */
+    return hand_run(h);
+}
 
 int main(int argc, char **argv)
 {
@@ -241,8 +246,9 @@ int main(int argc, char **argv)
     if (profile_only) {
         engine_run(&e); /* past the arenas' growth */
         double le = profile_engine_run(&e), lh = profile_hand_run(&h);
-        printf("profile: one run of %d steps each; final losses engine %.12f, hand %.12f\n", STEPS,
-               le, lh);
+        double lv = profile_hand_gemv_run(&hv);
+        printf("profile: one run of %d steps each; final losses engine %.12f, hand %.12f, "
+               "hand-gemv %.12f\n", STEPS, le, lh, lv);
         free(h.z), free(h.g), free(hv.z), free(hv.g), free(w.X), free(w.y);
         ag_tensor_free(e.X);
         ag_tensor_free(e.y);

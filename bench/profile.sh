@@ -40,7 +40,7 @@ for spec in tiny:1000 standard:50; do
     python3 bench/cg_breakdown.py "$OUT/callgrind.$shape.hand" "$steps" step
 done
 
-for who in engine hand; do
+for who in engine hand hand_gemv; do
     echo "== logistic regression, $who (1000 steps counted) =="
     valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.logreg.$who" --collect-atstart=no \
         --toggle-collect=profile_${who}_run "$BIN/bench_logreg" --profile >/dev/null 2>&1
