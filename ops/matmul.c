@@ -461,9 +461,18 @@ static bool affine_t_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
         T *restrict D = d;                                                                    \
         if (!dst[2].accumulate)                                                               \
             memset(D, 0, m * sizeof(T));                                                      \
-        for (size_t r = 0; r < n; r++)                                                        \
-            for (size_t j = 0; j < m; j++)                                                    \
-                D[j] += G[r * m + j];                                                         \
+        if (m == 1) {                                                                         \
+            /* one output (a logistic regression's bias): the same sum in a                   \
+             * register instead of an inner loop of one element per row */                    \
+            T sum = D[0];                                                                     \
+            for (size_t r = 0; r < n; r++)                                                    \
+                sum += G[r];                                                                  \
+            D[0] = sum;                                                                       \
+        } else {                                                                              \
+            for (size_t r = 0; r < n; r++)                                                    \
+                for (size_t j = 0; j < m; j++)                                                \
+                    D[j] += G[r * m + j];                                                     \
+        }                                                                                     \
     }
 
 static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)
