@@ -20,7 +20,8 @@
  * standardized with the population standard deviation.
  *
  * Options: --data=PATH (default: examples/data/wdbc.csv of the source tree,
- * else ../shared/data/wdbc.csv), --results FILE, --quick. */
+ * else ../shared/data/wdbc.csv), --results FILE, --quick, --profile (one
+ * untimed run of each, for callgrind: see profile_engine_run). */
 #include "bench.h"
 
 #include <autograd/autograd.h>
@@ -184,6 +185,7 @@ static double hand_run(hand *h)
 /* ---- main ---- */
 
 static const char *data_path;
+static bool profile_only;
 
 static int parse_extra(const char *a, void *ctx)
 {
@@ -192,7 +194,23 @@ static int parse_extra(const char *a, void *ctx)
         data_path = a + 7;
         return 1;
     }
+    if (!strcmp(a, "--profile")) {
+        profile_only = true;
+        return 1;
+    }
     return 0;
+}
+
+/* --profile: one run (1000 steps) of the engine, then of the hand-written
+ * dgemm step, each in a function of its own so that callgrind can count one:
+ *   valgrind --tool=callgrind --collect-atstart=no \
+ *       --toggle-collect=profile_engine_run bench_logreg --profile */
+__attribute__((noinline)) static double profile_engine_run(engine *e) { return engine_run(e); }
+__attribute__((noinline)) static double profile_hand_run(hand *h) { return hand_run(h); }
+__attribute__((noinline)) static double profile_hand_gemv_run(hand *h)
+{
+    h->gemv = true; /* a body of its own, so that GCC does not fold the two into one */
+    return hand_run(h);
 }
 
 int main(int argc, char **argv)
@@ -224,6 +242,21 @@ int main(int argc, char **argv)
     hv.gemv = true;
     hv.z = malloc(sizeof(double) * (size_t)w.n);
     hv.g = malloc(sizeof(double) * (size_t)w.n);
+
+    if (profile_only) {
+        engine_run(&e); /* past the arenas' growth */
+        double le = profile_engine_run(&e), lh = profile_hand_run(&h);
+        double lv = profile_hand_gemv_run(&hv);
+        printf("profile: one run of %d steps each; final losses engine %.12f, hand %.12f, "
+               "hand-gemv %.12f\n", STEPS, le, lh, lv);
+        free(h.z), free(h.g), free(hv.z), free(hv.g), free(w.X), free(w.y);
+        ag_tensor_free(e.X);
+        ag_tensor_free(e.y);
+        ag_optim_free(e.opt);
+        ag_params_free(e.p);
+        ag_shutdown();
+        return 0;
+    }
 
     int runs = o.quick ? 3 : 9;
     double *te = malloc(sizeof(double) * (size_t)runs), *th = malloc(sizeof(double) * (size_t)runs),

@@ -37,7 +37,8 @@
  * Options: --shape=tiny|standard|wide (default: all), --results FILE,
  * --quick, --memory=engine|hand (only run the standard step and report the
  * resident memory it adds; the runner calls this in a fresh process),
- * --profile=SHAPE [--steps=N] (only the engine's step, for a profiler). */
+ * --profile=SHAPE [--steps=N] (the engine's step, then the hand-written one,
+ * each in a function of its own for a profiler). */
 #include "bench.h"
 
 #include <autograd/autograd.h>
@@ -786,6 +787,14 @@ __attribute__((noinline)) static void profile_engine_steps(engine *e, int n)
         engine_step(e);
 }
 
+/* The hand-written step, for the same profiler (--toggle-collect=profile_hand_steps):
+ * the engine's instruction count over this one is what the engine adds. */
+__attribute__((noinline)) static void profile_hand_steps(hand *h, int n)
+{
+    for (int i = 0; i < n; i++)
+        hand_step(h);
+}
+
 static void run_profile(const char *name, int steps)
 {
     const shape *s = NULL;
@@ -808,6 +817,15 @@ static void run_profile(const char *name, int steps)
     profile_engine_steps(&e, steps);
     printf("profile: %d engine steps of the %s shape, %.2f µs per step\n", steps, s->name,
            (double)(bench_now_ns() - t0) / 1e3 / steps);
+    hand h;
+    hand_init(&h, s, &d, &e, &rng);
+    for (int i = 0; i < 10; i++)
+        hand_step(&h);
+    t0 = bench_now_ns();
+    profile_hand_steps(&h, steps);
+    printf("profile: %d hand-written steps of the %s shape, %.2f µs per step\n", steps, s->name,
+           (double)(bench_now_ns() - t0) / 1e3 / steps);
+    hand_free(&h);
     engine_free(&e);
     data_free(&d);
 }

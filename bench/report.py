@@ -115,6 +115,7 @@ def mlp_tables(meta, rows, out):
                    f"{ratio(eb['median'], hs['median'])} | "
                    f"{ratio(tb and tb['median'], eb['median'])} |")
     out.append("")
+    kann_table(rows, out)
     # phases
     out.append("The step by phase (median µs, OpenBLAS 1 thread; the hand-written step's loss is "
                "part of its forward pass, its update is the sgd column) and nodes recorded per "
@@ -205,6 +206,54 @@ def conv_table(rows, out):
         sp = min(r["median"] for r in lt) / min(r["median"] for r in le)
         out.append(f"\nTarget (issue 14): LeNet step at least 1.0× PyTorch at each side's best "
                    f"thread setting — {sp:.2f}×: **{'met' if sp >= 1.0 else 'missed'}**.")
+    out.append("")
+
+def kann_table(rows, out):
+    """KANN's MLP step (bench/kann_peer.sh mlp), timed interleaved with the
+    engine's step in one process; the ratio is that process's. Without
+    KANN_DIR the column says "not run"."""
+    out.append("KANN's MLP step (bench/kann_mlp.c, built out of tree from KANN_DIR): µs per step, "
+               "median [min–max], timed interleaved with the engine's step in the same process; "
+               "KANN/engine above 1 means the engine is faster. KANN: sigmoid + binary "
+               "cross-entropy (tiny) or softmax + multi-class cross-entropy as separate nodes "
+               "(it has no loss on logits), SGD as a plain w −= lr·g loop (KANN ships none), its "
+               "own multithreading off.\n")
+    out.append("| shape | OpenBLAS threads | KANN | engine (same process) | KANN/engine | "
+               "issue 18: ≥ 1.2× |")
+    out.append("|---|---|---|---|---|---|")
+    for shape, desc in SHAPES:
+        b = f"mlp_{shape}"
+        threads = sorted({r["blas_threads"] for r in find(rows, bench=b, phase=None)
+                          if "median" in r and "blas_threads" in r and
+                          r["impl"] in ("engine", "kann")})
+        for t in threads:
+            k = one(rows, bench=b, impl="kann", blas_threads=t)
+            e = one(rows, bench=b, impl="engine-beside-kann", blas_threads=t)
+            if not k:
+                out.append(f"| {shape} ({desc}) | {t} | not run | — | — | — |")
+                continue
+            r = k["median"] / e["median"]
+            out.append(f"| {shape} ({desc}) | {t} | {cell(k)} | {cell(e)} | {r:.2f}× | "
+                       f"{'met' if r >= 1.2 else 'MISSED'} |")
+    out.append("")
+
+
+def issue18_targets(rows, out):
+    """Issue 18's small-work targets: the tiny step and the logistic
+    regression within 1.15× hand-written C, at each OpenBLAS thread count."""
+    out.append("Issue 18, small work, from this pass:\n")
+    out.append("| target | OpenBLAS threads | measured | status |")
+    out.append("|---|---|---|---|")
+    for bench, name in (("mlp_tiny", "tiny MLP step"), ("logreg", "logistic regression")):
+        for t in sorted({r["blas_threads"] for r in find(rows, bench=bench, impl="engine", phase=None)
+                         if "median" in r}):
+            e = one(rows, bench=bench, impl="engine", blas_threads=t, phase=None)
+            h = one(rows, bench=bench, impl="hand", blas_threads=t)
+            if e and h:
+                r = e["median"] / h["median"]
+                out.append(f"| {name} ≤ 1.15× hand-written | {t} | {r:.2f}× ({e['median']:.2f} vs "
+                           f"{h['median']:.2f} {e.get('unit', '')}) | "
+                           f"{'met' if r <= 1.15 else 'MISSED'} |")
     out.append("")
 
 
@@ -398,6 +447,7 @@ def main(paths):
         tape_table(rows, out)
         worst, mem = alloc_memory(rows, out)
         targets(summary, scalar, worst, mem, out)
+        issue18_targets(rows, out)
     print("\n".join(out))
 
 

@@ -9,8 +9,9 @@
 #    builds only the benchmarks (they link the static library);
 # 2. runs, in this order, every time: bench_mlp and bench_logreg with
 #    OPENBLAS_NUM_THREADS=1 then 2, bench_scalar and bench_tape (1 thread),
-#    bench_conv and bench_seq likewise, KANN's LSTM (bench/kann_peer.sh,
-#    when KANN_DIR is set), the memory probes (bench_mlp
+#    bench_conv and bench_seq likewise, KANN's MLP step beside the engine's
+#    (bench/kann_peer.sh mlp, 1 then 2 threads too) and KANN's LSTM
+#    (bench/kann_peer.sh lstm), both when KANN_DIR is set, the memory probes (bench_mlp
 #    --memory=engine|hand, each in a fresh process), then the PyTorch peer with OPENBLAS_NUM_THREADS=1 then 2,
 #    each trying torch.set_num_threads(1) and (2);
 # 3. does all of step 2 once per environment pass:
@@ -34,8 +35,9 @@
 # and the peer is skipped with a note when none imports torch),
 # BENCH_FORCE_CORE, BENCH_IDLE_WAIT (seconds to wait for other processes
 # to leave the CPUs before each pass; default 60), KANN_DIR (a checkout of
-# KANN: its LSTM step is built out of tree by bench/kann_peer.sh and joins
-# the sequence table; without it that column says "not run").
+# KANN: its MLP and LSTM steps are built out of tree by bench/kann_peer.sh
+# and join the MLP and sequence tables; without it those columns say
+# "not run").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -133,8 +135,10 @@ run_pass() {
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_logreg" "${QUICK[@]}" --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_conv" "${QUICK[@]}" --results "$f"
             env "$@" OPENBLAS_NUM_THREADS=$t "$BIN/bench_seq" "${QUICK[@]}" --results "$f"
+            env "$@" OPENBLAS_NUM_THREADS=$t BENCH_BUILD="$BUILD" bash bench/kann_peer.sh mlp \
+                "${QUICK[@]}" --results "$f"
         done
-        env "$@" OPENBLAS_NUM_THREADS=1 BENCH_BUILD="$BUILD" bash bench/kann_peer.sh "${QUICK[@]}" \
+        env "$@" OPENBLAS_NUM_THREADS=1 BENCH_BUILD="$BUILD" bash bench/kann_peer.sh lstm "${QUICK[@]}" \
             --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_scalar" "${QUICK[@]}" --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_tape" "${QUICK[@]}" --results "$f"

@@ -32,6 +32,9 @@ struct ag_optim {
     ag_params *state;  /* owned: buffers per parameter, same order as params */
     ag_tensor **buf1;  /* momentum buffer or exp_avg, per parameter (NULL for i64) */
     ag_tensor **buf2;  /* exp_avg_sq (Adam/AdamW) */
+    /* Each parameter's gradient for the step under way (NULL: none), looked
+     * up once per step: the norm pass and the update read it from here. */
+    const ag_tensor **grads;
     size_t n;
     bool has_f32;      /* some parameter is f32 (its norm pass may need a recount) */
     uint64_t steps;
@@ -113,9 +116,10 @@ ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
     if (o) {
         o->buf1 = ag_calloc(n, sizeof *o->buf1);
         o->buf2 = ag_calloc(n, sizeof *o->buf2);
+        o->grads = ag_calloc(n ? n : 1, sizeof *o->grads);
         o->state = ag_params_new();
     }
-    if (!o || !o->buf1 || !o->buf2 || !o->state) {
+    if (!o || !o->buf1 || !o->buf2 || !o->grads || !o->state) {
         ag_error_set(AG_ERR_NOMEM, "optim_new: out of memory");
         ag_optim_free(o);
         return NULL;
@@ -152,6 +156,7 @@ void ag_optim_free(ag_optim *o)
     ag_params_free(o->state);
     ag_free(o->buf1);
     ag_free(o->buf2);
+    ag_free(o->grads);
     ag_free(o);
 }
 
@@ -250,7 +255,7 @@ static double grad_sum_squares(const ag_optim *o, bool exact)
 {
     double s = 0;
     for (size_t i = 0; i < o->n; i++) {
-        const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
+        const ag_tensor *g = o->grads[i];
         if (!g)
             continue;
         const void *d = ag_data_const(g);
@@ -274,7 +279,7 @@ static double grad_norm_scaled(const ag_optim *o)
 {
     double amax = 0;
     for (size_t i = 0; i < o->n; i++) {
-        const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
+        const ag_tensor *g = o->grads[i];
         for (size_t j = 0, n = g ? ag_numel(g) : 0; j < n; j++) {
             double v = fabs(grad_at(g, j));
             if (!(v <= DBL_MAX))
@@ -284,7 +289,7 @@ static double grad_norm_scaled(const ag_optim *o)
     }
     double s = 0;
     for (size_t i = 0; amax > 0 && i < o->n; i++) {
-        const ag_tensor *g = step_grad(ag_params_at(o->params, i, NULL));
+        const ag_tensor *g = o->grads[i];
         for (size_t j = 0, n = g ? ag_numel(g) : 0; j < n; j++) {
             double v = grad_at(g, j) / amax;
             s += v * v;
@@ -512,7 +517,7 @@ bool ag_optim_step(ag_optim *o)
     ag_status before = ag_last_status();
     for (size_t i = 0; i < o->n; i++) {
         const ag_tensor *p = ag_params_at(o->params, i, NULL);
-        if (!step_grad(p) && before == AG_OK && ag_last_status() == AG_ERR_STALE)
+        if (!(o->grads[i] = step_grad(p)) && before == AG_OK && ag_last_status() == AG_ERR_STALE)
             return false;
     }
     /* A step that would update nothing is a forgotten ag_backward (or a
@@ -521,7 +526,7 @@ bool ag_optim_step(ag_optim *o)
     for (size_t i = 0; i < o->n && !any_grad; i++) {
         const ag_tensor *p = ag_params_at(o->params, i, NULL);
         any_trainable |= ag_tensor_dtype(p) != AG_I64 && ag_requires_grad(p);
-        any_grad = step_grad(p) != NULL;
+        any_grad = o->grads[i] != NULL;
     }
     if (!any_grad) {
         ag_error_set(AG_ERR_STATE,
@@ -565,7 +570,7 @@ bool ag_optim_step(ag_optim *o)
     for (size_t i = 0; i < o->n; i++) {
         const char *name;
         ag_tensor *p = ag_params_at(o->params, i, &name);
-        const ag_tensor *g = step_grad(p);
+        const ag_tensor *g = o->grads[i];
         if (!g)
             continue;
         void *b1 = o->buf1[i] ? ag_data(o->buf1[i]) : NULL;

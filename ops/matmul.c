@@ -101,12 +101,71 @@ enum { BLOCK = 64 };
 BUILTIN_GEMM(gemm_f32, float)
 BUILTIN_GEMM(gemm_f64, double)
 
+#ifdef AG_HAVE_BLAS
+/* A product with one column (n = 1: a logistic regression's logits and
+ * weight gradient) or one row (m = 1) as the matrix-vector product it is:
+ * OpenBLAS's GEMM packs the whole matrix for it, at twice gemv's time.
+ * The vector operand is contiguous whichever way it is flagged (a (k,1) or
+ * (1,k) matrix). With n = 1, C = op(A) b; with m = 1, Cᵀ = op(B)ᵀ aᵀ. C
+ * is cleared first and added to (beta 1) rather than scaled by beta 0,
+ * which OpenBLAS versions differ on for NaN in the uninitialised buffer. */
+static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
+                 const void *B, bool tb, void *C, bool acc)
+{
+    bool col = n == 1;
+    const void *M = col ? A : B, *x = col ? B : A;
+    /* The matrix as stored, and whether gemv must transpose it. */
+    bool trans = col ? ta : !tb;
+    size_t out = col ? m : n, rows = trans ? k : out, cols = trans ? out : k;
+    if (!acc)
+        memset(C, 0, out * ag_dtype_size(dtype));
+    if (dtype == AG_F32)
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, 1.0f,
+                    M, (int)cols, x, 1, 1.0f, C, 1);
+    else
+        cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, 1.0,
+                    M, (int)cols, x, 1, 1.0, C, 1);
+}
+#endif
+
+/* C = a bᵀ (k = 1): both operands are contiguous vectors whatever their
+ * flags ((m,1) or (1,m), (1,n) or (n,1)). */
+#define OUTER(T)                                                                              \
+    {                                                                                         \
+        const T *restrict a = A, *restrict b = B;                                             \
+        T *restrict c = C;                                                                    \
+        for (size_t i = 0; i < m; i++) {                                                      \
+            T *restrict ci = c + i * n;                                                       \
+            const T ai = a[i];                                                                \
+            if (acc)                                                                          \
+                for (size_t j = 0; j < n; j++)                                                \
+                    ci[j] += ai * b[j];                                                       \
+            else                                                                              \
+                for (size_t j = 0; j < n; j++)                                                \
+                    ci[j] = ai * b[j];                                                        \
+        }                                                                                     \
+    }
+
 /* C = op(A) op(B), or C += op(A) op(B) when acc (BLAS's beta = 1). False
  * when the built-in kernel's scratch could not be allocated (recorded). */
 bool ag_gemm(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
              const void *B, bool tb, void *C, bool acc)
 {
+    if (k == 1 && m && n) {
+        /* An outer product (an MLP's input gradient through a one-unit
+         * layer): one product per element, which any GEMM rounds alike, so
+         * a plain loop gives its result without the call and the packing. */
+        if (dtype == AG_F32)
+            OUTER(float)
+        else
+            OUTER(double)
+        return true;
+    }
 #ifdef AG_HAVE_BLAS
+    if (backend == AG_MATMUL_BLAS && m && n && k && (n == 1 || m == 1)) {
+        gemv(dtype, m, n, k, A, ta, B, tb, C, acc);
+        return true;
+    }
     if (backend == AG_MATMUL_BLAS && m && n && k) {
         int lda = (int)(ta ? m : k), ldb = (int)(tb ? k : n);
         if (dtype == AG_F32)
@@ -295,6 +354,18 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
 
 static ag_op OP_AFFINE, OP_AFFINE_T;
 
+#define BIAS_ROWS(T)                                                                          \
+    {                                                                                         \
+        const T *restrict B = b->data;                                                        \
+        T *restrict Y = y->data;                                                              \
+        if (m == 1)                                                                           \
+            for (size_t r = 0; r < (size_t)n; r++)                                            \
+                Y[r] = B[0];                                                                  \
+        else                                                                                  \
+            for (size_t r = 0; r < (size_t)n; r++)                                            \
+                memcpy(Y + r * (size_t)m, B, (size_t)m * sizeof(T));                         \
+    }
+
 /* x W + b, or x Wᵀ + b with W stored (m, k) as PyTorch's nn.Linear keeps
  * it: the transposed flag goes to the GEMM, so neither costs a copy. */
 static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in, bool tw)
@@ -321,9 +392,13 @@ static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in
     ag_tensor *y = ag_op_result(op, x->dtype, 2, shape, 3, in, NULL, 0);
     if (!y || y->numel == 0)
         return y;
-    size_t row = (size_t)m * ag_dtype_size(x->dtype);
-    for (int64_t r = 0; r < n; r++)
-        memcpy((char *)y->data + (size_t)r * row, b->data, row);
+    /* The bias in every row: a copy per row, but a plain fill for rows of
+     * one element (a logistic regression's), where a call per row costs
+     * more than the copy. */
+    if (x->dtype == AG_F32)
+        BIAS_ROWS(float)
+    else
+        BIAS_ROWS(double)
     if (!ag_gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw,
                  y->data, true))
         return NULL;
@@ -386,9 +461,18 @@ static bool affine_t_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
         T *restrict D = d;                                                                    \
         if (!dst[2].accumulate)                                                               \
             memset(D, 0, m * sizeof(T));                                                      \
-        for (size_t r = 0; r < n; r++)                                                        \
-            for (size_t j = 0; j < m; j++)                                                    \
-                D[j] += G[r * m + j];                                                         \
+        if (m == 1) {                                                                         \
+            /* one output (a logistic regression's bias): the same sum in a                   \
+             * register instead of an inner loop of one element per row */                    \
+            T sum = D[0];                                                                     \
+            for (size_t r = 0; r < n; r++)                                                    \
+                sum += G[r];                                                                  \
+            D[0] = sum;                                                                       \
+        } else {                                                                              \
+            for (size_t r = 0; r < n; r++)                                                    \
+                for (size_t j = 0; j < m; j++)                                                \
+                    D[j] += G[r * m + j];                                                     \
+        }                                                                                     \
     }
 
 static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)

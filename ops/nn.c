@@ -90,42 +90,50 @@ static double reduction_scale(ag_reduction r, size_t n)
     return r == AG_REDUCE_MEAN ? 1.0 / (double)n : 1.0;
 }
 
-typedef struct loss_params {
-    ag_reduction r;
-} loss_params;
-
 /* ---- bce_with_logits ---- */
 
 static ag_op OP_BCE;
 
-/* As ops/elementwise.c computes softplus, so that the losses are the ones
- * the composite softplus(z) − z·y gave, bit for bit. */
-static float softplus_f32(float v) { return fmaxf(v, 0.0f) + log1pf(expf(-fabsf(v))); }
-static double softplus_f64(double v) { return fmax(v, 0.0) + log1p(exp(-fabs(v))); }
+/* The node's params: the reduction, then σ(z) for every logit as the
+ * forward found it (n elements of the dtype), so that the backward kernel
+ * needs no second exponential: the forward already has e^(−|z|), from
+ * which softplus and σ both follow. A forward re-run from a node's params
+ * only reads r. */
+typedef struct bce_params {
+    ag_reduction r;
+    double sigmoid[]; /* n floats or doubles, as the logits */
+} bce_params;
 
-/* Sums accumulate in double whatever the dtype, as ag_sum's do. */
-#define BCE_FORWARD(T, SOFTPLUS)                                                              \
+/* softplus(z) = max(z, 0) + log1p(e) (max as a comparison, which GCC
+ * inlines where it calls fmax; the sum is the same for −0 and NaN), σ(z) = 1/(1 + e) or e/(1 + e) with
+ * e = e^(−|z|): as ops/elementwise.c computes softplus and ops/unary.c
+ * computes σ (e^(−z) for z ≥ 0, e^z below), so that the loss is the one the
+ * composite softplus(z) − z·y gave, and σ the one ag_sigmoid gives, bit for
+ * bit. Sums accumulate in double whatever the dtype, as ag_sum's do. */
+#define BCE_FORWARD(T, EXP, LOG1P, FABS)                                                      \
     {                                                                                         \
         const T *restrict Z = logits->data, *restrict Yt = targets->data;                     \
-        T *restrict L = y->data;                                                              \
-        if (r == AG_REDUCE_NONE) {                                                            \
-            for (size_t i = 0; i < n; i++)                                                    \
-                L[i] = SOFTPLUS(Z[i]) - Z[i] * Yt[i];                                         \
-        } else {                                                                              \
-            double acc = 0;                                                                   \
-            for (size_t i = 0; i < n; i++)                                                    \
-                acc += (T)(SOFTPLUS(Z[i]) - Z[i] * Yt[i]);                                    \
-            L[0] = (T)(acc * reduction_scale(r, n));                                          \
+        T *restrict S = (T *)(void *)p->sigmoid;                                              \
+        double acc = 0;                                                                       \
+        for (size_t i = 0; i < n; i++) {                                                      \
+            T v = Z[i], e = EXP(-FABS(v));                                                    \
+            T li = ((v > 0 ? v : (T)0) + LOG1P(e)) - v * Yt[i];                               \
+            S[i] = v >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);                               \
+            if (r == AG_REDUCE_NONE)                                                          \
+                ((T *)y->data)[i] = li;                                                       \
+            else                                                                              \
+                acc += li;                                                                    \
         }                                                                                     \
+        if (r != AG_REDUCE_NONE)                                                              \
+            ((T *)y->data)[0] = (T)(acc * reduction_scale(r, n));                             \
     }
 
 /* ℓ = softplus(z) − z·y = −[y ln σ(z) + (1 − y) ln(1 − σ(z))] elementwise,
  * then reduced over every element. */
 static ag_tensor *bce_forward(ag_tensor *const *in, const void *params)
 {
-    const loss_params *p = params;
+    ag_reduction r = ((const bce_params *)params)->r;
     ag_tensor *logits = in[0], *targets = in[1];
-    ag_reduction r = p->r;
     if (!ag_check_inputs("bce_with_logits", 2, in))
         return NULL;
     if (!ag_same_shape(logits->ndim, logits->shape, targets->ndim, targets->shape)) {
@@ -137,21 +145,33 @@ static ag_tensor *bce_forward(ag_tensor *const *in, const void *params)
     }
     if (!reduction_ok("bce_with_logits", r))
         return NULL;
-    ag_tensor *y = ag_op_result(&OP_BCE, logits->dtype, r == AG_REDUCE_NONE ? logits->ndim : 0,
-                                logits->shape, 2, in, p, sizeof *p);
+    size_t n = logits->numel;
+    size_t n_params = sizeof(bce_params) + n * ag_dtype_size(logits->dtype);
+    bce_params *p = ag_tape_alloc(n_params);
+    if (!p)
+        return NULL;
+    p->r = r;
+    /* The loss goes into a scratch tensor first and the result is made
+     * after the loop, so that the node's copy of the params has σ. */
+    int ndim = r == AG_REDUCE_NONE ? logits->ndim : 0;
+    ag_tensor *y = ag_tape_tensor(logits->dtype, ndim, logits->shape);
     if (!y)
         return NULL;
-    size_t n = logits->numel;
-    if (y->dtype == AG_F32)
-        BCE_FORWARD(float, softplus_f32)
+    if (logits->dtype == AG_F32)
+        BCE_FORWARD(float, expf, log1pf, fabsf)
     else
-        BCE_FORWARD(double, softplus_f64)
-    return y;
+        BCE_FORWARD(double, exp, log1p, fabs)
+    ag_tensor *loss = ag_op_result(&OP_BCE, logits->dtype, ndim, logits->shape, 2, in, p, n_params);
+    if (!loss)
+        return NULL;
+    memcpy(loss->data, y->data, loss->numel * ag_dtype_size(loss->dtype));
+    return loss;
 }
 
 ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reduction r)
 {
-    return bce_forward((ag_tensor *[]){logits, targets}, &(loss_params){r});
+    bce_params head = {.r = r};
+    return bce_forward((ag_tensor *[]){logits, targets}, &head);
 }
 
 /* dz += g·(σ(z) − y), dy += −g·z, with g each element's share of the
@@ -159,7 +179,7 @@ ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *targets, ag_reductio
  * Targets may require grad (soft labels that are learned). */
 static bool bce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
-    const loss_params *p = y->params;
+    const bce_params *p = y->params;
     ag_tensor *z = y->inputs[0], *t = y->inputs[1];
     ag_tensor *w = p->r == AG_REDUCE_MEAN ? ag_mul_scalar(g, reduction_scale(p->r, z->numel)) : g;
     if (z->requires_grad && !(gin[0] = ag_mul(w, ag_sub(ag_sigmoid(z), t))))
@@ -169,15 +189,17 @@ static bool bce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return true;
 }
 
-#define BCE_GRAD(T, SIGMOID)                                                                  \
+/* σ(z) as the forward saved it, the value ag_sigmoid gives (see BCE_FORWARD). */
+#define BCE_GRAD(T)                                                                           \
     {                                                                                         \
         const T *restrict G = g->data, *restrict Z = z->data, *restrict Yt = t->data;         \
+        const T *restrict S = (const T *)(const void *)p->sigmoid;                            \
         T *restrict DZ = dz, *restrict DY = dy;                                               \
         T w = none ? 0 : G[0] * (T)reduction_scale(p->r, n);                                  \
         for (size_t i = 0; i < n; i++) {                                                      \
             T gv = none ? G[i] : w;                                                           \
             if (DZ) {                                                                         \
-                T v = gv * (SIGMOID(Z[i]) - Yt[i]);                                           \
+                T v = gv * (S[i] - Yt[i]);                                                    \
                 DZ[i] = acc_z ? DZ[i] + v : v;                                                \
             }                                                                                 \
             if (DY) {                                                                         \
@@ -189,7 +211,7 @@ static bool bce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 
 static bool bce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
-    const loss_params *p = y->params;
+    const bce_params *p = y->params;
     ag_tensor *z = y->inputs[0], *t = y->inputs[1];
     void *dz = NULL, *dy = NULL;
     if ((dst[0].x && !(dz = ag_grad_dst_data(&dst[0]))) ||
@@ -198,9 +220,9 @@ static bool bce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     bool acc_z = dst[0].accumulate, acc_y = dst[1].accumulate, none = p->r == AG_REDUCE_NONE;
     size_t n = z->numel;
     if (y->dtype == AG_F32)
-        BCE_GRAD(float, ag_sigmoid_f32)
+        BCE_GRAD(float)
     else
-        BCE_GRAD(double, ag_sigmoid_f64)
+        BCE_GRAD(double)
     return true;
 }
 
