@@ -282,6 +282,8 @@ void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src);
 struct ag_op {
     ag_op_def def;
     bool builtin;      /* a static object in ops/, never freed */
+    bool costly;       /* its map calls a transcendental function: split over the
+                          threads from AG_GRAIN_MATH elements, not AG_GRAIN_MAP */
     size_t order;      /* registration order, for ag_op_foreach */
     UT_hash_handle hh;
 };
@@ -311,5 +313,22 @@ typedef struct ag_thread_state {
 } ag_thread_state;
 
 ag_thread_state *ag_thread(void);
+
+/* --- the thread pool (parallel.c; ag_parallel_for is in op.h) --- */
+/* Stops and joins the workers (ag_shutdown); a later parallel call starts
+ * them again. Does nothing while another thread's loop runs. */
+void ag_parallel_shutdown(void);
+
+/* Grains of the parallel kernels: the least work per chunk, in elements
+ * (or output elements, rows, planes as each kernel says), below which a
+ * kernel stays on the calling thread. Measured on a 2-core machine
+ * (bench/ and tests/check-parallel.c's timing note): handing a chunk to
+ * a worker costs about as much as ~20 µs of work there (a wake-up through
+ * a condition variable), so a chunk must be worth several times that.
+ * AG_GRAIN_MAP is for maps of a few operations per element (add, relu, an
+ * optimizer's update); AG_GRAIN_MATH for transcendental ones (exp, tanh,
+ * erf), about ten times dearer per element. */
+#define AG_GRAIN_MAP ((size_t)1 << 16)
+#define AG_GRAIN_MATH ((size_t)1 << 13)
 
 #endif

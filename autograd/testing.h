@@ -18,6 +18,11 @@ extern "C" {
  * makes that allocation. */
 void ag_alloc_fail_after(long k);
 
+/* For the thread pool's fallback test: while on, starting a worker fails
+ * as pthread_create can, so ag_parallel_for runs with the workers already
+ * started (none after ag_shutdown: serially). */
+void ag_thread_create_fail(bool on);
+
 #ifdef __cplusplus
 }
 #endif
