@@ -315,10 +315,6 @@ typedef struct ag_thread_state {
 ag_thread_state *ag_thread(void);
 
 /* --- the thread pool (parallel.c; ag_parallel_for is in op.h) --- */
-/* Stops and joins the workers (ag_shutdown); a later parallel call starts
- * them again. Does nothing while another thread's loop runs. */
-void ag_parallel_shutdown(void);
-
 /* Grains of the parallel kernels: the least work per chunk, in elements
  * (or output elements, rows, planes as each kernel says), below which a
  * kernel stays on the calling thread. Measured on a 2-core machine

@@ -45,10 +45,33 @@ static ag_parallel_fn job_fn;
 static void *job_ctx;
 static size_t job_n, job_chunks, job_next, job_done;
 static bool fail_create;         /* testing: pthread_create "fails" */
+static unsigned long jobs_run;   /* testing: jobs handed to the pool */
+static bool atfork_set;
 
 /* Set on workers for good and on a caller while its job runs: a call from
  * there is nested and runs serially. */
 static _Thread_local bool in_region;
+
+unsigned long ag_parallel_jobs(void)
+{
+    pthread_mutex_lock(&lock);
+    unsigned long n = jobs_run;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+/* A fork (Check runs each test in one) copies the pool's state but none of
+ * its workers: the child starts with none, and the lock is taken around
+ * the fork so that the child never inherits it held. */
+static void before_fork(void) { pthread_mutex_lock(&lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+static void after_fork_child(void)
+{
+    n_workers = 0;
+    busy = false;
+    job_chunks = job_next = job_done = 0;
+    pthread_mutex_unlock(&lock);
+}
 
 void ag_thread_create_fail(bool on)
 {
@@ -153,6 +176,11 @@ static int start_workers_locked(int want)
 {
     if (want > MAX_THREADS - 1)
         want = MAX_THREADS - 1;
+    if (!atfork_set && n_workers < want && !fail_create) {
+        if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0)
+            return n_workers; /* no workers rather than a child that could hang */
+        atfork_set = true;
+    }
     while (n_workers < want && !fail_create) {
         if (pthread_create(&workers[n_workers], NULL, worker_main, NULL) != 0)
             break;
@@ -194,6 +222,7 @@ void ag_parallel_for(size_t n, size_t grain, ag_parallel_fn fn, void *ctx)
         return;
     }
     busy = true;
+    jobs_run++;
     job_id++;
     job_fn = fn;
     job_ctx = ctx;
