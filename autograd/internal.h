@@ -282,6 +282,9 @@ void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src);
 struct ag_op {
     ag_op_def def;
     bool builtin;      /* a static object in ops/, never freed */
+    bool user;         /* made by ag_op_register: its maps and rows (which may keep
+                          state) run on the calling thread only; a built-in's are
+                          split over the pool, registered yet or not */
     bool costly;       /* its map calls a transcendental function: split over the
                           threads from AG_GRAIN_MATH elements, not AG_GRAIN_MAP */
     size_t order;      /* registration order, for ag_op_foreach */

@@ -180,7 +180,7 @@ ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b)
     if (n) {
         ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
         ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
-        if (y->numel >= 2 * AG_GRAIN_MAP && op->builtin) {
+        if (y->numel >= 2 * AG_GRAIN_MAP && !op->user) {
             /* Only built-in rows are split: a user's may keep state. */
             rows_job j = {op, a, b, y, n, ra, rb};
             ag_parallel_for(n == y->numel ? n : y->numel / n,

@@ -38,7 +38,7 @@ ag_tensor *ag_unary_op(const ag_op *op, ag_tensor *x)
         return NULL;
     /* Only built-in maps are split: a user's map may keep state. */
     size_t grain = op->costly ? AG_GRAIN_MATH : AG_GRAIN_MAP;
-    if (x->numel >= 2 * grain && op->builtin) {
+    if (x->numel >= 2 * grain && !op->user) {
         map_job j = {op, x, y};
         ag_parallel_for(x->numel, grain, map_chunk, &j);
         return y;
