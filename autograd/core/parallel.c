@@ -69,6 +69,7 @@ static void after_fork_child(void)
 {
     n_workers = 0;
     busy = false;
+    stopping = false;
     job_chunks = job_next = job_done = 0;
     pthread_mutex_unlock(&lock);
 }
