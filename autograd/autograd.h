@@ -843,6 +843,36 @@ AG_API size_t ag_alloc_count(void);
  * end of a program; valgrind then reports nothing). */
 AG_API void ag_shutdown(void);
 
+/* ---- threads (issue 18): the pool the non-GEMM kernels share ---- */
+
+/* Sets how many threads the library's own kernels use (PyTorch's
+ * torch.set_num_threads): elementwise maps, reductions along an axis,
+ * im2col/col2im, pooling, normalisation and optimizer updates split their
+ * work over a pool of n - 1 workers and the calling thread once a tensor
+ * is past a size threshold (small work stays on the caller). The default
+ * is AG_NUM_THREADS from the environment, else OPENBLAS_NUM_THREADS, else
+ * the number of online CPUs; values above 256 are capped. Process-wide;
+ * the workers start on the first call that needs them and stop in
+ * ag_shutdown. Returns false with AG_ERR_VALUE for n < 1 (the setting is
+ * kept).
+ *
+ * Sharing cores with BLAS: matrix products keep OpenBLAS's own threads
+ * (OPENBLAS_NUM_THREADS), and the library never calls BLAS from inside a
+ * parallel region, so the two pools take turns rather than stacking: at
+ * any moment either a GEMM runs on OpenBLAS's threads or a kernel runs on
+ * this pool. Set both to the number of cores (the default does when only
+ * OPENBLAS_NUM_THREADS is set). Several user threads (a tape each) share
+ * the one pool: a call made while another thread's job runs, or from
+ * inside a chunk, runs on its own thread instead of waiting.
+ *
+ * Results do not depend on the setting: every parallel kernel either
+ * writes each output element from one chunk, or (full reductions) sums
+ * fixed-size blocks and adds the block sums in order, so one thread and
+ * many give the same bits. */
+AG_API bool ag_set_num_threads(int n);
+/* The current setting (read from the environment on first use). */
+AG_API int ag_get_num_threads(void);
+
 /* For the wrappers in ag_locations.h; not for direct use. Atomic because
  * one thread may toggle the mode while others run ops; a relaxed load is
  * enough for a mode flag (no other data is published through it) and costs

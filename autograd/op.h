@@ -41,6 +41,20 @@ AG_API void *ag_calloc(size_t n, size_t size); /* zeroed */
 AG_API void *ag_realloc(void *p, size_t size); /* as realloc */
 AG_API void ag_free(void *p);                  /* as free */
 
+/* A chunk of a parallel loop: the indices [begin, end) of the range, and
+ * the caller's context. */
+typedef void (*ag_parallel_fn)(size_t begin, size_t end, void *ctx);
+/* Runs fn over [0, n) split into contiguous chunks of at least `grain`
+ * indices (0 counts as 1), on the library's thread pool and the calling
+ * thread (see ag_set_num_threads), and returns when every chunk is done.
+ * Runs fn(0, n, ctx) on the calling thread when n < 2 * grain, when one
+ * thread is set, when called from inside a chunk, or when the pool is
+ * running another thread's loop. How [0, n) is cut depends on the thread
+ * count, so fn must give the same result for any cut (each index writes
+ * its own outputs); fn must not fail, record errors (they are per thread)
+ * or call BLAS. Nothing for n = 0; AG_ERR_NULL for a NULL fn. */
+AG_API void ag_parallel_for(size_t n, size_t grain, ag_parallel_fn fn, void *ctx);
+
 /* Whether t may be used: a leaf not freed, or an intermediate of its tape's
  * current generation. Records nothing (NULL gives false). */
 AG_API bool ag_tensor_live(const ag_tensor *t);

@@ -18,6 +18,17 @@ extern "C" {
  * makes that allocation. */
 void ag_alloc_fail_after(long k);
 
+/* For the thread pool's fallback test: while on, starting a worker fails
+ * as pthread_create can, so ag_parallel_for runs with the workers already
+ * started (none after ag_shutdown: serially). */
+void ag_thread_create_fail(bool on);
+/* How many loops ag_parallel_for has handed to the pool (not run serially)
+ * since the process started: a test's proof that it reached the threads. */
+unsigned long ag_parallel_jobs(void);
+/* Stops and joins the pool's workers (ag_shutdown calls it); a later
+ * parallel call starts them again. Does nothing while a loop runs. */
+void ag_parallel_shutdown(void);
+
 #ifdef __cplusplus
 }
 #endif

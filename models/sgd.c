@@ -9,6 +9,36 @@
 
 #include <math.h>
 
+/* Elements [lo, hi) of w -= lr * g, in double, then rounded to the
+ * parameter's dtype. Each element from its own values: split over the
+ * library's threads past SGD_GRAIN elements a chunk (ag_parallel_for),
+ * with the same bits as on one thread. */
+#define SGD_GRAIN ((size_t)1 << 16)
+
+typedef struct sgd_job {
+    bool f32;
+    void *w;
+    const void *g;
+    double lr;
+} sgd_job;
+
+static void sgd_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const sgd_job *j = ctx;
+    double lr = j->lr;
+    if (j->f32) {
+        float *x = j->w;
+        const float *d = j->g;
+        for (size_t i = lo; i < hi; i++)
+            x[i] = (float)((double)x[i] - lr * (double)d[i]);
+    } else {
+        double *x = j->w;
+        const double *d = j->g;
+        for (size_t i = lo; i < hi; i++)
+            x[i] = x[i] - lr * d[i];
+    }
+}
+
 bool ag_sgd_update(ag_tensor *t, double lr)
 {
     if (!t) {
@@ -50,19 +80,12 @@ bool ag_sgd_update(ag_tensor *t, double lr)
                      name);
         return false;
     }
-    /* In double, then rounded to the parameter's dtype. */
     size_t n = ag_numel(t);
-    if (dtype == AG_F32) {
-        float *x = ag_data(t);
-        const float *d = ag_data_const(g);
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)((double)x[i] - lr * (double)d[i]);
-    } else {
-        double *x = ag_data(t);
-        const double *d = ag_data_const(g);
-        for (size_t i = 0; i < n; i++)
-            x[i] = x[i] - lr * d[i];
-    }
+    sgd_job j = {dtype == AG_F32, ag_data(t), ag_data_const(g), lr};
+    if (n >= 2 * SGD_GRAIN)
+        ag_parallel_for(n, SGD_GRAIN, sgd_chunk, &j);
+    else
+        sgd_chunk(0, n, &j);
     ag_mark_changed(t);
     return true;
 }

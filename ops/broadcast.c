@@ -122,6 +122,36 @@ static size_t rows_of(const ag_tensor *a, const ag_tensor *b, const ag_tensor *y
     return nd ? (size_t)y->shape[nd - 1] : 1;
 }
 
+/* A slice of a binary op's rows (y is m rows of n; a and b advance ra, rb
+ * per row): of the rows when there are several, else of the one row's
+ * elements. Each output element is written from one chunk, so any cut
+ * gives the same bits. */
+typedef struct rows_job {
+    const ag_op *op;
+    const ag_tensor *a, *b;
+    ag_tensor *y;
+    size_t n;
+    ptrdiff_t ra, rb;
+} rows_job;
+
+static void rows_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const rows_job *j = ctx;
+    size_t m = hi - lo, n = j->n;
+    ptrdiff_t oa = (ptrdiff_t)lo * j->ra, ob = (ptrdiff_t)lo * j->rb, oy = (ptrdiff_t)(lo * n);
+    if (n == j->y->numel) { /* one row: lo and hi count elements */
+        m = 1;
+        n = hi - lo;
+        oa = ob = oy = (ptrdiff_t)lo;
+    }
+    if (j->y->dtype == AG_F32)
+        j->op->def.rows_f32(m, n, (const float *)j->a->data + oa, 1, j->ra,
+                            (const float *)j->b->data + ob, 1, j->rb, (float *)j->y->data + oy);
+    else
+        j->op->def.rows_f64(m, n, (const double *)j->a->data + oa, 1, j->ra,
+                            (const double *)j->b->data + ob, 1, j->rb, (double *)j->y->data + oy);
+}
+
 /* The shared builder: checks, broadcasts, allocates (recording the node)
  * and runs the kernel row by row. */
 ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b)
@@ -150,6 +180,14 @@ ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b)
     if (n) {
         ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
         ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
+        if (y->numel >= 2 * AG_GRAIN_MAP && !op->user) {
+            /* Only built-in rows are split: a user's may keep state. */
+            rows_job j = {op, a, b, y, n, ra, rb};
+            ag_parallel_for(n == y->numel ? n : y->numel / n,
+                            n == y->numel ? AG_GRAIN_MAP : (AG_GRAIN_MAP + n - 1) / n,
+                            rows_chunk, &j);
+            return y;
+        }
         if (a->dtype == AG_F32)
             k32(y->numel / n, n, a->data, 1, ra, b->data, 1, rb, y->data);
         else
@@ -168,6 +206,41 @@ ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b)
                 (const double *)b->data + it.off[1], ib, 0, (double *)y->data + o * inner);
     }
     return y;
+}
+
+/* A slice of a binary op's gradient rows for input `in`, whose gradient d
+ * has y's shape (rows or, for one row, elements, as rows_chunk). */
+typedef struct grad_rows_job {
+    const ag_binary_grad *k;
+    int in;
+    const ag_tensor *y, *g;
+    void *d;
+    size_t n;
+    ptrdiff_t ra, rb;
+    bool acc;
+} grad_rows_job;
+
+static void grad_rows_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const grad_rows_job *j = ctx;
+    const ag_tensor *a = j->y->inputs[0], *b = j->y->inputs[1];
+    size_t m = hi - lo, n = j->n;
+    ptrdiff_t oa = (ptrdiff_t)lo * j->ra, ob = (ptrdiff_t)lo * j->rb, oy = (ptrdiff_t)(lo * n);
+    if (n == j->y->numel) {
+        m = 1;
+        n = hi - lo;
+        oa = ob = oy = (ptrdiff_t)lo;
+    }
+    if (j->y->dtype == AG_F32)
+        j->k->f32[j->in](m, n, (const float *)j->g->data + oy, (const float *)a->data + oa, 1,
+                         j->ra, (const float *)b->data + ob, 1, j->rb,
+                         (const float *)j->y->data + oy, (float *)j->d + oy, 1,
+                         (ptrdiff_t)j->n, j->acc);
+    else
+        j->k->f64[j->in](m, n, (const double *)j->g->data + oy, (const double *)a->data + oa, 1,
+                         j->ra, (const double *)b->data + ob, 1, j->rb,
+                         (const double *)j->y->data + oy, (double *)j->d + oy, 1,
+                         (ptrdiff_t)j->n, j->acc);
 }
 
 /* The gradient of each input that wants one: g itself where allowed, else
@@ -229,6 +302,14 @@ bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_
             ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
             ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
             ptrdiff_t rd = full ? (ptrdiff_t)n : 0;
+            if (full && y->numel >= 2 * AG_GRAIN_MAP) {
+                /* Each element of d from one chunk (a broadcast input's
+                 * rows, summing into one buffer, stay serial). */
+                grad_rows_job jb = {k, j, y, g, d, n, ra, rb, acc};
+                ag_parallel_for(m == 1 ? n : m, m == 1 ? AG_GRAIN_MAP : (AG_GRAIN_MAP + n - 1) / n,
+                                grad_rows_chunk, &jb);
+                continue;
+            }
             if (y->dtype == AG_F32)
                 k->f32[j](m, n, g->data, a->data, 1, ra, b->data, 1, rb, y->data, d, 1, rd, acc);
             else

@@ -87,13 +87,12 @@ static void valid_range(int64_t start, int64_t step, int64_t len, int64_t n, int
 
 /* col (C/groups · kh · kw, ho · wo) from one image's group of channels x. */
 #define IM2COL(name, T)                                                                       \
-    static void name(const geom *g, const T *x, T *restrict col)                              \
+    static void name(const geom *g, const T *x, T *restrict col, int64_t r0, int64_t r1)      \
     {                                                                                         \
-        int64_t cg = g->c / g->groups, hw = g->ho * g->wo;                                    \
-        for (int64_t c = 0; c < cg; c++)                                                      \
-            for (int64_t i = 0; i < g->kh; i++)                                               \
-                for (int64_t j = 0; j < g->kw; j++) {                                         \
-                    T *row = col + ((c * g->kh + i) * g->kw + j) * hw;                        \
+        int64_t hw = g->ho * g->wo;                                                           \
+        for (int64_t r = r0; r < r1; r++) {                                                   \
+                    int64_t c = r / (g->kh * g->kw), i = r / g->kw % g->kh, j = r % g->kw;    \
+                    T *row = col + r * hw;                                                    \
                     int64_t h0 = i * g->d[0] - g->p[0], w0 = j * g->d[1] - g->p[1];           \
                     int64_t olo, ohi, wlo, whi;                                               \
                     valid_range(h0, g->s[0], g->h, g->ho, &olo, &ohi);                        \
@@ -113,15 +112,15 @@ static void valid_range(int64_t start, int64_t step, int64_t len, int64_t n, int
                             r[ow] = 0;                                                        \
                     }                                                                         \
                     memset(row + ohi * g->wo, 0, (size_t)((g->ho - ohi) * g->wo) * sizeof(T)); \
-                }                                                                             \
+        }                                                                                     \
     }
 
 /* The adjoint: adds each column entry back into the x position it came from. */
 #define COL2IM(name, T)                                                                       \
-    static void name(const geom *g, const T *restrict col, T *x)                              \
+    static void name(const geom *g, const T *restrict col, T *x, int64_t c0, int64_t c1)      \
     {                                                                                         \
-        int64_t cg = g->c / g->groups, hw = g->ho * g->wo;                                    \
-        for (int64_t c = 0; c < cg; c++)                                                      \
+        int64_t hw = g->ho * g->wo;                                                           \
+        for (int64_t c = c0; c < c1; c++)                                                     \
             for (int64_t i = 0; i < g->kh; i++)                                               \
                 for (int64_t j = 0; j < g->kw; j++) {                                         \
                     const T *row = col + ((c * g->kh + i) * g->kw + j) * hw;                  \
@@ -143,20 +142,57 @@ IM2COL(im2col_f64, double)
 COL2IM(col2im_f32, float)
 COL2IM(col2im_f64, double)
 
+/* One image's im2col or col2im, split over the threads once the columns
+ * are big enough (AG_GRAIN_MAP elements: the work is a copy). im2col's
+ * rows are independent; col2im's taps of one channel add into the same x
+ * elements, so it splits by channel, each channel's taps in the serial
+ * order: the bits do not depend on the thread count. Per image, because
+ * the GEMM between the two must run outside a parallel region (BLAS has
+ * its own threads), so LeNet's small images stay on one thread. */
+typedef struct col_job {
+    ag_dtype dt;
+    const geom *g;
+    const void *src;
+    void *dst;
+} col_job;
+
+static void im2col_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const col_job *j = ctx;
+    if (j->dt == AG_F32)
+        im2col_f32(j->g, j->src, j->dst, (int64_t)lo, (int64_t)hi);
+    else
+        im2col_f64(j->g, j->src, j->dst, (int64_t)lo, (int64_t)hi);
+}
+
+static void col2im_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const col_job *j = ctx;
+    if (j->dt == AG_F32)
+        col2im_f32(j->g, j->src, j->dst, (int64_t)lo, (int64_t)hi);
+    else
+        col2im_f64(j->g, j->src, j->dst, (int64_t)lo, (int64_t)hi);
+}
+
 static void im2col(ag_dtype dt, const geom *g, const void *x, void *col)
 {
-    if (dt == AG_F32)
-        im2col_f32(g, x, col);
+    size_t rows = (size_t)(g->c / g->groups * g->kh * g->kw), hw = (size_t)(g->ho * g->wo);
+    col_job j = {dt, g, x, col};
+    if (rows * hw >= 2 * AG_GRAIN_MAP)
+        ag_parallel_for(rows, (AG_GRAIN_MAP + hw - 1) / hw, im2col_chunk, &j);
     else
-        im2col_f64(g, x, col);
+        im2col_chunk(0, rows, &j);
 }
 
 static void col2im(ag_dtype dt, const geom *g, const void *col, void *x)
 {
-    if (dt == AG_F32)
-        col2im_f32(g, col, x);
+    size_t cg = (size_t)(g->c / g->groups);
+    size_t per = (size_t)(g->kh * g->kw * g->ho * g->wo);
+    col_job j = {dt, g, col, x};
+    if (cg * per >= 2 * AG_GRAIN_MAP && per)
+        ag_parallel_for(cg, (AG_GRAIN_MAP + per - 1) / per, col2im_chunk, &j);
     else
-        col2im_f64(g, col, x);
+        col2im_chunk(0, cg, &j);
 }
 
 /* Scratch for one image's columns, from the tape (reused after a reset). */

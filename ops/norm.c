@@ -206,34 +206,66 @@ BN_GRAD_SUMS(bn_grad_sums_f64, double)
 
 /* The statistics of x (N, C, L) into mean, invstd and var (C each): the
  * mean first, then the variance about it (two passes, so that a mean far
- * from 0 costs no digits). */
+ * from 0 costs no digits). Channels c0..c1, each summed over n in order. */
 #define BN_STATS(T, SUMS)                                                                     \
     {                                                                                         \
         const T *X = x->data;                                                                 \
-        for (int64_t n = 0; n < N; n++)                                                       \
-            for (int64_t c = 0; c < C; c++)                                                   \
+        for (int64_t c = c0; c < c1; c++) {                                                   \
+            for (int64_t n = 0; n < N; n++)                                                   \
                 mean[c] += SUMS(X + (n * C + c) * L, L, 0, false);                            \
-        for (int64_t c = 0; c < C; c++)                                                       \
             mean[c] /= M;                                                                     \
-        for (int64_t n = 0; n < N; n++)                                                       \
-            for (int64_t c = 0; c < C; c++)                                                   \
+            for (int64_t n = 0; n < N; n++)                                                   \
                 var[c] += SUMS(X + (n * C + c) * L, L, mean[c], true);                        \
+        }                                                                                     \
     }
 
-/* y = (x − mean)·a + b with a = invstd·w, per channel, in the dtype. */
+/* y = (x − mean)·a + b with a = invstd·w, per channel, in the dtype; the
+ * rows r0..r1 of x (N·C, L). */
 #define BN_APPLY(T)                                                                           \
     {                                                                                         \
         const T *X = x->data, *Wt = w->data, *B = b->data;                                    \
         T *Y = y->data;                                                                       \
-        for (int64_t n = 0; n < N; n++)                                                       \
-            for (int64_t c = 0; c < C; c++) {                                                 \
-                const T *restrict xp = X + (n * C + c) * L;                                   \
-                T *restrict yp = Y + (n * C + c) * L;                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                   \
+                int64_t c = r % C;                                                            \
+                const T *restrict xp = X + r * L;                                             \
+                T *restrict yp = Y + r * L;                                                   \
                 T m = (T)mean[c], a = (T)(invstd[c] * Wt[c]), bc = B[c];                      \
                 for (int64_t l = 0; l < L; l++)                                               \
                     yp[l] = (xp[l] - m) * a + bc;                                             \
             }                                                                                 \
     }
+
+/* The threads split batch norm's passes by channel (the sums over the
+ * batch, each channel's in the serial order) or by row of (N·C, L) (the
+ * maps), so every thread count gives the same bits. */
+enum bn_pass { BN_PASS_STATS, BN_PASS_APPLY, BN_PASS_GRAD_SUMS, BN_PASS_GRAD_X };
+typedef struct bn_job {
+    enum bn_pass pass;
+    const ag_tensor *x, *w, *b, *g;
+    ag_tensor *y;
+    void *dx;
+    bool acc;
+    int64_t N, C, L;
+    double M;
+    const double *mean, *invstd; /* the statistics (for the stats pass: mean and var out) */
+    double *out0, *out1;         /* stats: mean, var; grad sums: sg, sgd */
+    const double *sg, *sgx;
+} bn_job;
+
+static void bn_chunk(size_t lo, size_t hi, void *ctx);
+
+/* The stats and gradient-sum passes go by channel (each N·L elements),
+ * the others by row (L elements). */
+static void bn_run(bn_job *j)
+{
+    bool by_channel = j->pass == BN_PASS_STATS || j->pass == BN_PASS_GRAD_SUMS;
+    size_t n = (size_t)(by_channel ? j->C : j->N * j->C);
+    size_t per = (size_t)(by_channel ? j->N * j->L : j->L);
+    if (n * per >= 2 * AG_GRAIN_MAP && per)
+        ag_parallel_for(n, (AG_GRAIN_MAP + per - 1) / per, bn_chunk, j);
+    else
+        bn_chunk(0, n, j);
+}
 
 /* The training forward of x, w and b, checked; *stats_out (when given)
  * gets the statistics (owned by the tape). */
@@ -257,10 +289,8 @@ static ag_tensor *bn_train(ag_tensor *x, ag_tensor *w, ag_tensor *b, double eps,
     memset(mean, 0, 3 * (size_t)C * sizeof(double));
     /* An empty batch gives 0/0, NaN statistics, as the means of nothing. */
     double M = (double)(N * L);
-    if (x->dtype == AG_F32)
-        BN_STATS(float, bn_sums_f32)
-    else
-        BN_STATS(double, bn_sums_f64)
+    bn_run(&(bn_job){.pass = BN_PASS_STATS, .x = x, .N = N, .C = C, .L = L, .M = M,
+                     .out0 = mean, .out1 = var});
     for (int64_t c = 0; c < C; c++) {
         var[c] /= M;
         invstd[c] = 1 / sqrt(var[c] + eps);
@@ -269,10 +299,8 @@ static ag_tensor *bn_train(ag_tensor *x, ag_tensor *w, ag_tensor *b, double eps,
                                 (ag_tensor *[]){x, w, b}, p, n_params);
     if (!y)
         return NULL;
-    if (x->dtype == AG_F32)
-        BN_APPLY(float)
-    else
-        BN_APPLY(double)
+    bn_run(&(bn_job){.pass = BN_PASS_APPLY, .x = x, .w = w, .b = b, .y = y, .N = N, .C = C,
+                     .L = L, .mean = mean, .invstd = invstd});
     if (stats_out)
         *stats_out = p->stats;
     return y;
@@ -348,11 +376,10 @@ static bool bn_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     {                                                                                         \
         const T *G = g->data, *X = x->data, *Wt = w->data;                                    \
         T *D = dx;                                                                            \
-        bool acc = dst[0].accumulate;                                                         \
-        for (int64_t n = 0; n < N; n++)                                                       \
-            for (int64_t c = 0; c < C; c++) {                                                 \
-                const T *restrict gp = G + (n * C + c) * L, *restrict xp = X + (n * C + c) * L; \
-                T *restrict dp = D + (n * C + c) * L;                                         \
+        for (int64_t r = r0; r < r1; r++) {                                                   \
+                int64_t c = r % C;                                                            \
+                const T *restrict gp = G + r * L, *restrict xp = X + r * L;                   \
+                T *restrict dp = D + r * L;                                                   \
                 double wi = Wt[c] * invstd[c];                                                \
                 T m = (T)mean[c], k1 = (T)wi, k2 = (T)(wi * invstd[c] * sgx[c] / M),          \
                   k3 = (T)(wi * sg[c] / M);                                                   \
@@ -384,16 +411,8 @@ static bool bn_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
         return false;
     double *sgd = sg + C, *sgx = sgd + C;
     memset(sg, 0, 2 * (size_t)C * sizeof(double));
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t c = 0; c < C; c++) {
-            size_t off = (size_t)((n * C + c) * L);
-            if (x->dtype == AG_F32)
-                bn_grad_sums_f32((const float *)g->data + off, (const float *)x->data + off, L,
-                                 mean[c], &sg[c], &sgd[c]);
-            else
-                bn_grad_sums_f64((const double *)g->data + off, (const double *)x->data + off,
-                                 L, mean[c], &sg[c], &sgd[c]);
-        }
+    bn_run(&(bn_job){.pass = BN_PASS_GRAD_SUMS, .x = x, .g = g, .N = N, .C = C, .L = L,
+                     .mean = mean, .out0 = sg, .out1 = sgd});
     /* Σ g·x̂; over an empty batch a sum of nothing, 0, though invstd is NaN. */
     for (int64_t c = 0; c < C; c++)
         sgx[c] = N * L > 0 ? sgd[c] * invstd[c] : 0;
@@ -401,13 +420,60 @@ static bool bn_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
         BN_GRAD_CHANNELS(float)
     else
         BN_GRAD_CHANNELS(double)
-    if (dx) {
+    if (dx)
+        bn_run(&(bn_job){.pass = BN_PASS_GRAD_X, .x = x, .w = w, .g = g, .dx = dx,
+                         .acc = dst[0].accumulate, .N = N, .C = C, .L = L, .M = M, .mean = mean,
+                         .invstd = invstd, .sg = sg, .sgx = sgx});
+    return true;
+}
+
+static void bn_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const bn_job *j = ctx;
+    const ag_tensor *x = j->x, *w = j->w, *b = j->b, *g = j->g;
+    ag_tensor *y = j->y;
+    void *dx = j->dx;
+    bool acc = j->acc;
+    int64_t N = j->N, C = j->C, L = j->L, c0 = (int64_t)lo, c1 = (int64_t)hi;
+    int64_t r0 = (int64_t)lo, r1 = (int64_t)hi;
+    double M = j->M;
+    const double *mean = j->mean, *invstd = j->invstd, *sg = j->sg, *sgx = j->sgx;
+    switch (j->pass) {
+    case BN_PASS_STATS: {
+        double *mean = j->out0, *var = j->out1;
+        if (x->dtype == AG_F32)
+            BN_STATS(float, bn_sums_f32)
+        else
+            BN_STATS(double, bn_sums_f64)
+        break;
+    }
+    case BN_PASS_APPLY:
+        if (x->dtype == AG_F32)
+            BN_APPLY(float)
+        else
+            BN_APPLY(double)
+        break;
+    case BN_PASS_GRAD_SUMS:
+        for (int64_t c = c0; c < c1; c++)
+            for (int64_t n = 0; n < N; n++) {
+                size_t off = (size_t)((n * C + c) * L);
+                if (x->dtype == AG_F32)
+                    bn_grad_sums_f32((const float *)g->data + off, (const float *)x->data + off,
+                                     L, mean[c], &j->out0[c], &j->out1[c]);
+                else
+                    bn_grad_sums_f64((const double *)g->data + off,
+                                     (const double *)x->data + off, L, mean[c], &j->out0[c],
+                                     &j->out1[c]);
+            }
+        break;
+    case BN_PASS_GRAD_X:
         if (x->dtype == AG_F32)
             BN_GRAD_X(float)
         else
             BN_GRAD_X(double)
+        break;
     }
-    return true;
+    (void)w, (void)b, (void)y, (void)dx, (void)acc, (void)M, (void)sg, (void)sgx, (void)invstd;
 }
 
 /* A constant of `value` in each of C channels, on the tape: a missing

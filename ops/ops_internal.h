@@ -116,27 +116,46 @@ double ag_sigmoid_f64(double v);
 
 /* Defines name_kernel for a unary op y = f(x): dx (+)= EXPR for each
  * element, with gv, xv, yv the elements of g, x and y in type T. EXPR
- * must round as the op's rule does, so that both paths agree. */
+ * must round as the op's rule does, so that both paths agree. Past a
+ * grain (AG_GRAIN_MATH for a costly op) the elements are split over the
+ * threads; each is written from its own chunk, so the bits do not change. */
 #define AG_UNARY_GRAD(name, EXPR32, EXPR64)                                          \
+    static void name##_grad_chunk(size_t lo, size_t hi, void *ctx)                    \
+    {                                                                                 \
+        const ag_grad_chunk_job *j = ctx;                                             \
+        const ag_tensor *y = j->y, *g = j->g;                                         \
+        if (y->dtype == AG_F32)                                                       \
+            AG_GRAD_LOOP_(float, EXPR32)                                              \
+        else                                                                          \
+            AG_GRAD_LOOP_(double, EXPR64)                                             \
+    }                                                                                 \
     static bool name##_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)           \
     {                                                                                 \
         void *d = ag_grad_dst_data(dst);                                              \
         if (!d)                                                                       \
             return false;                                                             \
-        size_t n = y->numel;                                                          \
-        if (y->dtype == AG_F32)                                                       \
-            AG_GRAD_LOOP_(float, EXPR32)                                              \
+        ag_grad_chunk_job j = {y, g, d, dst->accumulate};                             \
+        size_t grain = y->op->costly ? AG_GRAIN_MATH : AG_GRAIN_MAP;                  \
+        if (y->numel >= 2 * grain)                                                    \
+            ag_parallel_for(y->numel, grain, name##_grad_chunk, &j);                  \
         else                                                                          \
-            AG_GRAD_LOOP_(double, EXPR64)                                             \
+            name##_grad_chunk(0, y->numel, &j);                                       \
         return true;                                                                  \
     }
+typedef struct ag_grad_chunk_job {
+    const ag_tensor *y, *g;
+    void *d;
+    bool acc;
+} ag_grad_chunk_job;
 #define AG_GRAD_LOOP_(T, EXPR)                                                        \
     {                                                                                 \
-        const T *restrict G = g->data, *restrict X = y->inputs[0]->data,              \
-                          *restrict Y = y->data;                                      \
-        T *restrict D = d;                                                            \
+        const T *restrict G = (const T *)g->data + lo,                                \
+                          *restrict X = (const T *)y->inputs[0]->data + lo,           \
+                          *restrict Y = (const T *)y->data + lo;                      \
+        T *restrict D = (T *)j->d + lo;                                               \
+        size_t n = hi - lo;                                                           \
         (void)X, (void)Y;                                                             \
-        if (dst->accumulate)                                                          \
+        if (j->acc)                                                                   \
             for (size_t i = 0; i < n; i++) {                                          \
                 T gv = G[i], xv = X[i], yv = Y[i];                                    \
                 (void)xv, (void)yv;                                                   \

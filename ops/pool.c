@@ -201,6 +201,34 @@ static bool sliding_params(const char *op, const int64_t *kernel, const int64_t 
     return true;
 }
 
+/* ---- splitting the planes over the threads ----
+ * Every kernel here works plane by plane (one image's channel), and
+ * planes share nothing: a chunk is a range of planes, and each output
+ * element is computed as on one thread. Planes are split once a chunk
+ * gets AG_GRAIN_MAP elements of the input plane (the window reads). */
+enum pool_kind { MAX_FWD, MAX_BWD, AVG_FWD, AVG_BWD };
+typedef struct pool_job {
+    enum pool_kind kind;
+    windows win;
+    const ag_tensor *x, *g;
+    ag_tensor *y;
+    void *d;
+    int64_t *I;
+    int64_t H, W;
+    bool acc;
+} pool_job;
+
+static void pool_chunk(size_t lo, size_t hi, void *ctx);
+
+static void run_planes(pool_job *j, int64_t planes)
+{
+    size_t per = (size_t)(j->H * j->W);
+    if ((size_t)planes * per >= 2 * AG_GRAIN_MAP && per)
+        ag_parallel_for((size_t)planes, (AG_GRAIN_MAP + per - 1) / per, pool_chunk, j);
+    else
+        pool_chunk(0, (size_t)planes, j);
+}
+
 /* ---- max_pool2d ---- */
 
 /* The first largest element of each window (PyTorch's order: a NaN always
@@ -209,7 +237,7 @@ static bool sliding_params(const char *op, const int64_t *kernel, const int64_t 
     {                                                                                         \
         const T *restrict X = x->data;                                                        \
         T *restrict Y = y->data;                                                              \
-        for (int64_t pl = 0; pl < planes; pl++) {                                             \
+        for (int64_t pl = p0; pl < p1; pl++) {                                             \
             const T *xp = X + pl * H * W;                                                     \
             for (int64_t i = 0; i < win.oh; i++)                                              \
                 for (int64_t j = 0; j < win.ow; j++) {                                        \
@@ -251,11 +279,8 @@ static ag_tensor *max_pool_forward(ag_tensor *const *in, const void *params)
                                 (ag_tensor *[]){x, idx}, p, sizeof *p);
     if (!y)
         return NULL;
-    int64_t *I = idx->data;
-    if (x->dtype == AG_F32)
-        MAX_FORWARD(float)
-    else
-        MAX_FORWARD(double)
+    pool_job j = {.kind = MAX_FWD, .win = win, .x = x, .y = y, .I = idx->data, .H = H, .W = W};
+    run_planes(&j, planes);
     return y;
 }
 
@@ -282,9 +307,9 @@ static bool max_pool_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     {                                                                                         \
         const T *restrict G = g->data;                                                        \
         T *restrict D = d;                                                                    \
-        if (!dst->accumulate)                                                                 \
-            memset(D, 0, x->numel * sizeof(T));                                               \
-        for (int64_t pl = 0; pl < planes; pl++)                                               \
+        if (!acc)                                                                             \
+            memset(D + p0 * plane, 0, (size_t)((p1 - p0) * plane) * sizeof(T));               \
+        for (int64_t pl = p0; pl < p1; pl++)                                               \
             for (int64_t o = 0; o < per_plane; o++)                                           \
                 D[pl * plane + I[pl * per_plane + o]] += G[pl * per_plane + o];               \
     }
@@ -295,13 +320,9 @@ static bool max_pool_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     void *d = ag_grad_dst_data(dst);
     if (!d)
         return false;
-    const int64_t *I = y->inputs[1]->data;
-    int64_t planes = x->shape[0] * x->shape[1], plane = x->shape[2] * x->shape[3];
-    int64_t per_plane = y->shape[2] * y->shape[3];
-    if (x->dtype == AG_F32)
-        MAX_GRAD(float)
-    else
-        MAX_GRAD(double)
+    pool_job j = {.kind = MAX_BWD, .x = x, .y = y, .g = g, .d = d, .I = y->inputs[1]->data,
+                  .H = x->shape[2], .W = x->shape[3], .acc = dst->accumulate};
+    run_planes(&j, x->shape[0] * x->shape[1]);
     return true;
 }
 
@@ -312,7 +333,7 @@ static bool max_pool_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     {                                                                                         \
         const T *restrict X = x->data;                                                        \
         T *restrict Y = y->data;                                                              \
-        for (int64_t pl = 0; pl < planes; pl++) {                                             \
+        for (int64_t pl = p0; pl < p1; pl++) {                                             \
             const T *xp = X + pl * H * W;                                                     \
             T *yp = Y + pl * win.oh * win.ow;                                                 \
             for (int64_t i = 0; i < win.oh; i++)                                              \
@@ -332,7 +353,7 @@ static bool max_pool_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     {                                                                                         \
         const T *restrict G = g->data;                                                        \
         T *restrict D = d;                                                                    \
-        for (int64_t pl = 0; pl < planes; pl++) {                                             \
+        for (int64_t pl = p0; pl < p1; pl++) {                                             \
             T *dp = D + pl * H * W;                                                           \
             const T *gp = G + pl * win->oh * win->ow;                                         \
             for (int64_t i = 0; i < win->oh; i++)                                             \
@@ -348,10 +369,55 @@ static bool max_pool_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 static void avg_scatter(const windows *win, ag_tensor *g, int64_t planes, int64_t H, int64_t W,
                         void *d)
 {
-    if (g->dtype == AG_F32)
-        AVG_SCATTER(float)
-    else
-        AVG_SCATTER(double)
+    pool_job j = {.kind = AVG_BWD, .win = *win, .g = g, .d = d, .H = H, .W = W};
+    run_planes(&j, planes);
+}
+
+static void pool_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const pool_job *j = ctx;
+    int64_t p0 = (int64_t)lo, p1 = (int64_t)hi, H = j->H, W = j->W;
+    const ag_tensor *x = j->x, *g = j->g;
+    ag_tensor *y = j->y;
+    void *d = j->d;
+    bool acc = j->acc;
+    switch (j->kind) {
+    case MAX_FWD: {
+        windows win = j->win;
+        int64_t *I = j->I;
+        if (x->dtype == AG_F32)
+            MAX_FORWARD(float)
+        else
+            MAX_FORWARD(double)
+        break;
+    }
+    case MAX_BWD: {
+        const int64_t *I = j->I;
+        int64_t plane = H * W, per_plane = y->shape[2] * y->shape[3];
+        if (x->dtype == AG_F32)
+            MAX_GRAD(float)
+        else
+            MAX_GRAD(double)
+        break;
+    }
+    case AVG_FWD: {
+        windows win = j->win;
+        if (x->dtype == AG_F32)
+            AVG_FORWARD(float)
+        else
+            AVG_FORWARD(double)
+        break;
+    }
+    case AVG_BWD: {
+        const windows *win = &j->win;
+        if (g->dtype == AG_F32)
+            AVG_SCATTER(float)
+        else
+            AVG_SCATTER(double)
+        break;
+    }
+    }
+    (void)x, (void)g, (void)y, (void)d, (void)acc;
 }
 
 /* avg_pool2d and adaptive_avg_pool2d: p->adaptive tells which. */
@@ -380,10 +446,8 @@ static ag_tensor *avg_forward(ag_tensor *const *in, const void *params)
                                 (int64_t[]){N, C, oh, ow}, 1, &x, p, sizeof *p);
     if (!y)
         return NULL;
-    if (x->dtype == AG_F32)
-        AVG_FORWARD(float)
-    else
-        AVG_FORWARD(double)
+    pool_job j = {.kind = AVG_FWD, .win = win, .x = x, .y = y, .H = H, .W = W};
+    run_planes(&j, planes);
     return y;
 }
 

@@ -44,6 +44,57 @@ static bool axis_ok(const char *name, int axis, int a, const ag_tensor *x)
     return false;
 }
 
+/* Sums of x viewed as (outer, len, inner): output q = o * inner + i is
+ * the sum of len elements, in order, from x[o * len * inner + i] with
+ * stride inner. */
+typedef struct reduce_job {
+    const ag_tensor *x;
+    ag_tensor *y;
+    size_t len, inner;
+    double scale;
+    double *part; /* a full sum's block sums */
+    size_t block;
+} reduce_job;
+
+static double sum_strided(const ag_tensor *x, size_t base, size_t len, size_t inner)
+{
+    double acc = 0;
+    if (x->dtype == AG_F32) {
+        const float *xs = x->data;
+        for (size_t k = 0; k < len; k++)
+            acc += xs[base + k * inner];
+    } else {
+        const double *xs = x->data;
+        for (size_t k = 0; k < len; k++)
+            acc += xs[base + k * inner];
+    }
+    return acc;
+}
+
+static void sum_outputs(size_t lo, size_t hi, void *ctx)
+{
+    const reduce_job *j = ctx;
+    for (size_t q = lo; q < hi; q++) {
+        size_t o = q / j->inner, i = q % j->inner;
+        ag_store(j->y, q, sum_strided(j->x, o * j->len * j->inner + i, j->len, j->inner) * j->scale);
+    }
+}
+
+/* A full sum's blocks: more than two blocks of SUM_BLOCK elements, at most
+ * SUM_MAX_BLOCKS (larger blocks past that), so the block sums fit on the
+ * stack. Below it a full sum is one block, as it always was. */
+#define SUM_BLOCK ((size_t)1 << 15)
+#define SUM_MAX_BLOCKS 64
+
+static void sum_blocks(size_t lo, size_t hi, void *ctx)
+{
+    const reduce_job *j = ctx;
+    for (size_t b = lo; b < hi; b++) {
+        size_t start = b * j->block, n = j->len - start < j->block ? j->len - start : j->block;
+        j->part[b] = sum_strided(j->x, start, n, 1);
+    }
+}
+
 /* y = sum(x) [along axis];   dx += broadcast(g)
  * y = mean(x) [along axis];  dx += broadcast(g) / n
  * One forward for both: the params say which (and whether over all). */
@@ -81,21 +132,30 @@ static ag_tensor *reduce_forward(ag_tensor *const *in, const void *params)
     }
     /* For a mean over nothing, 0/0 gives NaN, as numpy does. */
     double scale = p.mean ? 1.0 / (double)len : 1.0;
-    for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < inner; i++) {
-            double acc = 0;
-            size_t base = o * len * inner + i;
-            if (x->dtype == AG_F32) {
-                const float *xs = x->data;
-                for (size_t k = 0; k < len; k++)
-                    acc += xs[base + k * inner];
-            } else {
-                const double *xs = x->data;
-                for (size_t k = 0; k < len; k++)
-                    acc += xs[base + k * inner];
-            }
-            ag_store(y, o * inner + i, acc * scale);
-        }
+    reduce_job j = {x, y, len, inner, scale, NULL, 0};
+    size_t n_out = outer * inner;
+    if (n_out == 1 && len > 2 * SUM_BLOCK) {
+        /* One sum over many elements: fixed blocks, summed on any thread,
+         * their sums added in block order. The blocks depend on len only,
+         * so every thread count gives the same bits. */
+        size_t bs = SUM_BLOCK;
+        if (len > bs * SUM_MAX_BLOCKS)
+            bs = (len + SUM_MAX_BLOCKS - 1) / SUM_MAX_BLOCKS;
+        double part[SUM_MAX_BLOCKS];
+        j.part = part;
+        j.block = bs;
+        size_t nb = (len + bs - 1) / bs;
+        ag_parallel_for(nb, 1, sum_blocks, &j);
+        double acc = 0;
+        for (size_t b = 0; b < nb; b++)
+            acc += part[b];
+        ag_store(y, 0, acc * scale);
+    } else if (n_out >= 2 && n_out * len >= 2 * AG_GRAIN_MAP) {
+        /* Outputs are independent, each summed in the serial order. */
+        ag_parallel_for(n_out, (AG_GRAIN_MAP + len - 1) / (len ? len : 1), sum_outputs, &j);
+    } else {
+        sum_outputs(0, n_out, &j);
+    }
     return y;
 }
 
@@ -135,19 +195,41 @@ static bool reduce_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 
 /* The rule as a loop: x viewed as (outer, len, inner) around the axis, each
  * element gets its row's g (times 1/n rounded to the dtype, as mul_scalar
- * does in the rule). */
+ * does in the rule). Slices of outer on the threads (each element of dx
+ * written once); a full sum's gradient (outer 1) splits along len. */
+typedef struct reduce_grad_job {
+    const ag_tensor *g;
+    void *d;
+    size_t outer, len, inner;
+    double scale;
+    bool mean, acc;
+} reduce_grad_job;
+
 #define REDUCE_GRAD(T)                                                                        \
     {                                                                                         \
-        const T *restrict gs = g->data;                                                       \
-        T *restrict ds = d, sc = (T)scale;                                                    \
-        for (size_t o = 0; o < outer; o++)                                                    \
-            for (size_t k = 0; k < len; k++)                                                  \
+        const T *restrict gs = j->g->data;                                                    \
+        T *restrict ds = j->d, sc = (T)j->scale;                                              \
+        for (size_t o = o0; o < o1; o++)                                                      \
+            for (size_t k = k0; k < k1; k++)                                                  \
                 for (size_t i = 0; i < inner; i++) {                                          \
-                    T v = p->mean ? gs[o * inner + i] * sc : gs[o * inner + i];               \
+                    T v = j->mean ? gs[o * inner + i] * sc : gs[o * inner + i];               \
                     size_t e = (o * len + k) * inner + i;                                     \
-                    ds[e] = dst->accumulate ? ds[e] + v : v;                                  \
+                    ds[e] = j->acc ? ds[e] + v : v;                                           \
                 }                                                                             \
     }
+
+static void reduce_grad_chunk(size_t lo, size_t hi, void *ctx)
+{
+    const reduce_grad_job *j = ctx;
+    size_t len = j->len, inner = j->inner;
+    size_t o0 = lo, o1 = hi, k0 = 0, k1 = len;
+    if (j->outer == 1) /* the chunk is a slice of len */
+        o0 = 0, o1 = 1, k0 = lo, k1 = hi;
+    if (j->g->dtype == AG_F32)
+        REDUCE_GRAD(float)
+    else
+        REDUCE_GRAD(double)
+}
 
 static bool reduce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
@@ -164,11 +246,12 @@ static bool reduce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
         for (int k = p->axis + 1; k < x->ndim; k++)
             inner *= (size_t)x->shape[k];
     }
-    double scale = 1.0 / (double)len;
-    if (x->dtype == AG_F32)
-        REDUCE_GRAD(float)
+    reduce_grad_job j = {g, d, outer, len, inner, 1.0 / (double)len, p->mean, dst->accumulate};
+    size_t n = outer == 1 ? len : outer, per = outer == 1 ? inner : len * inner;
+    if (x->numel >= 2 * AG_GRAIN_MAP && n >= 2)
+        ag_parallel_for(n, (AG_GRAIN_MAP + per - 1) / (per ? per : 1), reduce_grad_chunk, &j);
     else
-        REDUCE_GRAD(double)
+        reduce_grad_chunk(0, n, &j);
     return true;
 }
 

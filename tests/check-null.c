@@ -487,6 +487,18 @@ static bool op_result_with_null(int which)
     return which == 5 ? t != NULL : t == NULL;
 }
 
+/* ag_parallel_for passes ctx through untouched: NULL is the caller's. */
+static void count_indices(size_t lo, size_t hi, void *ctx)
+{
+    (void)ctx;
+    (void)lo, (void)hi;
+}
+static bool parallel_ctx_null(void)
+{
+    ag_parallel_for(4, 1, count_indices, NULL);
+    return true;
+}
+
 static bool op_foreach_ctx_null(void)
 {
     n_seen = 0;
@@ -1020,6 +1032,13 @@ enum kind {
     ROW(ag_csv_defaults, "-", NOPTR, true)                                                       \
     ROW(ag_alloc_fail_after, "-", NOPTR, true)                                                   \
     ROW(ag_shutdown, "-", NOPTR, true)                                                           \
+    ROW(ag_set_num_threads, "-", NOPTR, true)                                                    \
+    ROW(ag_get_num_threads, "-", NOPTR, true)                                                    \
+    ROW(ag_thread_create_fail, "-", NOPTR, true)                                                 \
+    ROW(ag_parallel_jobs, "-", NOPTR, true)                                                      \
+    ROW(ag_parallel_shutdown, "-", NOPTR, true)                                                  \
+    ROW(ag_parallel_for, "fn", ERR, VOID_CALL(ag_parallel_for(4, 1, NULL, NULL)))                \
+    ROW(ag_parallel_for, "ctx", OK, parallel_ctx_null())                                         \
     /* anomaly mode */                                                                           \
     ROW(ag_anomaly_mode_set, "-", NOPTR, true)                                                   \
     ROW(ag_anomaly_mode, "-", NOPTR, true)                                                       \

@@ -6,4 +6,5 @@ void ag_shutdown(void)
 {
     ag_tape_free(NULL);
     ag_registry_free();
+    ag_parallel_shutdown();
 }

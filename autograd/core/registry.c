@@ -118,6 +118,7 @@ const ag_op *ag_registry_add(const ag_op_def *def)
         return NULL;
     }
     op->def = *def;
+    op->user = true;
     op->def.name = name;
     pthread_mutex_lock(&registry_lock);
     bool ok = enter(op);
