@@ -8,13 +8,13 @@
 #   bash scripts/test.sh
 #
 # Stages (each in its own build directory, reconfigured when it exists):
-#   1. build-test          normal build with --werror; meson test
+#   1. build-test          normal build with --werror; meson test with AG_NUM_THREADS=1, then 2
 #   2. build-playground    the browser playground built to WebAssembly, driven in Debian's
 #                          chromium by Playwright against the native build (tests/browser/)
 #   3. build-test-sanitize AddressSanitizer + UBSan; meson test (any report fails)
 #   4. build-test-noblas   -Dblas=disabled (the portable matmul kernel); meson test
 #   5. build-test          every Check suite again under valgrind memcheck
-#   6. build-test-tsan     ThreadSanitizer; the tests that run threads
+#   6. build-test-tsan     ThreadSanitizer; the tests that run threads (threads, parallel)
 #   7. build-test-blas     -Dblas=blas-netlib; the product suites against the reference
 #                          BLAS and BLIS (scripts/check_blas.sh)
 #   8. build-packaging     -Dtests=disabled, installed; headers alone in C11 and C++,
@@ -103,9 +103,13 @@ gcc --version | head -n 1
 echo "meson $(meson --version), ninja $(ninja --version), $(valgrind --version)"
 end
 
-begin "1/9 normal build (--werror), meson test"
+begin "1/9 normal build (--werror), meson test with one thread, then with two"
+# The library's thread pool (ag_set_num_threads) takes its default from
+# AG_NUM_THREADS: every test runs with one thread and with two, so results
+# that must not depend on the thread count are held to it by every suite.
 configure "$normal_dir" --werror
-run_suite "$normal_dir"
+AG_NUM_THREADS=1 run_suite "$normal_dir"
+AG_NUM_THREADS=2 run_suite "$normal_dir"
 end
 
 begin "2/9 browser playground: WebAssembly in Debian's chromium, driven by Playwright"
@@ -162,7 +166,9 @@ end
 
 begin "6/9 ThreadSanitizer build, the threaded tests"
 # Only the suites that start threads (tests/check-threads.c: trainers on
-# their own tapes, a thread registering ops, one toggling anomaly mode):
+# their own tapes, a thread registering ops, one toggling anomaly mode;
+# tests/check-parallel.c: the thread pool and every kernel it splits, with
+# two threads):
 # the others run on one thread, where TSan has nothing to find. CK_FORK=no
 # keeps the test in the process TSan watches; halt_on_error makes a report
 # fail the test. TSan needs a low-entropy address layout, which some
@@ -173,8 +179,8 @@ norandom=()
 if setarch "$(uname -m)" -R true 2>/dev/null; then
     norandom=(setarch "$(uname -m)" -R)
 fi
-CK_FORK=no TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    "${norandom[@]}" meson test -C "$tsan_dir" --no-rebuild --print-errorlogs threads
+CK_FORK=no AG_NUM_THREADS=2 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    "${norandom[@]}" meson test -C "$tsan_dir" --no-rebuild --print-errorlogs threads parallel
 end
 
 begin "7/9 other BLAS implementations: the reference BLAS and BLIS"
