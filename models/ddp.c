@@ -185,6 +185,10 @@ static bool agree(ag_ddp *d, ag_status mine, const char *msg)
         snprintf(v.msg, sizeof v.msg, "%s", msg && msg[0] ? msg : "failed");
     }
     MPI_Bcast(&v, (int)sizeof v, MPI_BYTE, first, d->comm);
+    /* The agreed error replaces whatever this rank had pending (the
+     * thread's slot keeps only a first error), the failing rank's own
+     * included, so every rank reports the same words. */
+    ag_error_clear();
     ag_error_set((ag_status)v.status, "ddp: rank %d of %d: %s", first, d->world, v.msg);
     return false;
 }

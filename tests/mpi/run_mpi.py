@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""run_mpi.py — runs a program under mpirun for the test suite, and fails
+a run that hangs.
+
+    run_mpi.py <mpirun> <ranks> <timeout s> [--expect-fail SUBSTRING] -- <program> [args]
+
+Loopback only (--oversubscribe: more ranks than cores is fine here).
+Without --expect-fail the run must exit 0. With it, the run must exit
+non-zero and every rank must have printed a line "rank R: ..." holding
+SUBSTRING: one rank's failure must reach all of them. A run still going
+after the timeout is killed and reported as a hang."""
+import os
+import subprocess
+import sys
+
+
+def main():
+    args = sys.argv[1:]
+    mpirun, ranks, timeout = args[0], int(args[1]), float(args[2])
+    args = args[3:]
+    expect = None
+    if args[0] == '--expect-fail':
+        expect = args[1]
+        args = args[2:]
+    assert args[0] == '--'
+    prog = args[1:]
+    env = dict(os.environ)
+    # Open MPI refuses to run as root without these (CI containers do);
+    # one BLAS thread per rank, so ranks do not fight over the cores, and
+    # so each rank's sums are ordered as a single process's.
+    env.setdefault('OMPI_ALLOW_RUN_AS_ROOT', '1')
+    env.setdefault('OMPI_ALLOW_RUN_AS_ROOT_CONFIRM', '1')
+    env.setdefault('OPENBLAS_NUM_THREADS', '1')
+    cmd = [mpirun, '--oversubscribe', '--bind-to', 'none', '-np', str(ranks)] + prog
+    try:
+        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout, start_new_session=True)
+    except subprocess.TimeoutExpired as e:
+        sys.stdout.write(e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or ''))
+        sys.stderr.write(e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or ''))
+        print(f'run_mpi.py: HANG: {" ".join(cmd)} still running after {timeout:g} s',
+              file=sys.stderr)
+        return 1
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    if expect is None:
+        if r.returncode != 0:
+            print(f'run_mpi.py: exit status {r.returncode}', file=sys.stderr)
+        return 0 if r.returncode == 0 else 1
+    if r.returncode == 0:
+        print('run_mpi.py: the run succeeded, but it was meant to fail', file=sys.stderr)
+        return 1
+    lines = (r.stdout + r.stderr).splitlines()
+    missing = [k for k in range(ranks)
+               if not any(l.startswith(f'rank {k}: ') and expect in l for l in lines)]
+    if missing:
+        print(f'run_mpi.py: ranks {missing} did not report "{expect}"', file=sys.stderr)
+        return 1
+    print(f'run_mpi.py: all {ranks} ranks failed with "{expect}" (exit status {r.returncode})')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
