@@ -150,6 +150,12 @@ AG_API bool ag_ddp_fail(ag_ddp *d, const char *what);
  * Collective. */
 AG_API bool ag_ddp_agree(ag_ddp *d, bool ok);
 
+/* Replaces values[0 .. n) on every rank by their sums over the ranks (an
+ * allreduce, for metrics: losses, counts of correct answers). Collective.
+ * False on every rank with AG_ERR_NULL for a NULL d, or values with n >
+ * 0, on any rank; n must be the same on every rank (0 does nothing). */
+AG_API bool ag_ddp_sum(ag_ddp *d, double *values, int n);
+
 /* ------------------------------------------------------------------ */
 /* Checkpoints                                                         */
 /* ------------------------------------------------------------------ */

@@ -733,6 +733,22 @@ bool ag_ddp_step(ag_ddp *d)
     return ag_ddp_agree(d, ag_optim_step(d->opt));
 }
 
+bool ag_ddp_sum(ag_ddp *d, double *values, int n)
+{
+    if (!d) {
+        ag_error_set(AG_ERR_NULL, "ddp_sum: d is NULL");
+        return false;
+    }
+    bool ok = values || n <= 0;
+    if (!ok)
+        ag_error_set(AG_ERR_NULL, "ddp_sum: values is NULL");
+    if (!ag_ddp_agree(d, ok))
+        return false;
+    if (n > 0)
+        MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, d->comm);
+    return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Checkpoints                                                         */
 /* ------------------------------------------------------------------ */

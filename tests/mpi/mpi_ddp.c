@@ -483,6 +483,11 @@ static void null_arguments(void)
     EXPECT_NULL_ERR(ag_ddp_agree(NULL, true));
     EXPECT_NULL_ERR(ag_ddp_save(NULL, "x"));
     EXPECT_NULL_ERR(ag_ddp_load(NULL, "x"));
+    EXPECT_NULL_ERR(ag_ddp_sum(NULL, NULL, 0));
+    EXPECT_NULL_ERR(ag_ddp_sum(ddp, NULL, 1));
+    double v[2] = {1.0 + rank, 0.5};
+    CHECK(ag_ddp_sum(ddp, v, 2) && v[0] == world * (world + 1) / 2.0 && v[1] == 0.5 * world,
+          "sum: %g %g", v[0], v[1]);
     EXPECT_NULL_ERR(ag_ddp_stats_get(NULL, &st));
     EXPECT_NULL_ERR(ag_ddp_stats_get(ddp, NULL));
     EXPECT_NULL_ERR(ag_ddp_batches_new(NULL, 2, true, 1, 0, 1));
