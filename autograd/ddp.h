@@ -69,8 +69,8 @@ AG_API int ag_ddp_world_size(void);
 /* ------------------------------------------------------------------ */
 
 typedef struct ag_ddp_options {
-    size_t bucket_bytes; /* gradients are sent in buckets of about this many bytes
-                            (default 1 MiB; a parameter larger than that is a
+    size_t bucket_bytes; /* gradients are sent in buckets of at most this many bytes
+                            (default 256 KiB; a parameter larger than that is a
                             bucket of its own) */
     bool deterministic;  /* sum the ranks' gradients in rank order (an allgather,
                             then rank 0's + rank 1's + ...), so results do not

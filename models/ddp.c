@@ -219,9 +219,10 @@ bool ag_ddp_fail(ag_ddp *d, const char *what)
 
 ag_ddp_options ag_ddp_defaults(void)
 {
-    /* PyTorch starts with a 1 MiB bucket (then 25 MiB); the models here are
-     * small, so 1 MiB throughout keeps several buckets in flight. */
-    return (ag_ddp_options){.bucket_bytes = (size_t)1 << 20, .deterministic = false,
+    /* PyTorch's buckets are 25 MiB (the first 1 MiB), sized for models of
+     * millions of parameters; the models here have 10^5 to 10^6, so 256 KiB
+     * keeps a few buckets in flight behind the sweep. */
+    return (ag_ddp_options){.bucket_bytes = (size_t)256 << 10, .deterministic = false,
                             .overlap = true};
 }
 
@@ -257,7 +258,9 @@ static bool make_buckets(ag_ddp *d, const size_t *order)
         slot *s = &d->slots[order[k]];
         ag_dtype dt = ag_tensor_dtype(s->p);
         size_t sz = s->numel * ag_dtype_size(dt);
-        if (nb < 0 || d->buckets[nb].dtype != dt || bytes >= d->o.bucket_bytes) {
+        /* A new bucket when the dtype changes or this parameter would take
+         * the bucket past its size (a parameter larger than that is alone). */
+        if (nb < 0 || d->buckets[nb].dtype != dt || (bytes > 0 && bytes + sz > d->o.bucket_bytes)) {
             nb++;
             d->buckets[nb].dtype = dt;
             bytes = 0;
@@ -507,8 +510,9 @@ static void start_ready(ag_ddp *d)
         start_bucket(d, &d->buckets[d->next_start++]);
 }
 
-/* Copies slot i's gradient (zeros when it has none) into its bucket. */
-static void pack(ag_ddp *d, size_t i)
+/* Copies slot i's gradient (zeros when it has none) into its bucket;
+ * from_hook: it became final in the sweep (the order regrouping follows). */
+static void pack(ag_ddp *d, size_t i, bool from_hook)
 {
     slot *s = &d->slots[i];
     bucket *bk = &d->buckets[s->bucket];
@@ -521,7 +525,8 @@ static void pack(ag_ddp *d, size_t i)
         memset(dst, 0, s->numel * es);
     s->ready = true;
     bk->pending--;
-    d->seen[d->n_seen++] = i;
+    if (from_hook)
+        d->seen[d->n_seen++] = i;
 }
 
 static void on_ready(void *ctx, ag_tensor *leaf)
@@ -533,7 +538,7 @@ static void on_ready(void *ctx, ag_tensor *leaf)
     size_t i = d->hash_val[k] - 1;
     if (d->slots[i].ready)
         return;
-    pack(d, i);
+    pack(d, i, true);
     if (!d->o.overlap)
         return;
     int before = d->next_start;
@@ -670,7 +675,7 @@ bool ag_ddp_wait(ag_ddp *d)
     double t0 = MPI_Wtime();
     for (size_t i = 0; i < d->n_slots; i++)
         if (!d->slots[i].ready)
-            pack(d, i);
+            pack(d, i, false);
     start_ready(d);
     for (int b = 0; b < d->n_buckets; b++)
         MPI_Wait(&d->buckets[b].req, MPI_STATUS_IGNORE);
@@ -707,7 +712,13 @@ bool ag_ddp_wait(ag_ddp *d)
     d->fail_status = AG_OK;
     d->fail_msg[0] = '\0';
     bool agreed = agree(d, s, msg);
-    bool first = agreed && !d->regrouped;
+    /* Regroup once, after the first step in which rank 0 saw gradients
+     * become final (a wait without a sweep teaches nothing). */
+    int first = 0;
+    if (agreed && !d->regrouped) {
+        first = d->rank == 0 && d->n_seen > 0;
+        MPI_Bcast(&first, 1, MPI_INT, 0, d->comm);
+    }
     if (first)
         d->regrouped = true;
     if (first && !regroup(d)) {
