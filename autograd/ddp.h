@@ -59,9 +59,11 @@ AG_API bool ag_ddp_init(int *argc, char ***argv);
  * itself calls MPI_Finalize itself). Free every ag_ddp first. Collective.
  * False with AG_ERR_STATE if MPI was not started. */
 AG_API bool ag_ddp_finalize(void);
-/* This process's rank in MPI_COMM_WORLD (0 .. world size - 1), and the
- * number of processes; -1 and 0 with AG_ERR_STATE before ag_ddp_init. */
+/* This process's rank in MPI_COMM_WORLD (0 .. world size - 1); -1 with
+ * AG_ERR_STATE before ag_ddp_init. */
 AG_API int ag_ddp_rank(void);
+/* The number of processes in MPI_COMM_WORLD (0 with AG_ERR_STATE before
+ * ag_ddp_init). */
 AG_API int ag_ddp_world_size(void);
 
 /* ------------------------------------------------------------------ */
@@ -191,6 +193,7 @@ AG_API bool ag_ddp_load(ag_ddp *d, const char *path);
  * owns; free with ag_ddp_batches_free. NULL with AG_ERR_VALUE for a batch
  * size below 1, a world size below 1 or a rank outside [0, world_size). */
 typedef struct ag_ddp_batches ag_ddp_batches;
+/* A new iterator over d for rank `rank` of `world_size` (above). */
 AG_API ag_ddp_batches *ag_ddp_batches_new(const ag_dataset *d, int64_t batch_size, bool shuffle,
                                           uint64_t seed, int rank, int world_size);
 /* Frees the iterator and its batch tensors. NULL is a no-op. */
