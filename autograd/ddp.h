@@ -126,8 +126,11 @@ AG_API bool ag_ddp_broadcast(ag_ddp *d);
  * step as failed on this rank: the next ag_ddp_wait or ag_ddp_step reports
  * it on every rank. */
 AG_API bool ag_ddp_backward(ag_ddp *d, ag_tensor *loss);
-/* Finishes the step's reductions: starts those not started (parameters no
- * gradient reached count as zeros), waits for all of them, and writes the
+/* Finishes the step's reductions: starts those not started (the gradients
+ * of parameters the sweep did not reach are sent as they are: zeros after
+ * ag_optim_zero_grad, and zeros for none; so a rank may also run plain
+ * ag_backward, which sends everything here, without overlap), waits for
+ * all of them, and writes the
  * summed gradients into the parameters' gradients (making one for a
  * parameter that had none, so every rank steps every parameter alike).
  * Then agrees on whether any rank failed since the last wait (its

@@ -15,7 +15,8 @@
  *              deterministic mode. The shards laid end to end are the
  *              global batch.
  *   uneven     the same with 10 rows, B = 4 (batches 4, 4, 2: with 3 ranks
- *              one rank has no row in the last batch and still joins).
+ *              one rank has no row in the last batch and still joins), and
+ *              B = 2 (with 3 ranks, rank 0 never has a row).
  *   broadcast  ranks start from different weights and Adam states; after
  *              ag_ddp_new every rank holds rank 0's values, moments, step
  *              count and rate; a rank with another model makes every rank
@@ -669,8 +670,12 @@ int main(int argc, char **argv)
         printf("%s on %d ranks\n", which, world);
     if (strcmp(which, "equiv") == 0)
         equivalence(40, 12, 2);
-    else if (strcmp(which, "uneven") == 0)
+    else if (strcmp(which, "uneven") == 0) {
         equivalence(10, 4, 2);
+        /* Batches of 2 on 3 ranks: rank 0 never has a row, so its
+         * gradients are made by the wait from the others' sums. */
+        equivalence(10, 2, 1);
+    }
     else if (strcmp(which, "broadcast") == 0) {
         broadcast();
         null_arguments();
