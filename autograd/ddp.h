@@ -226,7 +226,9 @@ typedef struct ag_ddp_stats {
     size_t bytes_per_step;   /* gradient bytes each rank reduces per step */
     double backward_seconds; /* in ag_ddp_backward (the sweep, packing, starting) */
     double wait_seconds;     /* blocked in ag_ddp_wait on the reductions */
-    double launched_in_backward; /* share of the buckets started during the sweep */
+    uint64_t buckets_reduced;     /* buckets reduced, over all steps */
+    uint64_t started_in_backward; /* of which started during a sweep (the rest
+                                     started in ag_ddp_wait) */
 } ag_ddp_stats;
 
 /* The counters since the handle was made, into *out. False with

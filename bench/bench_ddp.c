@@ -161,10 +161,12 @@ static void run(const char *name, int64_t global, bool quick)
     if (rank == 0)
         printf("%-6s ranks %d  batch %3lld global (%3lld per rank)  %8.1f steps/s  %7.0f "
                "samples/s  %7zu B/step in %d buckets  backward %7.3f ms  comm %7.3f ms  wait "
-               "%7.3f ms  hidden %3.0f%%\n",
+               "%7.3f ms  hidden %3.0f%%  started in sweep %3.0f%%\n",
                name, world, (long long)global, (long long)rows, steps / total,
                (double)global * steps / total, b.bytes_per_step, b.n_buckets, 1e3 * bw,
-               1e3 * out[0], 1e3 * out[1], 100 * hidden);
+               1e3 * out[0], 1e3 * out[1], 100 * hidden,
+               100.0 * (double)(b.started_in_backward - a.started_in_backward) /
+                   (double)(b.buckets_reduced - a.buckets_reduced));
     (void)s0;
     ag_tensor_free(X);
     ag_tensor_free(y);

@@ -701,10 +701,8 @@ bool ag_ddp_wait(ag_ddp *d)
     d->stats.bytes_per_step = 0;
     for (int b = 0; b < d->n_buckets; b++)
         d->stats.bytes_per_step += d->buckets[b].numel * ag_dtype_size(d->buckets[b].dtype);
-    d->stats.launched_in_backward = d->n_buckets
-        ? (d->stats.launched_in_backward * (double)(d->stats.steps - 1) +
-           (double)d->started_in_backward / d->n_buckets) / (double)d->stats.steps
-        : 0;
+    d->stats.buckets_reduced += (uint64_t)d->n_buckets;
+    d->stats.started_in_backward += (uint64_t)d->started_in_backward;
     d->started_in_backward = 0;
     ag_status s = d->fail_status;
     char msg[MSG_SIZE];

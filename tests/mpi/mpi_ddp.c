@@ -168,6 +168,7 @@ static ag_mlp *run_ddp(const run_config *c, ag_dataset *ds)
     ag_batches *ref = rank == 0 ? ag_batches_new(ds, c->batch, true, 77) : NULL;
     CHECK(b && (rank != 0 || ref), "batches");
     size_t row = (size_t)ds->d * ag_dtype_size(c->dt);
+    int idle_steps = 0;
     for (int e = 0; e < c->epochs; e++) {
         ag_tensor *X, *y;
         int64_t n_global;
@@ -196,6 +197,7 @@ static ag_mlp *run_ddp(const run_config *c, ag_dataset *ds)
             }
             ag_optim_zero_grad(o);
             /* A rank without rows skips its sweep; it still joins the step. */
+            idle_steps += n_local == 0;
             if (n_local > 0) {
                 ag_tensor *loss = ag_mul_scalar(
                     ag_cross_entropy(ag_mlp_forward(m, X), y, AG_REDUCE_SUM), 1.0 / (double)n_global);
@@ -215,6 +217,12 @@ static ag_mlp *run_ddp(const run_config *c, ag_dataset *ds)
           (unsigned long long)st.steps);
     CHECK(st.bytes_per_step == ag_params_numel(m->params) * ag_dtype_size(c->dt), "bytes %zu",
           st.bytes_per_step);
+    /* Every bucket of a step with a sweep starts inside the sweep (the
+     * hook fills it); only an idle rank's start in the wait. */
+    if (idle_steps == 0)
+        CHECK(st.started_in_backward == st.buckets_reduced && st.buckets_reduced >= st.steps,
+              "%llu of %llu buckets started in the sweep",
+              (unsigned long long)st.started_in_backward, (unsigned long long)st.buckets_reduced);
     ag_batches_free(ref);
     ag_ddp_batches_free(b);
     ag_ddp_free(ddp);
