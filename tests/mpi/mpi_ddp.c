@@ -28,6 +28,9 @@
  *   fail_file  rank 0 cannot write its checkpoint:
  *              every rank must print the message and exit with status 1
  *              (run_mpi.py checks the output, the status and the time).
+ *   hang       rank 0 waits in a barrier the others never join: the
+ *              harness must report a hang and kill every rank (a test
+ *              expected to fail).
  * Exit status 0 when every check passed; a failed check prints and calls
  * MPI_Abort, so no rank waits for one that gave up. */
 #include <autograd/autograd.h>
@@ -40,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int rank, world;
 
@@ -690,7 +694,15 @@ int main(int argc, char **argv)
     }
     else if (strcmp(which, "checkpoint") == 0)
         checkpoint(dir);
-    else if (strncmp(which, "fail_", 5) == 0)
+    else if (strcmp(which, "hang") == 0) {
+        /* The harness's own check: rank 0 waits for a collective the
+         * others never join; run_mpi.py must call it a hang and kill it. */
+        if (rank == 0)
+            MPI_Barrier(MPI_COMM_WORLD);
+        else
+            for (;;)
+                sleep(1);
+    } else if (strncmp(which, "fail_", 5) == 0)
         status = failing(which, dir);
     else
         CHECK(false, "unknown case %s", which);

@@ -3,14 +3,18 @@
 """run_mpi.py — runs a program under mpirun for the test suite, and fails
 a run that hangs.
 
-    run_mpi.py <mpirun> <ranks> <timeout s> [--expect-fail SUBSTRING] -- <program> [args]
+    run_mpi.py <mpirun> <ranks> <timeout s> [--expect-fail SUBSTRING | --expect-hang]
+               -- <program> [args]
 
 Loopback only (--oversubscribe: more ranks than cores is fine here).
 Without --expect-fail the run must exit 0. With it, the run must exit
 non-zero and every rank must have printed a line "rank R: ..." holding
 SUBSTRING: one rank's failure must reach all of them. A run still going
-after the timeout is killed and reported as a hang."""
+after the timeout is killed (mpirun and every rank: its process group)
+and reported as a hang; --expect-hang, the harness's own test, inverts
+that: only a hang passes."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -20,9 +24,13 @@ def main():
     mpirun, ranks, timeout = args[0], int(args[1]), float(args[2])
     args = args[3:]
     expect = None
+    expect_hang = False
     if args[0] == '--expect-fail':
         expect = args[1]
         args = args[2:]
+    elif args[0] == '--expect-hang':
+        expect_hang = True
+        args = args[1:]
     assert args[0] == '--'
     prog = args[1:]
     env = dict(os.environ)
@@ -42,16 +50,29 @@ def main():
     for var in ('LSAN_OPTIONS', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'OPENBLAS_NUM_THREADS'):
         if var in env:
             forward += ['-x', var]
-    cmd = [mpirun, '--oversubscribe', '--bind-to', 'none'] + forward + ['-np', str(ranks)] + prog
+    # Ranks that wait yield the core: with more ranks than free cores, Open
+    # MPI's busy polling would otherwise starve the rank being waited for.
+    cmd = [mpirun, '--oversubscribe', '--bind-to', 'none', '--mca', 'mpi_yield_when_idle', '1'] + \
+        forward + ['-np', str(ranks)] + prog
+    # Its own process group, so that a hung run is killed whole: mpirun and
+    # every rank it started.
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
     try:
-        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=timeout, start_new_session=True)
-    except subprocess.TimeoutExpired as e:
-        sys.stdout.write(e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or ''))
-        sys.stderr.write(e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or ''))
-        print(f'run_mpi.py: HANG: {" ".join(cmd)} still running after {timeout:g} s',
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        print(f'run_mpi.py: HANG: {" ".join(cmd)} still running after {timeout:g} s; killed',
+              file=sys.stderr)
+        return 0 if expect_hang else 1
+    if expect_hang:
+        print(f'run_mpi.py: the run ended (status {p.returncode}); it was meant to hang',
               file=sys.stderr)
         return 1
+    r = subprocess.CompletedProcess(cmd, p.returncode, out, err)
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
     if expect is None:
