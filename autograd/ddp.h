@@ -101,8 +101,9 @@ typedef struct ag_ddp ag_ddp;
  * grouped into buckets of one dtype, first in the reverse order of the
  * store (the order an MLP's gradients become final); after the first step
  * they are regrouped in the order rank 0 saw them become final. opts may
- * be NULL (the defaults). Collective. Caller owns; free with ag_ddp_free.
- * NULL on every rank with an error when any rank fails. */
+ * be NULL (the defaults). Collective, even for a NULL params (AG_ERR_NULL
+ * on that rank, AG_ERR_STATE on the others). Caller owns; free with
+ * ag_ddp_free. NULL on every rank with an error when any rank fails. */
 AG_API ag_ddp *ag_ddp_new(ag_params *params, ag_optim *opt, const ag_ddp_options *opts);
 /* Frees the handle (not the parameters or the optimizer), after waiting
  * for any reduction still running. Collective. NULL is a no-op. */

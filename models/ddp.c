@@ -414,18 +414,17 @@ void ag_ddp_free(ag_ddp *d)
 
 ag_ddp *ag_ddp_new(ag_params *params, ag_optim *opt, const ag_ddp_options *opts)
 {
-    if (!params) {
-        ag_error_set(AG_ERR_NULL, "ddp_new: params is NULL");
-        return NULL;
-    }
     if (!mpi_up("ddp_new"))
         return NULL;
-    ag_ddp *d = ag_calloc(1, sizeof *d);
+    /* Collective from here on, even for a NULL store or no memory on this
+     * rank: the others must not wait for it. */
+    ag_ddp *d = params ? ag_calloc(1, sizeof *d) : NULL;
     MPI_Comm comm = MPI_COMM_NULL;
-    /* Collective from here on, even when this rank is out of memory. */
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     bool ok = d != NULL;
-    if (!ok)
+    if (!params)
+        ag_error_set(AG_ERR_NULL, "ddp_new: params is NULL");
+    else if (!d)
         ag_error_set(AG_ERR_NOMEM, "ddp_new: out of memory");
     if (d) {
         d->comm = comm;
@@ -436,16 +435,14 @@ ag_ddp *ag_ddp_new(ag_params *params, ag_optim *opt, const ag_ddp_options *opts)
         d->o = opts ? *opts : ag_ddp_defaults();
         if (d->o.bucket_bytes == 0)
             d->o.bucket_bytes = 1;
-        if (opt && ag_optim_state(opt) == NULL)
-            ok = false;
     }
-    /* The handle's own rank and size are not known without it: agree on
-     * MPI_COMM_WORLD directly. */
+    /* Without a handle on some rank, agree() cannot run: a plain flag. */
     int bad = ok ? 0 : 1, any = 0;
     MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm);
     if (any) {
         if (ok)
-            ag_error_set(AG_ERR_NOMEM, "ddp_new: another rank failed to make its handle");
+            ag_error_set(AG_ERR_STATE, "ddp_new: another rank could not make its handle (a "
+                         "NULL store, or out of memory)");
         if (d)
             d->comm = MPI_COMM_NULL;
         MPI_Comm_free(&comm);

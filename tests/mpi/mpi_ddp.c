@@ -487,7 +487,12 @@ static void null_arguments(void)
     CHECK(ddp, "ddp_new with NULL opt and opts");
     ag_ddp_stats st;
     int64_t n;
-    EXPECT_NULL_ERR(ag_ddp_new(NULL, NULL, NULL));
+    EXPECT_NULL_ERR(ag_ddp_new(NULL, NULL, NULL)); /* on every rank: collective */
+    /* NULL on one rank only: the others fail too, none waits. */
+    ag_error_clear();
+    ag_ddp *half = ag_ddp_new(rank == world - 1 ? NULL : m->params, NULL, NULL);
+    CHECK(!half && ag_last_status() == (rank == world - 1 || world == 1 ? AG_ERR_NULL : AG_ERR_STATE),
+          "ddp_new with one NULL store: %s", ag_last_error());
     EXPECT_NULL_ERR(ag_ddp_broadcast(NULL));
     EXPECT_NULL_ERR(ag_ddp_backward(NULL, NULL));
     EXPECT_NULL_ERR(ag_ddp_wait(NULL));
