@@ -313,6 +313,8 @@ typedef struct ag_thread_state {
     bool create_graph;             /* set while a backward sweep records itself */
     ag_backward_hook hook;
     void *hook_ctx;
+    ag_grad_ready_hook ready_hook; /* ag_set_grad_ready_hook */
+    void *ready_ctx;
 } ag_thread_state;
 
 ag_thread_state *ag_thread(void);

@@ -34,6 +34,32 @@ typedef void (*ag_backward_hook)(void *ctx, const ag_tensor *node, const ag_tens
  * installed every node runs its rule, so the hook sees every gradient. */
 AG_API void ag_set_backward_hook(ag_backward_hook hook, void *ctx);
 
+/* ------------------------------------------------------------------ */
+/* A leaf's gradient is final (issue 17: data-parallel training)       */
+/* ------------------------------------------------------------------ */
+
+/* Called during ag_backward (and ag_backward_seed, ag_backward_ex) once per
+ * leaf that requires grad and that a node of the sweep consumes, as soon as
+ * no node still to be visited can add to that leaf's gradient: right after
+ * the sweep has passed the lowest-numbered node using the leaf. The leaf's
+ * gradient (ag_grad_of) is then final for this sweep, so a data-parallel
+ * trainer can start sending it while the sweep goes on (PyTorch's
+ * register_post_accumulate_grad_hook). Leaves fire in the order their last
+ * consumers are visited (from the loss down), and the leaves of one node in
+ * the order of its inputs; the order depends only on the graph, not on
+ * addresses. A leaf whose consumers all sent it nothing (their own
+ * gradients were absent) still fires, its gradient as it was before the
+ * sweep (NULL if it never had one). ag_grad (which leaves .grad alone)
+ * fires nothing, nor does a failed sweep after its failure. The hook
+ * must not run ag_backward; it may read and write the leaf's gradient. */
+typedef void (*ag_grad_ready_hook)(void *ctx, ag_tensor *leaf);
+/* Installs the hook for this thread (NULL removes it; ctx is passed back
+ * untouched and may be NULL). Unlike ag_set_backward_hook it leaves the
+ * first-order kernels on; a sweep without the hook pays nothing for it,
+ * and one with it makes one pass over the tape first (memory from the
+ * tape's arena: ag_backward fails with AG_ERR_NOMEM when that fails). */
+AG_API void ag_set_grad_ready_hook(ag_grad_ready_hook hook, void *ctx);
+
 /* A ready-made hook that prints each step of the sweep to the FILE* given
  * as ctx (stdout when NULL): the node (label or "#index op"), its upstream
  * gradient, the op's rule, and what it adds to each input — values for

@@ -475,6 +475,32 @@ static bool hook_ctx_null(void)
     return ag_backward(F.loss);
 }
 
+/* A NULL hook removes the one installed: a sweep then calls nothing. */
+static int ready_calls;
+static void count_ready(void *ctx, ag_tensor *leaf)
+{
+    (void)leaf;
+    ready_calls += ctx == NULL;
+}
+
+static bool ready_hook_null(void)
+{
+    ready_calls = 0;
+    ag_set_grad_ready_hook(count_ready, NULL);
+    ag_set_grad_ready_hook(NULL, F.out);
+    return ag_backward(F.loss) && ready_calls == 0;
+}
+
+/* A NULL ctx is passed back as it is. */
+static bool ready_hook_ctx_null(void)
+{
+    ready_calls = 0;
+    ag_set_grad_ready_hook(count_ready, NULL);
+    bool ok = ag_backward(F.loss);
+    ag_set_grad_ready_hook(NULL, NULL);
+    return ok && ready_calls == 1;
+}
+
 /* which: 0 op, 1 shape, 2 inputs, 3 inputs[0], 4 params (n_params 8),
  * 5 params with n_params 0 (allowed). */
 static bool op_result_with_null(int which)
@@ -901,6 +927,8 @@ enum kind {
     ROW(ag_jvp, "v", ERR, IS_NULL(ag_jvp(F.sq, F.x, NULL)))                                      \
     ROW(ag_set_backward_hook, "hook", OK, VOID_CALL(ag_set_backward_hook(NULL, F.out)))          \
     ROW(ag_set_backward_hook, "ctx", OK, hook_ctx_null())                                        \
+    ROW(ag_set_grad_ready_hook, "hook", OK, ready_hook_null())                                   \
+    ROW(ag_set_grad_ready_hook, "ctx", OK, ready_hook_ctx_null())                                \
     ROW(ag_set_grad_kernels, "-", NOPTR, true)                                                   \
     ROW(ag_trace_hook, "node", ERR, trace_with_null(0))                                          \
     ROW(ag_trace_hook, "grad_out", ERR, trace_with_null(1))                                      \

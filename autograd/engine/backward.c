@@ -30,6 +30,134 @@ void ag_set_backward_hook(ag_backward_hook hook, void *ctx)
     ag_thread()->hook_ctx = ctx;
 }
 
+void ag_set_grad_ready_hook(ag_grad_ready_hook hook, void *ctx)
+{
+    ag_thread()->ready_hook = hook;
+    ag_thread()->ready_ctx = ctx;
+}
+
+/* When each leaf's gradient is final: leaves[off[i] .. off[i+1]) are the
+ * leaves whose lowest-numbered consumer among the nodes the sweep reaches
+ * is node i, in the order of that node's inputs. Built only when a
+ * grad-ready hook is installed. */
+typedef struct ready_plan {
+    int32_t *off;
+    ag_tensor **leaves;
+} ready_plan;
+
+static size_t ptr_slot(const void *p, size_t mask)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 32) & mask;
+}
+
+/* The slot of leaf in an open-addressing table of `mask + 1` entries: its
+ * own, or the empty one where it goes. */
+static size_t leaf_slot(ag_tensor **keys, size_t mask, const ag_tensor *leaf)
+{
+    size_t k = ptr_slot(leaf, mask);
+    while (keys[k] && keys[k] != leaf)
+        k = (k + 1) & mask;
+    return k;
+}
+
+static bool nomem_plan(size_t top)
+{
+    ag_error_set(AG_ERR_NOMEM, "backward: out of memory planning the grad-ready hook over %zu "
+                 "nodes", top + 1);
+    return false;
+}
+
+/* Three passes over the nodes 0..top from the arena: which nodes the sweep
+ * reaches (from the output down, as versions_ok finds them) and how many
+ * leaf inputs they have; each leaf's lowest consumer (a hash table keyed by
+ * address, updated from the top down so the last write is the lowest);
+ * then the leaves listed per node, walking nodes and inputs in order, so
+ * the order does not depend on addresses and is the same in every process
+ * that builds the same graph. */
+static bool plan_ready(ag_tape *tape, size_t top, ready_plan *plan)
+{
+    unsigned char *reached = ag_tape_alloc(top + 1);
+    if (!reached)
+        return nomem_plan(top);
+    memset(reached, 0, top + 1);
+    reached[top] = 1;
+    size_t edges = 0;
+    for (size_t i = top + 1; i-- > 0;) {
+        if (!reached[i])
+            continue;
+        const ag_tensor *node = ag_tape_node(tape, i);
+        for (int j = 0; j < node->n_inputs; j++) {
+            const ag_tensor *t = node->inputs[j];
+            if (!t->requires_grad)
+                continue;
+            if (t->leaf)
+                edges++;
+            else if (t->tape == tape && t->index >= 0)
+                reached[t->index] = 1;
+        }
+    }
+    plan->off = ag_tape_alloc((top + 2) * sizeof *plan->off);
+    if (!plan->off)
+        return nomem_plan(top);
+    memset(plan->off, 0, (top + 2) * sizeof *plan->off);
+    plan->leaves = NULL;
+    if (edges == 0)
+        return true;
+    size_t cap = 16;
+    while (cap < 2 * edges)
+        cap *= 2;
+    ag_tensor **keys = ag_tape_alloc(cap * sizeof *keys);
+    int32_t *lowest = ag_tape_alloc(cap * sizeof *lowest);
+    if (!keys || !lowest)
+        return nomem_plan(top);
+    memset(keys, 0, cap * sizeof *keys);
+    size_t n_leaves = 0;
+    for (size_t i = top + 1; i-- > 0;) {
+        if (!reached[i])
+            continue;
+        ag_tensor *node = ag_tape_node(tape, i);
+        for (int j = 0; j < node->n_inputs; j++) {
+            ag_tensor *t = node->inputs[j];
+            if (!t->requires_grad || !t->leaf)
+                continue;
+            size_t k = leaf_slot(keys, cap - 1, t);
+            if (!keys[k]) {
+                keys[k] = t;
+                n_leaves++;
+            }
+            lowest[k] = (int32_t)i;
+        }
+    }
+    plan->leaves = ag_tape_alloc(n_leaves * sizeof *plan->leaves);
+    if (!plan->leaves)
+        return nomem_plan(top);
+    for (size_t k = 0; k < cap; k++)
+        if (keys[k])
+            plan->off[lowest[k] + 1]++;
+    for (size_t i = 0; i <= top; i++)
+        plan->off[i + 1] += plan->off[i];
+    /* Placed in node order; a leaf given twice to one node is placed once
+     * (its slot is marked done). */
+    size_t placed = 0;
+    for (size_t i = 0; i <= top && placed < n_leaves; i++) {
+        if (!reached[i])
+            continue;
+        ag_tensor *node = ag_tape_node(tape, i);
+        for (int j = 0; j < node->n_inputs; j++) {
+            ag_tensor *t = node->inputs[j];
+            if (!t->requires_grad || !t->leaf)
+                continue;
+            size_t k = leaf_slot(keys, cap - 1, t);
+            if (lowest[k] != (int32_t)i)
+                continue;
+            plan->leaves[placed++] = t;
+            lowest[k] = -1;
+        }
+    }
+    return true;
+}
+
 static bool same_shape(const ag_tensor *a, const ag_tensor *b)
 {
     if (a->ndim != b->ndim)
@@ -364,8 +492,14 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
             ag_store(seed, 0, 1.0);
         ok = seed != NULL;
     }
+    /* ag_grad (captured) and sweeps that stop short of the leaves change no
+     * leaf's gradient, so they fire no grad-ready hook. */
+    ag_grad_ready_hook ready = to_leaves && !captured ? ts->ready_hook : NULL;
+    void *ready_ctx = ts->ready_ctx;
     if (ok && output->leaf && to_leaves) {
         ok = accumulate_leaf(output, seed, create_graph);
+        if (ok && ready)
+            ready(ready_ctx, output);
     } else if (ok && !output->leaf && !versions_ok(output->tape, output)) {
         ok = false;
     } else if (ok && !output->leaf) {
@@ -386,10 +520,16 @@ bool ag_backward_sweep(ag_tensor *output, ag_tensor *seed, bool create_graph, bo
                        !ag_anomaly_on_;
         /* A node is looked up by index on every step: a sweep that records
          * itself appends to the node list, which may move it. */
+        ready_plan plan = {0};
+        if (ready)
+            ok = plan_ready(tape, (size_t)top, &plan);
         for (long i = top; i >= 0 && ok; i--) {
             ag_tensor *node = ag_tape_node(tape, i);
             if (node->grad)
                 ok = run_rule(node, create_graph, to_leaves, kernels);
+            if (ok && ready)
+                for (int32_t k = plan.off[i]; k < plan.off[i + 1]; k++)
+                    ready(ready_ctx, plan.leaves[k]);
         }
     }
 
