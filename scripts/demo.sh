@@ -22,6 +22,7 @@ demos=(
     "gan_digits examples/data build/gan_digits.png" # a GAN on the 8x8 digits, a grid of samples
     "text_lm lstm /usr/share/dict/american-english build/text_lstm" # a character LSTM on the word list
     "OPENBLAS_NUM_THREADS=1 text_lm gpt /usr/share/dict/american-english build/text_gpt" # a small GPT on it (one BLAS thread: faster for its small products)
+    "mpirun -np 2 mlp_fashion_ddp /usr/share/datasets/fashion-mnist 2" # the MLP trained by two processes over MPI (data-parallel)
     "custom_op" # a user's op, its hand-written rule checked, a planted mistake found
 )
 
@@ -44,6 +45,7 @@ configure() {
 configure "$build_dir"
 meson compile -C "$build_dir"
 
+ran=0
 for demo in "${demos[@]}"; do
     read -r -a cmd <<<"$demo"
     printf '\n==> %s\n\n' "$demo"
@@ -53,9 +55,23 @@ for demo in "${demos[@]}"; do
         vars+=("${cmd[0]}")
         cmd=("${cmd[@]:1}")
     done
-    if ! env "${vars[@]}" "$build_dir/examples/${cmd[0]}" "${cmd[@]:1}"; then
+    # "mpirun -np N prog ...": the example started as N processes. Open MPI
+    # refuses root without two variables, and more ranks than cores
+    # without --oversubscribe. Without MPI the example was not built.
+    launcher=()
+    if [[ ${cmd[0]} == mpirun ]]; then
+        if [[ ! -x $build_dir/examples/${cmd[3]} ]]; then
+            echo "demo.sh: skipping '$demo': the library was built without MPI"
+            continue
+        fi
+        launcher=(mpirun --oversubscribe -np "${cmd[2]}")
+        vars+=(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
+        cmd=("${cmd[@]:3}")
+    fi
+    if ! env "${vars[@]}" "${launcher[@]}" "$build_dir/examples/${cmd[0]}" "${cmd[@]:1}"; then
         echo "demo.sh: '$demo' failed" >&2
         exit 1
     fi
+    ran=$((ran + 1))
 done
-printf '\ndemo.sh: %d demos ran\n' "${#demos[@]}"
+printf '\ndemo.sh: %d of %d demos ran\n' "$ran" "${#demos[@]}"

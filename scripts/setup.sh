@@ -41,6 +41,11 @@ demo_packages=(graphviz gnuplot-nox dataset-fashion-mnist wamerican)
 # wamerican: the text reader's test on a real file, and the sequence demos' test.
 test_packages=(valgrind python3-numpy graphviz dataset-fashion-mnist clang libclang-rt-14-dev g++
     gnuplot-nox libblas-dev libblis-dev doxygen python3-torch wamerican)
+# libopenmpi-dev, openmpi-bin: data-parallel training (autograd/ddp.h, meson
+# option mpi), its tests under mpirun (tests/mpi) and the mlp_fashion_ddp
+# demo. The library builds and works without them.
+test_packages+=(libopenmpi-dev openmpi-bin)
+demo_packages+=(libopenmpi-dev openmpi-bin)
 
 # The browser playground (scripts/playground.sh) and its test
 # (tests/browser/): Debian's emscripten builds the WebAssembly, chromium runs

@@ -20,6 +20,8 @@
 #   8. build-packaging     -Dtests=disabled, installed; headers alone in C11 and C++,
 #                          an outside program linked by pkg-config (scripts/check_packaging.sh)
 #   9. build-fuzz          libFuzzer on the CSV, IDX, safetensors and text readers (scripts/fuzz.sh)
+#  10. build-test-nompi    -Dmpi=disabled: the library without the data-parallel module
+#                          (stage 1 ran that module's tests under mpirun, 2 and 3 ranks)
 # CI runs this through .ci/run. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -103,7 +105,7 @@ gcc --version | head -n 1
 echo "meson $(meson --version), ninja $(ninja --version), $(valgrind --version)"
 end
 
-begin "1/9 normal build (--werror), meson test with one thread, then with two"
+begin "1/10 normal build (--werror), meson test with one thread, then with two"
 # The library's thread pool (ag_set_num_threads) takes its default from
 # AG_NUM_THREADS: every test runs with one thread and with two, so results
 # that must not depend on the thread count are held to it by every suite.
@@ -112,7 +114,7 @@ AG_NUM_THREADS=1 run_suite "$normal_dir"
 AG_NUM_THREADS=2 run_suite "$normal_dir"
 end
 
-begin "2/9 browser playground: WebAssembly in Debian's chromium, driven by Playwright"
+begin "2/10 browser playground: WebAssembly in Debian's chromium, driven by Playwright"
 # The page runs the library compiled by Emscripten; the test edits it as a
 # student would and holds what it shows against pg_native, the same
 # functions built natively in stage 1. Screenshots of every panel are kept
@@ -129,11 +131,11 @@ if bash scripts/setup.sh --playground && command -v emcc >/dev/null && command -
 else
     echo "test.sh: SKIPPED the browser playground: emscripten or chromium could not be installed" >&2
     echo "test.sh: (bash scripts/setup.sh --playground says why)" >&2
-    stage="2/9 browser playground: SKIPPED, emscripten or chromium could not be installed"
+    stage="2/10 browser playground: SKIPPED, emscripten or chromium could not be installed"
 fi
 end
 
-begin "3/9 AddressSanitizer + UBSan build, meson test"
+begin "3/10 AddressSanitizer + UBSan build, meson test"
 # halt_on_error makes any UBSan report fail its test; ASan stops at the first.
 export ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -142,12 +144,12 @@ run_suite "$sanitize_dir" --timeout-multiplier 4
 unset ASAN_OPTIONS UBSAN_OPTIONS
 end
 
-begin "4/9 portable matmul kernel (-Dblas=disabled, --werror), meson test"
+begin "4/10 portable matmul kernel (-Dblas=disabled, --werror), meson test"
 configure "$noblas_dir" -Dblas=disabled --werror
 run_suite "$noblas_dir"
 end
 
-begin "5/9 valgrind memcheck on every Check suite of the normal build"
+begin "5/10 valgrind memcheck on every Check suite of the normal build"
 # meson runs each test's own command line and environment under the wrapper;
 # the tests chosen are the Check executables (tests/check-*.c), not scripts.
 # CK_FORK=no keeps Check's tests in the process valgrind watches;
@@ -164,7 +166,7 @@ CK_FORK=no AG_TEST_VALGRIND=1 meson test -C "$normal_dir" --no-rebuild --print-e
     "${check_tests[@]}"
 end
 
-begin "6/9 ThreadSanitizer build, the threaded tests"
+begin "6/10 ThreadSanitizer build, the threaded tests"
 # Only the suites that start threads (tests/check-threads.c: trainers on
 # their own tapes, a thread registering ops, one toggling anomaly mode;
 # tests/check-parallel.c: the thread pool and every kernel it splits, with
@@ -183,17 +185,31 @@ CK_FORK=no AG_NUM_THREADS=2 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
     "${norandom[@]}" meson test -C "$tsan_dir" --no-rebuild --print-errorlogs threads parallel
 end
 
-begin "7/9 other BLAS implementations: the reference BLAS and BLIS"
+begin "7/10 other BLAS implementations: the reference BLAS and BLIS"
 bash scripts/check_blas.sh build-test-blas
 end
 
-begin "8/9 packaging: without Check, installed, used from outside the tree"
+begin "8/10 packaging: without Check, installed, used from outside the tree"
 bash scripts/check_packaging.sh build-packaging
 end
 
-begin "9/9 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
+begin "9/10 fuzzing the file readers (libFuzzer, ASan+UBSan), 10 s per reader"
 # Bounded and short here; scripts/fuzz.sh runs longer by hand.
 bash scripts/fuzz.sh 10
+end
+
+begin "10/10 MPI: the data-parallel tests were run; a build without MPI"
+# Stages 1, 3 and 4 ran tests/mpi (mpirun --oversubscribe, 2 and 3 ranks on
+# loopback): refuse a build where MPI was not found, which would have
+# skipped them silently. Then the module's absence must change nothing else.
+if ! meson test -C "$normal_dir" --list --suite mpi 2>/dev/null | grep -q mpi_equiv_np3; then
+    echo "test.sh: no MPI tests in $normal_dir (setup.sh --test installs libopenmpi-dev and openmpi-bin)" >&2
+    exit 1
+fi
+configure build-test-nompi -Dmpi=disabled --werror
+meson compile -C build-test-nompi
+meson test -C build-test-nompi --no-rebuild --print-errorlogs grad_ready null layers locations \
+    models optim train tutorial
 end
 
 stage="summary"
