@@ -10,6 +10,7 @@
 #include "autograd.h"
 #include "op.h"
 #include "testing.h"
+#include "vector_clones.h"
 
 void *ag_malloc(size_t size);
 void ag_free(void *p);
@@ -22,6 +23,8 @@ extern _Thread_local bool ag_hash_oom_;
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(obj) ((void)(obj), ag_hash_oom_ = true)
 #include <uthash.h>
+
+#include <stdatomic.h>
 
 /* For the few helpers on every op's path that must not cost a call. */
 #if defined(__GNUC__)
@@ -285,8 +288,6 @@ struct ag_op {
     bool user;         /* made by ag_op_register: its maps and rows (which may keep
                           state) run on the calling thread only; a built-in's are
                           split over the pool, registered yet or not */
-    bool costly;       /* its map calls a transcendental function: split over the
-                          threads from AG_GRAIN_MATH elements, not AG_GRAIN_MAP */
     size_t order;      /* registration order, for ag_op_foreach */
     UT_hash_handle hh;
 };
@@ -320,20 +321,13 @@ typedef struct ag_thread_state {
 ag_thread_state *ag_thread(void);
 
 /* --- the thread pool (parallel.c; ag_parallel_for is in op.h) --- */
-/* Grains of the parallel kernels: the least work per chunk, in elements
+/* The grain of the parallel kernels: the least work per chunk, in elements
  * (or output elements, rows, planes as each kernel says), below which a
- * kernel stays on the calling thread. Handing a chunk to a sleeping worker
- * (a condition variable's wake-up) costs some 5-20 µs on the 2-core
- * machine the benchmarks run on, so a chunk must be worth several times
- * that: 2^16 cheap elements (add, relu, an optimizer's update: 0.1-0.3 ns
- * each, memory-bound) is ~10-20 µs, 2^13 transcendental ones (exp, tanh,
- * erf: ~2 ns each) about the same. The tiny and standard MLP steps' maps
- * stay below them. Timed under a load of 10-15 on 2 cores the
- * split kernels neither gained nor lost (the caller takes the chunks a
- * busy worker does not), so these want re-measuring on an idle machine.
- * AG_GRAIN_MAP is for maps of a few operations per element, AG_GRAIN_MATH
- * for transcendental ones. */
-#define AG_GRAIN_MAP ((size_t)1 << 16)
-#define AG_GRAIN_MATH ((size_t)1 << 13)
+ * kernel stays on the calling thread. It is ag_parallel_grain() (op.h),
+ * which bench/bench_threads measured: on the 2-core benchmark machine a
+ * split cheap map (add, relu) started to gain at about 2^20 elements and a
+ * split exp broke even there, so one grain serves both. */
+extern _Atomic size_t ag_grain_; /* parallel.c; read inline on every op's path */
+#define AG_GRAIN atomic_load_explicit(&ag_grain_, memory_order_relaxed)
 
 #endif

@@ -25,6 +25,10 @@ void ag_thread_create_fail(bool on);
 /* How many loops ag_parallel_for has handed to the pool (not run serially)
  * since the process started: a test's proof that it reached the threads. */
 unsigned long ag_parallel_jobs(void);
+/* Sets the grain ag_parallel_grain returns (0: back to the default), so
+ * that a test reaches the threads with tensors of a size valgrind and
+ * ThreadSanitizer can run. */
+void ag_parallel_grain_set(size_t grain);
 /* Stops and joins the pool's workers (ag_shutdown calls it); a later
  * parallel call starts them again. Does nothing while a loop runs. */
 void ag_parallel_shutdown(void);

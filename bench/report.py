@@ -351,6 +351,35 @@ def tape_table(rows, out):
     out.append("")
 
 
+def threads_table(rows, out):
+    """bench/bench_threads: a map split in two by the pool against one
+    thread, and the library's ops with one thread and two; what the
+    library's grain (ag_parallel_grain) is set from."""
+    if not find(rows, impl="serial"):
+        return
+    out.append("Thread pool (bench/bench_threads, f32): ns per call, median; gain = one thread's "
+               "time / the split's. *pool* rows split a plain loop in two with ag_parallel_for; "
+               "*op* rows run the library's op with ag_set_num_threads(1) and (2) at its grain "
+               "(ag_parallel_grain() = 2^19: ops split from 2^20 elements).\n")
+    out.append("| loop | n | one thread | two threads | gain |")
+    out.append("|---|---|---|---|---|")
+    seen = []
+    for r in rows:
+        b = r.get("bench", "")
+        if b.startswith("pool_") and r.get("impl") == "serial":
+            sp = one(rows, bench=b, n=r["n"], impl="split")
+            if sp:
+                out.append(f"| pool {b[5:]} | {r['n']} | {r['value']:.0f} | {sp['value']:.0f} | "
+                           f"{r['value'] / sp['value']:.2f}× |")
+        elif b.startswith("op_") and r.get("threads") == "1" and (b, r["n"]) not in seen:
+            seen.append((b, r["n"]))
+            t2 = one(rows, bench=b, n=r["n"], threads=2)
+            if t2:
+                out.append(f"| op {b[3:]} | {r['n']} | {r['value']:.0f} | {t2['value']:.0f} | "
+                           f"{r['value'] / t2['value']:.2f}× |")
+    out.append("")
+
+
 def alloc_memory(rows, out):
     al = find(rows, what="allocs_per_step")
     out.append("Heap allocations per steady-state step (ag_alloc_count before/after, after warm-up; "
@@ -445,6 +474,7 @@ def main(paths):
         seq_table(rows, out)
         scalar = scalar_table(rows, out)
         tape_table(rows, out)
+        threads_table(rows, out)
         worst, mem = alloc_memory(rows, out)
         targets(summary, scalar, worst, mem, out)
         issue18_targets(rows, out)

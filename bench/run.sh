@@ -8,7 +8,8 @@
 # 1. configures a release build of its own (build-bench: -O3, NDEBUG) and
 #    builds only the benchmarks (they link the static library);
 # 2. runs, in this order, every time: bench_mlp and bench_logreg with
-#    OPENBLAS_NUM_THREADS=1 then 2, bench_scalar and bench_tape (1 thread),
+#    OPENBLAS_NUM_THREADS=1 then 2, bench_scalar, bench_tape and bench_threads
+#    (the thread pool's crossover: 1 OpenBLAS thread, the pool's set by it),
 #    bench_conv and bench_seq likewise, KANN's MLP step beside the engine's
 #    (bench/kann_peer.sh mlp, 1 then 2 threads too) and KANN's LSTM
 #    (bench/kann_peer.sh lstm), both when KANN_DIR is set, the memory probes (bench_mlp
@@ -53,7 +54,8 @@ if [ -f "$BUILD/build.ninja" ]; then
 else
     meson setup "$BUILD" --buildtype=release -Db_ndebug=true >/dev/null
 fi
-meson compile -C "$BUILD" bench_mlp bench_logreg bench_scalar bench_tape bench_conv bench_seq >/dev/null
+meson compile -C "$BUILD" bench_mlp bench_logreg bench_scalar bench_tape bench_conv bench_seq \
+    bench_threads >/dev/null
 BIN=$BUILD/bench
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt "$OUT"/*.log
@@ -142,6 +144,7 @@ run_pass() {
             --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_scalar" "${QUICK[@]}" --results "$f"
         env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_tape" "${QUICK[@]}" --results "$f"
+        env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_threads" "${QUICK[@]}" --results "$f"
         for w in engine hand; do
             env "$@" OPENBLAS_NUM_THREADS=1 "$BIN/bench_mlp" --memory=$w --results "$f"
         done

@@ -180,11 +180,11 @@ ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b)
     if (n) {
         ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
         ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
-        if (y->numel >= 2 * AG_GRAIN_MAP && !op->user) {
+        if (y->numel >= 2 * AG_GRAIN && !op->user) {
             /* Only built-in rows are split: a user's may keep state. */
             rows_job j = {op, a, b, y, n, ra, rb};
             ag_parallel_for(n == y->numel ? n : y->numel / n,
-                            n == y->numel ? AG_GRAIN_MAP : (AG_GRAIN_MAP + n - 1) / n,
+                            n == y->numel ? AG_GRAIN : (AG_GRAIN + n - 1) / n,
                             rows_chunk, &j);
             return y;
         }
@@ -302,11 +302,11 @@ bool ag_binary_grad_run(const ag_binary_grad *k, ag_tensor *y, ag_tensor *g, ag_
             ptrdiff_t ra = a->numel == y->numel ? (ptrdiff_t)n : 0;
             ptrdiff_t rb = b->numel == y->numel ? (ptrdiff_t)n : 0;
             ptrdiff_t rd = full ? (ptrdiff_t)n : 0;
-            if (full && y->numel >= 2 * AG_GRAIN_MAP) {
+            if (full && y->numel >= 2 * AG_GRAIN) {
                 /* Each element of d from one chunk (a broadcast input's
                  * rows, summing into one buffer, stay serial). */
                 grad_rows_job jb = {k, j, y, g, d, n, ra, rb, acc};
-                ag_parallel_for(m == 1 ? n : m, m == 1 ? AG_GRAIN_MAP : (AG_GRAIN_MAP + n - 1) / n,
+                ag_parallel_for(m == 1 ? n : m, m == 1 ? AG_GRAIN : (AG_GRAIN + n - 1) / n,
                                 grad_rows_chunk, &jb);
                 continue;
             }

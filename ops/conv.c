@@ -143,7 +143,7 @@ COL2IM(col2im_f32, float)
 COL2IM(col2im_f64, double)
 
 /* One image's im2col or col2im, split over the threads once the columns
- * are big enough (AG_GRAIN_MAP elements: the work is a copy). im2col's
+ * are big enough (AG_GRAIN elements: the work is a copy). im2col's
  * rows are independent; col2im's taps of one channel add into the same x
  * elements, so it splits by channel, each channel's taps in the serial
  * order: the bits do not depend on the thread count. Per image, because
@@ -178,8 +178,8 @@ static void im2col(ag_dtype dt, const geom *g, const void *x, void *col)
 {
     size_t rows = (size_t)(g->c / g->groups * g->kh * g->kw), hw = (size_t)(g->ho * g->wo);
     col_job j = {dt, g, x, col};
-    if (rows * hw >= 2 * AG_GRAIN_MAP)
-        ag_parallel_for(rows, (AG_GRAIN_MAP + hw - 1) / hw, im2col_chunk, &j);
+    if (rows * hw >= 2 * AG_GRAIN)
+        ag_parallel_for(rows, (AG_GRAIN + hw - 1) / hw, im2col_chunk, &j);
     else
         im2col_chunk(0, rows, &j);
 }
@@ -189,8 +189,8 @@ static void col2im(ag_dtype dt, const geom *g, const void *col, void *x)
     size_t cg = (size_t)(g->c / g->groups);
     size_t per = (size_t)(g->kh * g->kw * g->ho * g->wo);
     col_job j = {dt, g, col, x};
-    if (cg * per >= 2 * AG_GRAIN_MAP && per)
-        ag_parallel_for(cg, (AG_GRAIN_MAP + per - 1) / per, col2im_chunk, &j);
+    if (cg * per >= 2 * AG_GRAIN && per)
+        ag_parallel_for(cg, (AG_GRAIN + per - 1) / per, col2im_chunk, &j);
     else
         col2im_chunk(0, cg, &j);
 }

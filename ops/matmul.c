@@ -102,13 +102,69 @@ BUILTIN_GEMM(gemm_f32, float)
 BUILTIN_GEMM(gemm_f64, double)
 
 #ifdef AG_HAVE_BLAS
+/* The loops for a small matrix-vector product, y += M x or y += Mᵀ x with
+ * M (rows, cols) row-major. M x is a dot product per row, in LANES
+ * independent sums (the additions' order is fixed, so GCC vectorizes it
+ * without -ffast-math); Mᵀ x adds x[r] times row r into y, four rows at a
+ * time. */
+enum { LANES = 4 };
+#define SMALL_GEMV(T)                                                                         \
+    AG_VECTOR_CLONES static void small_gemv_##T(bool trans, size_t rows, size_t cols,         \
+                                                const T *restrict M, const T *restrict x,     \
+                                                T *restrict y)                                \
+    {                                                                                         \
+        if (trans) {                                                                          \
+            /* four rows per pass over y, so y is loaded and stored a                          \
+             * quarter as often */                                                            \
+            size_t r = 0;                                                                     \
+            for (; r + 4 <= rows; r += 4) {                                                   \
+                const T *restrict r0 = M + r * cols, *restrict r1 = r0 + cols;                \
+                const T *restrict r2 = r1 + cols, *restrict r3 = r2 + cols;                   \
+                const T x0 = x[r], x1 = x[r + 1], x2 = x[r + 2], x3 = x[r + 3];               \
+                for (size_t j = 0; j < cols; j++)                                             \
+                    y[j] += (r0[j] * x0 + r1[j] * x1) + (r2[j] * x2 + r3[j] * x3);            \
+            }                                                                                 \
+            for (; r < rows; r++) {                                                           \
+                const T xr = x[r], *restrict row = M + r * cols;                              \
+                for (size_t j = 0; j < cols; j++)                                             \
+                    y[j] += row[j] * xr;                                                      \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
+        size_t body = cols / LANES * LANES;                                                   \
+        for (size_t r = 0; r < rows; r++) {                                                   \
+            const T *restrict row = M + r * cols;                                             \
+            T lane[LANES] = {0};                                                              \
+            for (size_t p = 0; p < body; p += LANES)                                          \
+                for (int l = 0; l < LANES; l++)                                               \
+                    lane[l] += row[p + l] * x[p + l];                                         \
+            T s = (lane[0] + lane[1]) + (lane[2] + lane[3]);                                  \
+            for (size_t p = body; p < cols; p++)                                              \
+                s += row[p] * x[p];                                                           \
+            y[r] += s;                                                                        \
+        }                                                                                     \
+    }
+SMALL_GEMV(float)
+SMALL_GEMV(double)
+
+/* Below this many matrix elements the loops above run instead of BLAS's
+ * gemv. Measured on the logistic-regression step (569 × 30, f64; bench/
+ * bench_logreg): OpenBLAS 0.3.21 splits any gemv of 9216 elements or more
+ * over its threads when it has several, and waking them for a few
+ * microseconds of work made the step 1.8 times the hand-written one with
+ * two OpenBLAS threads; with one, the loops' AVX2 clone (vector_clones.h)
+ * was also faster than OpenBLAS's own gemv (1.07× the hand-written step
+ * against 1.13×). Larger products go to BLAS, whose threads then pay. */
+#define SMALL_GEMV_MAX ((size_t)1 << 17)
+
 /* A product with one column (n = 1: a logistic regression's logits and
  * weight gradient) or one row (m = 1) as the matrix-vector product it is:
  * OpenBLAS's GEMM packs the whole matrix for it, at twice gemv's time.
  * The vector operand is contiguous whichever way it is flagged (a (k,1) or
  * (1,k) matrix). With n = 1, C = op(A) b; with m = 1, Cᵀ = op(B)ᵀ aᵀ. C
  * is cleared first and added to (beta 1) rather than scaled by beta 0,
- * which OpenBLAS versions differ on for NaN in the uninitialised buffer. */
+ * which OpenBLAS versions differ on for NaN in the uninitialised buffer.
+ * Small ones run in the loops above. */
 static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bool ta,
                  const void *B, bool tb, void *C, bool acc)
 {
@@ -119,6 +175,13 @@ static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
     size_t out = col ? m : n, rows = trans ? k : out, cols = trans ? out : k;
     if (!acc)
         memset(C, 0, out * ag_dtype_size(dtype));
+    if (rows * cols <= SMALL_GEMV_MAX) {
+        if (dtype == AG_F32)
+            small_gemv_float(trans, rows, cols, M, x, C);
+        else
+            small_gemv_double(trans, rows, cols, M, x, C);
+        return;
+    }
     if (dtype == AG_F32)
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, 1.0f,
                     M, (int)cols, x, 1, 1.0f, C, 1);

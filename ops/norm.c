@@ -261,8 +261,8 @@ static void bn_run(bn_job *j)
     bool by_channel = j->pass == BN_PASS_STATS || j->pass == BN_PASS_GRAD_SUMS;
     size_t n = (size_t)(by_channel ? j->C : j->N * j->C);
     size_t per = (size_t)(by_channel ? j->N * j->L : j->L);
-    if (n * per >= 2 * AG_GRAIN_MAP && per)
-        ag_parallel_for(n, (AG_GRAIN_MAP + per - 1) / per, bn_chunk, j);
+    if (n * per >= 2 * AG_GRAIN && per)
+        ag_parallel_for(n, (AG_GRAIN + per - 1) / per, bn_chunk, j);
     else
         bn_chunk(0, n, j);
 }

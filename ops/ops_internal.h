@@ -89,14 +89,16 @@ ag_tensor *ag_binary_op(const ag_op *op, ag_tensor *a, ag_tensor *b);
 
 /* Defines name_f32 and name_f64 computing y[i] = EXPR(v = x[i]). */
 #define AG_UNARY_MAPS(name, EXPR32, EXPR64)                                   \
-    static void name##_f32(size_t n, const float *restrict x, float *restrict y) \
+    AG_VECTOR_CLONES static void name##_f32(size_t n, const float *restrict x,         \
+                                            float *restrict y)                         \
     {                                                                      \
         for (size_t i = 0; i < n; i++) {                                   \
             float v = x[i];                                                \
             y[i] = (EXPR32);                                               \
         }                                                                  \
     }                                                                      \
-    static void name##_f64(size_t n, const double *restrict x, double *restrict y) \
+    AG_VECTOR_CLONES static void name##_f64(size_t n, const double *restrict x,        \
+                                            double *restrict y)                        \
     {                                                                      \
         for (size_t i = 0; i < n; i++) {                                   \
             double v = x[i];                                               \
@@ -116,11 +118,11 @@ double ag_sigmoid_f64(double v);
 
 /* Defines name_kernel for a unary op y = f(x): dx (+)= EXPR for each
  * element, with gv, xv, yv the elements of g, x and y in type T. EXPR
- * must round as the op's rule does, so that both paths agree. Past a
- * grain (AG_GRAIN_MATH for a costly op) the elements are split over the
- * threads; each is written from its own chunk, so the bits do not change. */
+ * must round as the op's rule does, so that both paths agree. Past the
+ * grain (AG_GRAIN) the elements are split over the threads; each is
+ * written from its own chunk, so the bits do not change. */
 #define AG_UNARY_GRAD(name, EXPR32, EXPR64)                                          \
-    static void name##_grad_chunk(size_t lo, size_t hi, void *ctx)                    \
+    AG_VECTOR_CLONES static void name##_grad_chunk(size_t lo, size_t hi, void *ctx)   \
     {                                                                                 \
         const ag_grad_chunk_job *j = ctx;                                             \
         const ag_tensor *y = j->y, *g = j->g;                                         \
@@ -135,7 +137,7 @@ double ag_sigmoid_f64(double v);
         if (!d)                                                                       \
             return false;                                                             \
         ag_grad_chunk_job j = {y, g, d, dst->accumulate};                             \
-        size_t grain = y->op->costly ? AG_GRAIN_MATH : AG_GRAIN_MAP;                  \
+        size_t grain = AG_GRAIN;                  \
         if (y->numel >= 2 * grain)                                                    \
             ag_parallel_for(y->numel, grain, name##_grad_chunk, &j);                  \
         else                                                                          \

@@ -205,7 +205,7 @@ static bool sliding_params(const char *op, const int64_t *kernel, const int64_t 
  * Every kernel here works plane by plane (one image's channel), and
  * planes share nothing: a chunk is a range of planes, and each output
  * element is computed as on one thread. Planes are split once a chunk
- * gets AG_GRAIN_MAP elements of the input plane (the window reads). */
+ * gets AG_GRAIN elements of the input plane (the window reads). */
 enum pool_kind { MAX_FWD, MAX_BWD, AVG_FWD, AVG_BWD };
 typedef struct pool_job {
     enum pool_kind kind;
@@ -223,8 +223,8 @@ static void pool_chunk(size_t lo, size_t hi, void *ctx);
 static void run_planes(pool_job *j, int64_t planes)
 {
     size_t per = (size_t)(j->H * j->W);
-    if ((size_t)planes * per >= 2 * AG_GRAIN_MAP && per)
-        ag_parallel_for((size_t)planes, (AG_GRAIN_MAP + per - 1) / per, pool_chunk, j);
+    if ((size_t)planes * per >= 2 * AG_GRAIN && per)
+        ag_parallel_for((size_t)planes, (AG_GRAIN + per - 1) / per, pool_chunk, j);
     else
         pool_chunk(0, (size_t)planes, j);
 }

@@ -150,9 +150,9 @@ static ag_tensor *reduce_forward(ag_tensor *const *in, const void *params)
         for (size_t b = 0; b < nb; b++)
             acc += part[b];
         ag_store(y, 0, acc * scale);
-    } else if (n_out >= 2 && n_out * len >= 2 * AG_GRAIN_MAP) {
+    } else if (n_out >= 2 && n_out * len >= 2 * AG_GRAIN) {
         /* Outputs are independent, each summed in the serial order. */
-        ag_parallel_for(n_out, (AG_GRAIN_MAP + len - 1) / (len ? len : 1), sum_outputs, &j);
+        ag_parallel_for(n_out, (AG_GRAIN + len - 1) / (len ? len : 1), sum_outputs, &j);
     } else {
         sum_outputs(0, n_out, &j);
     }
@@ -248,8 +248,8 @@ static bool reduce_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
     }
     reduce_grad_job j = {g, d, outer, len, inner, 1.0 / (double)len, p->mean, dst->accumulate};
     size_t n = outer == 1 ? len : outer, per = outer == 1 ? inner : len * inner;
-    if (x->numel >= 2 * AG_GRAIN_MAP && n >= 2)
-        ag_parallel_for(n, (AG_GRAIN_MAP + per - 1) / (per ? per : 1), reduce_grad_chunk, &j);
+    if (x->numel >= 2 * AG_GRAIN && n >= 2)
+        ag_parallel_for(n, (AG_GRAIN + per - 1) / (per ? per : 1), reduce_grad_chunk, &j);
     else
         reduce_grad_chunk(0, n, &j);
     return true;

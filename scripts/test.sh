@@ -8,7 +8,9 @@
 #   bash scripts/test.sh
 #
 # Stages (each in its own build directory, reconfigured when it exists):
-#   1. build-test          normal build with --werror; meson test with AG_NUM_THREADS=1, then 2
+#   1. build-test          normal build with --werror; meson test with AG_NUM_THREADS=1, then 2;
+#                          and the AVX2 clones' bits against the baseline's (tests/clone_bits,
+#                          build-test-clones and build-test-noclones, optimised)
 #   2. build-playground    the browser playground built to WebAssembly, driven in Debian's
 #                          chromium by Playwright against the native build (tests/browser/)
 #   3. build-test-sanitize AddressSanitizer + UBSan; meson test (any report fails)
@@ -112,6 +114,22 @@ begin "1/10 normal build (--werror), meson test with one thread, then with two"
 configure "$normal_dir" --werror
 AG_NUM_THREADS=1 run_suite "$normal_dir"
 AG_NUM_THREADS=2 run_suite "$normal_dir"
+# The hot loops' AVX2 clones (autograd/vector_clones.h) must give the
+# baseline's bits: tests/clone_bits fingerprints every op, product and
+# optimizer rule, built optimised with the clones and without them.
+configure build-test-clones --buildtype=release -Db_ndebug=true --werror
+configure build-test-noclones --buildtype=release -Db_ndebug=true --werror \
+    -Dc_args=-DAG_NO_VECTOR_CLONES
+meson compile -C build-test-clones tests/clone_bits
+meson compile -C build-test-noclones tests/clone_bits
+with=$(build-test-clones/tests/clone_bits)
+without=$(build-test-noclones/tests/clone_bits)
+echo "with the clones:    $with"
+echo "without the clones: $without"
+if [[ $with != "$without" ]]; then
+    echo "test.sh: the AVX2 clones change the library's results" >&2
+    exit 1
+fi
 end
 
 begin "2/10 browser playground: WebAssembly in Debian's chromium, driven by Playwright"

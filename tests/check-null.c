@@ -1064,6 +1064,8 @@ enum kind {
     ROW(ag_get_num_threads, "-", NOPTR, true)                                                    \
     ROW(ag_thread_create_fail, "-", NOPTR, true)                                                 \
     ROW(ag_parallel_jobs, "-", NOPTR, true)                                                      \
+    ROW(ag_parallel_grain, "-", NOPTR, true)                                                     \
+    ROW(ag_parallel_grain_set, "-", NOPTR, true)                                                 \
     ROW(ag_parallel_shutdown, "-", NOPTR, true)                                                  \
     ROW(ag_parallel_for, "fn", ERR, VOID_CALL(ag_parallel_for(4, 1, NULL, NULL)))                \
     ROW(ag_parallel_for, "ctx", OK, parallel_ctx_null())                                         \

@@ -8,7 +8,7 @@
  * run serially rather than wait); a failing pthread_create leaves one
  * thread. The kernels: every op that splits its work, an MLP training step
  * and a CNN training step give the same bits with one thread and with two,
- * at sizes past the grains (the pool's job counter proves the two-thread
+ * at sizes past the test grain (the pool's job counter proves the two-thread
  * run reached the workers). The expected values are the one-thread run's:
  * the claim under test is that the thread count does not change a bit,
  * and the one-thread path is the kernels' serial loop, which the op
@@ -327,7 +327,7 @@ static ag_tensor *f_batch_norm(ag_tensor **in)
 }
 static ag_tensor *f_layer_norm(ag_tensor **in) { return ag_layer_norm(in[0], 1, in[1], in[2], 1e-5); }
 
-/* Sizes past the grains (AG_GRAIN_MAP is 2^16 elements, AG_GRAIN_MATH 2^13). */
+/* Sizes past the grain the kernel tests set (TEST_GRAIN). */
 static const op_case cases[] = {
     {"exp", f_exp, 1, {2}, {{512, 300}}, -2, 2},
     {"tanh", f_tanh, 1, {1}, {{40001}}, -3, 3},
@@ -401,7 +401,7 @@ static unsigned char *params_bytes(ag_params *p, size_t *size)
 }
 
 /* A 64-512-256-10 ReLU MLP (its hidden activations and its 512×256
- * weight past the grains at a batch of 256) trained 3 steps with Adam,
+ * weight past the test grain at a batch of 256) trained 3 steps with Adam,
  * then 2 with SGD and momentum, then one ag_sgd_update of each
  * parameter. */
 static unsigned char *mlp_run(int threads, size_t *size)
@@ -528,7 +528,7 @@ typedef struct trainer {
 } trainer;
 
 /* A smaller CNN-free run per thread, on its own tape: elementwise ops
- * and Adam past the grains, so the threads compete for the pool. */
+ * and Adam past the test grain, so the threads compete for the pool. */
 static void *train_thread(void *arg)
 {
     trainer *t = arg;
@@ -583,6 +583,38 @@ START_TEST(test_user_threads_share_the_pool)
 }
 END_TEST
 
+/* The library's grain (2^19 elements, measured for speed) would need
+ * tensors of millions of elements to reach the threads, too many for
+ * valgrind and ThreadSanitizer; the kernels are the same code at any grain,
+ * so the kernel tests lower it. */
+enum { TEST_GRAIN = 1 << 13 };
+static void small_grain(void) { ag_parallel_grain_set(TEST_GRAIN); }
+
+START_TEST(test_grain_is_the_measured_default_and_can_be_lowered)
+{
+    ck_assert_uint_eq(ag_parallel_grain(), (size_t)1 << 19);
+    ag_parallel_grain_set(100);
+    ck_assert_uint_eq(ag_parallel_grain(), 100);
+    ag_parallel_grain_set(0);
+    ck_assert_uint_eq(ag_parallel_grain(), (size_t)1 << 19);
+    /* Below 2 * grain elements a map stays on the calling thread: */
+    ck_assert(ag_set_num_threads(2));
+    ag_tensor *x = ag_full(AG_F32, 1, (int64_t[]){1 << 19}, 0.5);
+    ck_assert_ptr_nonnull(x);
+    unsigned long before = ag_parallel_jobs();
+    ag_tensor *y = ag_relu(x);
+    ck_assert_ptr_nonnull(y);
+    ck_assert_uint_eq(ag_parallel_jobs(), before);
+    /* ... and from it, on the pool. */
+    ag_parallel_grain_set((1 << 19) / 2);
+    ck_assert_ptr_nonnull(ag_relu(x));
+    ck_assert_uint_gt(ag_parallel_jobs(), before);
+    ag_parallel_grain_set(0);
+    ag_tape_reset(NULL);
+    ag_tensor_free(x);
+}
+END_TEST
+
 static Suite *parallel_suite(void)
 {
     Suite *s = suite_create("parallel");
@@ -591,9 +623,11 @@ static Suite *parallel_suite(void)
     tcase_add_test(tc, test_two_threads_run_two_chunks_on_two_threads);
     tcase_add_test(tc, test_failed_pthread_create_runs_on_one_thread);
     tcase_add_test(tc, test_set_num_threads_refuses_fewer_than_one);
+    tcase_add_test(tc, test_grain_is_the_measured_default_and_can_be_lowered);
     tcase_add_test(tc, test_nested_loops_finish);
     tcase_add_test(tc, test_loops_from_several_threads_finish);
     tc = h_tcase(s, "kernels", 240);
+    tcase_add_checked_fixture(tc, small_grain, NULL);
     tcase_add_loop_test(tc, test_op_is_bit_identical_on_one_and_two_threads, 0,
                         (int)(2 * sizeof cases / sizeof *cases));
     tcase_add_test(tc, test_mlp_training_is_bit_identical_on_one_and_two_threads);

@@ -24,8 +24,27 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* The default of ag_parallel_grain: bench/bench_threads on the 2-core
+ * benchmark machine (bench/RESULTS.md) found a split add, relu, axis sum
+ * or SGD update slower than one thread up to 2^18 elements and faster from
+ * 2^20 (1.2-1.4x), and a split exp even at 2^20 (a chunk is handed to a
+ * worker sleeping on a condition variable, whose wake-up costs tens of
+ * microseconds on that VM, and the second vCPU ran at 65-85 % of the
+ * first's speed while both computed). A kernel splits n >= 2 * grain. */
+#define DEFAULT_GRAIN ((size_t)1 << 19)
+
+_Atomic size_t ag_grain_ = DEFAULT_GRAIN;
+
+size_t ag_parallel_grain(void) { return atomic_load_explicit(&ag_grain_, memory_order_relaxed); }
+
+void ag_parallel_grain_set(size_t grain)
+{
+    atomic_store_explicit(&ag_grain_, grain ? grain : DEFAULT_GRAIN, memory_order_relaxed);
+}
 
 /* Threads beyond this are not started (ag_set_num_threads caps to it). */
 #define MAX_THREADS 256
