@@ -34,9 +34,16 @@ struct ag_optim {
     ag_params *state;  /* owned: buffers per parameter, same order as params */
     ag_tensor **buf1;  /* momentum buffer or exp_avg, per parameter (NULL for i64) */
     ag_tensor **buf2;  /* exp_avg_sq (Adam/AdamW) */
-    /* Each parameter's gradient for the step under way (NULL: none), looked
-     * up once per step: the norm pass and the update read it from here. */
-    const ag_tensor **grads;
+    /* Each parameter as the step under way sees it, looked up once per step
+     * (a small step, the tiny MLP's, is mostly such lookups): the norm pass
+     * and the update read it from here. */
+    struct step_item {
+        ag_tensor *p;
+        const char *name;
+        const ag_tensor *g; /* its gradient, NULL when it takes no part */
+        size_t n;
+        bool f32;
+    } *items;
     size_t n;
     bool has_f32;      /* some parameter is f32 (its norm pass may need a recount) */
     uint64_t steps;
@@ -118,10 +125,10 @@ ag_optim *ag_optim_new(ag_params *params, const ag_optim_config *cfg)
     if (o) {
         o->buf1 = ag_calloc(n, sizeof *o->buf1);
         o->buf2 = ag_calloc(n, sizeof *o->buf2);
-        o->grads = ag_calloc(n ? n : 1, sizeof *o->grads);
+        o->items = ag_calloc(n ? n : 1, sizeof *o->items);
         o->state = ag_params_new();
     }
-    if (!o || !o->buf1 || !o->buf2 || !o->grads || !o->state) {
+    if (!o || !o->buf1 || !o->buf2 || !o->items || !o->state) {
         ag_error_set(AG_ERR_NOMEM, "optim_new: out of memory");
         ag_optim_free(o);
         return NULL;
@@ -158,7 +165,7 @@ void ag_optim_free(ag_optim *o)
     ag_params_free(o->state);
     ag_free(o->buf1);
     ag_free(o->buf2);
-    ag_free(o->grads);
+    ag_free(o->items);
     ag_free(o);
 }
 
@@ -190,10 +197,15 @@ enum { LANES = 16, BLOCK = 1024 };
         for (size_t i = 0; i < m; i += LANES)                                                 \
             for (int k = 0; k < LANES; k++)                                                   \
                 lane[k] += g[i + k] * g[i + k];                                               \
-        double s = 0;                                                                         \
+        /* the lanes added pairwise in double: four rounds of vector adds,                     \
+         * where a running sum waited on each of sixteen adds in turn */                      \
+        double d[LANES];                                                                      \
         for (int k = 0; k < LANES; k++)                                                       \
-            s += (double)lane[k];                                                             \
-        return s;                                                                             \
+            d[k] = (double)lane[k];                                                           \
+        for (int w = LANES / 2; w > 0; w /= 2)                                                \
+            for (int k = 0; k < w; k++)                                                       \
+                d[k] += d[k + w];                                                             \
+        return d[0];                                                                          \
     }                                                                                         \
                                                                                               \
     /* Σ g[i]² over n elements: blocks in T, each added into a double. */                     \
@@ -257,12 +269,12 @@ static double grad_sum_squares(const ag_optim *o, bool exact)
 {
     double s = 0;
     for (size_t i = 0; i < o->n; i++) {
-        const ag_tensor *g = o->grads[i];
+        const ag_tensor *g = o->items[i].g;
         if (!g)
             continue;
         const void *d = ag_data_const(g);
-        size_t n = ag_numel(g);
-        if (ag_tensor_dtype(g) == AG_F64)
+        size_t n = o->items[i].n;
+        if (!o->items[i].f32)
             s += sum_squares_double(d, n);
         else if (exact)
             s += sum_squares_float_exact(d, n);
@@ -281,7 +293,7 @@ static double grad_norm_scaled(const ag_optim *o)
 {
     double amax = 0;
     for (size_t i = 0; i < o->n; i++) {
-        const ag_tensor *g = o->grads[i];
+        const ag_tensor *g = o->items[i].g;
         for (size_t j = 0, n = g ? ag_numel(g) : 0; j < n; j++) {
             double v = fabs(grad_at(g, j));
             if (!(v <= DBL_MAX))
@@ -291,7 +303,7 @@ static double grad_norm_scaled(const ag_optim *o)
     }
     double s = 0;
     for (size_t i = 0; amax > 0 && i < o->n; i++) {
-        const ag_tensor *g = o->grads[i];
+        const ag_tensor *g = o->items[i].g;
         for (size_t j = 0, n = g ? ag_numel(g) : 0; j < n; j++) {
             double v = grad_at(g, j) / amax;
             s += v * v;
@@ -561,19 +573,20 @@ bool ag_optim_step(ag_optim *o)
     /* A graph gradient (create_graph) of a reset tape is an error to report,
      * not a parameter to skip: ag_grad_of records AG_ERR_STALE for it. */
     ag_status before = ag_last_status();
+    bool any_grad = false, any_trainable = false;
     for (size_t i = 0; i < o->n; i++) {
-        const ag_tensor *p = ag_params_at(o->params, i, NULL);
-        if (!(o->grads[i] = step_grad(p)) && before == AG_OK && ag_last_status() == AG_ERR_STALE)
+        struct step_item *it = &o->items[i];
+        it->p = ag_params_at(o->params, i, &it->name);
+        ag_dtype dt = ag_tensor_dtype(it->p);
+        it->f32 = dt == AG_F32;
+        it->n = ag_numel(it->p);
+        any_trainable |= dt != AG_I64 && ag_requires_grad(it->p);
+        if (!(it->g = step_grad(it->p)) && before == AG_OK && ag_last_status() == AG_ERR_STALE)
             return false;
+        any_grad |= it->g != NULL;
     }
     /* A step that would update nothing is a forgotten ag_backward (or a
      * model whose every parameter is frozen), not a step to count. */
-    bool any_grad = false, any_trainable = false;
-    for (size_t i = 0; i < o->n && !any_grad; i++) {
-        const ag_tensor *p = ag_params_at(o->params, i, NULL);
-        any_trainable |= ag_tensor_dtype(p) != AG_I64 && ag_requires_grad(p);
-        any_grad = o->grads[i] != NULL;
-    }
     if (!any_grad) {
         ag_error_set(AG_ERR_STATE,
                      any_trainable
@@ -613,30 +626,27 @@ bool ag_optim_step(ag_optim *o)
      * flag in the update loops, no extra pass), so the step has happened
      * when it is reported: the caller learns at once, and restores. */
     const char *first_bad = NULL;
+    size_t grain = ag_parallel_grain();
     for (size_t i = 0; i < o->n; i++) {
-        const char *name;
-        ag_tensor *p = ag_params_at(o->params, i, &name);
-        const ag_tensor *g = o->grads[i];
-        if (!g)
+        const struct step_item *it = &o->items[i];
+        if (!it->g)
             continue;
         void *b1 = o->buf1[i] ? ag_data(o->buf1[i]) : NULL;
         void *b2 = o->buf2[i] ? ag_data(o->buf2[i]) : NULL;
-        size_t n = ag_numel(p);
+        void *w = ag_data(it->p);
+        const void *g = ag_data_const(it->g);
+        size_t n = it->n;
         unsigned bad;
-        size_t grain = ag_parallel_grain();
         if (n >= 2 * grain) {
-            update_job j = {&k, ag_tensor_dtype(p) == AG_F32, ag_data(p), b1, b2,
-                            ag_data_const(g), 0};
+            update_job j = {&k, it->f32, w, b1, b2, g, 0};
             ag_parallel_for(n, grain, update_chunk, &j);
             bad = atomic_load(&j.bad);
         } else {
-            bad = ag_tensor_dtype(p) == AG_F32
-                      ? update_float(&k, n, ag_data(p), ag_data_const(g), b1, b2)
-                      : update_double(&k, n, ag_data(p), ag_data_const(g), b1, b2);
+            bad = it->f32 ? update_float(&k, n, w, g, b1, b2) : update_double(&k, n, w, g, b1, b2);
         }
-        ag_mark_changed(p);
+        ag_mark_changed(it->p);
         if (bad && !first_bad)
-            first_bad = name;
+            first_bad = it->name;
     }
     if (first_bad) {
         ag_error_set(AG_ERR_NUMERIC,

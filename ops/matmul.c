@@ -147,14 +147,17 @@ enum { LANES = 4 };
 SMALL_GEMV(float)
 SMALL_GEMV(double)
 
-/* Below this many matrix elements the loops above run instead of BLAS's
- * gemv. Measured on the logistic-regression step (569 × 30, f64; bench/
- * bench_logreg): OpenBLAS 0.3.21 splits any gemv of 9216 elements or more
+/* Between these many matrix elements the loops above run instead of
+ * BLAS's gemv. OpenBLAS 0.3.21 splits any gemv of 9216 elements or more
  * over its threads when it has several, and waking them for a few
- * microseconds of work made the step 1.8 times the hand-written one with
- * two OpenBLAS threads; with one, the loops' AVX2 clone (vector_clones.h)
- * was also faster than OpenBLAS's own gemv (1.07× the hand-written step
- * against 1.13×). Larger products go to BLAS, whose threads then pay. */
+ * microseconds of work made the logistic-regression step (569 × 30, f64;
+ * bench/bench_logreg) 1.8 times the hand-written one with two OpenBLAS
+ * threads; with one, the loops' AVX2 clone (vector_clones.h) was also
+ * faster than OpenBLAS's own gemv there (1.07× the hand-written step
+ * against 1.13×). Below 9216 OpenBLAS stays on one thread and its kernels
+ * win (the tiny MLP's 32 × 16 products took 2.4 times as long in the
+ * loops); above 2^17 its threads pay. */
+#define SMALL_GEMV_MIN ((size_t)9216)
 #define SMALL_GEMV_MAX ((size_t)1 << 17)
 
 /* A product with one column (n = 1: a logistic regression's logits and
@@ -175,7 +178,7 @@ static void gemv(ag_dtype dtype, size_t m, size_t n, size_t k, const void *A, bo
     size_t out = col ? m : n, rows = trans ? k : out, cols = trans ? out : k;
     if (!acc)
         memset(C, 0, out * ag_dtype_size(dtype));
-    if (rows * cols <= SMALL_GEMV_MAX) {
+    if (rows * cols >= SMALL_GEMV_MIN && rows * cols <= SMALL_GEMV_MAX) {
         if (dtype == AG_F32)
             small_gemv_float(trans, rows, cols, M, x, C);
         else
@@ -517,26 +520,35 @@ static bool affine_t_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 }
 
 /* The rule as two GEMM calls into the buffers and the column sums, added
- * row after row as sum_to adds them. */
+ * row after row as sum_to adds them. The sums of COLUMN_BLOCK columns at a
+ * time stay in registers while the rows go by (adding into D row after row
+ * made every row wait for the last row's store); each column still adds
+ * its rows in order, so the bits are sum_to's. */
+enum { COLUMN_BLOCK = 16 };
 #define COLUMN_SUMS(T)                                                                        \
+    AG_VECTOR_CLONES static void column_sums_##T(size_t n, size_t m, const T *restrict G,     \
+                                                 T *restrict D)                               \
     {                                                                                         \
-        const T *restrict G = g->data;                                                        \
-        T *restrict D = d;                                                                    \
-        if (!dst[2].accumulate)                                                               \
-            memset(D, 0, m * sizeof(T));                                                      \
-        if (m == 1) {                                                                         \
-            /* one output (a logistic regression's bias): the same sum in a                   \
-             * register instead of an inner loop of one element per row */                    \
-            T sum = D[0];                                                                     \
+        size_t j = 0;                                                                         \
+        for (; j + COLUMN_BLOCK <= m; j += COLUMN_BLOCK) {                                    \
+            T acc[COLUMN_BLOCK];                                                              \
+            for (int l = 0; l < COLUMN_BLOCK; l++)                                            \
+                acc[l] = D[j + l];                                                            \
             for (size_t r = 0; r < n; r++)                                                    \
-                sum += G[r];                                                                  \
-            D[0] = sum;                                                                       \
-        } else {                                                                              \
+                for (int l = 0; l < COLUMN_BLOCK; l++)                                        \
+                    acc[l] += G[r * m + j + l];                                               \
+            for (int l = 0; l < COLUMN_BLOCK; l++)                                            \
+                D[j + l] = acc[l];                                                            \
+        }                                                                                     \
+        for (; j < m; j++) {                                                                  \
+            T sum = D[j];                                                                     \
             for (size_t r = 0; r < n; r++)                                                    \
-                for (size_t j = 0; j < m; j++)                                                \
-                    D[j] += G[r * m + j];                                                     \
+                sum += G[r * m + j];                                                          \
+            D[j] = sum;                                                                       \
         }                                                                                     \
     }
+COLUMN_SUMS(float)
+COLUMN_SUMS(double)
 
 static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)
 {
@@ -548,10 +560,12 @@ static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)
         void *d = ag_grad_dst_data(&dst[2]);
         if (!d)
             return false;
+        if (!dst[2].accumulate)
+            memset(d, 0, m * ag_dtype_size(y->dtype));
         if (y->dtype == AG_F32)
-            COLUMN_SUMS(float)
+            column_sums_float(n, m, g->data, d);
         else
-            COLUMN_SUMS(double)
+            column_sums_double(n, m, g->data, d);
     }
     return true;
 }
