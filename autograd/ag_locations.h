@@ -30,6 +30,7 @@
 #define ag_add_scalar(...) (AG_LOC_(), ag_add_scalar(__VA_ARGS__))
 #define ag_affine(...) (AG_LOC_(), ag_affine(__VA_ARGS__))
 #define ag_affine_t(...) (AG_LOC_(), ag_affine_t(__VA_ARGS__))
+#define ag_affine_t_relu(...) (AG_LOC_(), ag_affine_t_relu(__VA_ARGS__))
 #define ag_avg_pool2d(...) (AG_LOC_(), ag_avg_pool2d(__VA_ARGS__))
 #define ag_batch_norm(...) (AG_LOC_(), ag_batch_norm(__VA_ARGS__))
 #define ag_batch_norm_layer(...) (AG_LOC_(), ag_batch_norm_layer(__VA_ARGS__))

@@ -404,6 +404,11 @@ AG_API ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b);
 /* x Wᵀ + b with W (m, k), as PyTorch's F.linear and nn.Linear store it:
  * one node, the transpose a GEMM flag (no copy). The layers use it. */
 AG_API ag_tensor *ag_affine_t(ag_tensor *x, ag_tensor *W, ag_tensor *b);
+/* relu(x Wᵀ + b) as one node: ag_affine_t with the ReLU applied in place
+ * (PyTorch's F.relu(F.linear(x, W, b))). The same values and gradients as
+ * ag_relu(ag_affine_t(x, W, b)), bit for bit, one node and one tensor
+ * fewer. ag_mlp_forward uses it for ReLU layers. Errors as ag_affine_t. */
+AG_API ag_tensor *ag_affine_t_relu(ag_tensor *x, ag_tensor *W, ag_tensor *b);
 /* Σ a_i b_i for 1-D tensors of one length (a 0-d result). */
 AG_API ag_tensor *ag_dot(ag_tensor *a, ag_tensor *b);
 /* The (n, m) outer product of 1-D tensors a (n) and b (m). */

@@ -95,6 +95,16 @@ static ag_tensor *affine_out_in(ag_tensor *x, ag_tensor *W, ag_tensor *b)
     return ag_add(ag_matmul(x, W && ag_ndim(W) == 2 ? ag_transpose2d(W) : W), b);
 }
 
+/* relu(x·Wᵀ + b) in one node (ag_affine_t_relu) when affine_out_in would
+ * make one affine_t node; otherwise the two steps. */
+static ag_tensor *affine_out_in_relu(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    if (x && W && b && ag_ndim(x) == 2 && ag_ndim(W) == 2 && ag_ndim(b) == 1 &&
+        ag_dim(x, 1) == ag_dim(W, 1) && ag_dim(W, 0) == ag_dim(b, 0))
+        return ag_affine_t_relu(x, W, b);
+    return ag_relu(affine_out_in(x, W, b));
+}
+
 /* An (out, in) weight initialised as ag_init_matrix draws an (in, out) one,
  * element for element transposed: the same numbers as before the layers
  * took PyTorch's layout, so seeded runs keep their trajectories. */
@@ -257,6 +267,12 @@ ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
     }
     ag_tensor *h = x;
     for (int l = 0; l < m->n_layers; l++) {
+        bool hidden = l + 1 < m->n_layers;
+        if (layer_cached(m, l) && hidden && m->act == AG_ACT_RELU) {
+            /* the layer and its ReLU as one node, the same bits */
+            h = affine_out_in_relu(h, m->weight[l], m->bias[l]);
+            continue;
+        }
         if (layer_cached(m, l)) {
             h = affine_out_in(h, m->weight[l], m->bias[l]);
         } else {

@@ -418,7 +418,7 @@ static bool product_grads(ag_dtype dt, size_t batch, size_t m, size_t n, size_t 
 
 /* ---- affine: x @ W + b in one node ---- */
 
-static ag_op OP_AFFINE, OP_AFFINE_T;
+static ag_op OP_AFFINE, OP_AFFINE_T, OP_AFFINE_T_RELU;
 
 #define BIAS_ROWS(T)                                                                          \
     {                                                                                         \
@@ -432,9 +432,21 @@ static ag_op OP_AFFINE, OP_AFFINE_T;
                 memcpy(Y + r * (size_t)m, B, (size_t)m * sizeof(T));                         \
     }
 
+/* y ← max(y, 0) over n elements, as relu's map rounds (and a NaN to 0). */
+#define RELU_IN_PLACE(T)                                                                      \
+    AG_VECTOR_CLONES static void relu_in_place_##T(size_t n, T *restrict y)                   \
+    {                                                                                         \
+        for (size_t i = 0; i < n; i++)                                                        \
+            y[i] = y[i] > 0 ? y[i] : 0;                                                       \
+    }
+RELU_IN_PLACE(float)
+RELU_IN_PLACE(double)
+
 /* x W + b, or x Wᵀ + b with W stored (m, k) as PyTorch's nn.Linear keeps
- * it: the transposed flag goes to the GEMM, so neither costs a copy. */
-static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in, bool tw)
+ * it: the transposed flag goes to the GEMM, so neither costs a copy. With
+ * `relu`, max(·, 0) of that in place, in the same node. */
+static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in, bool tw,
+                               bool relu)
 {
     ag_tensor *x = in[0], *W = in[1], *b = in[2];
     if (!ag_inputs_ok(name, 3, in))
@@ -468,19 +480,31 @@ static ag_tensor *affine_build(const char *name, ag_op *op, ag_tensor *const *in
     if (!ag_gemm(x->dtype, (size_t)n, (size_t)m, (size_t)k, x->data, false, W->data, tw,
                  y->data, true))
         return NULL;
+    if (relu) {
+        if (x->dtype == AG_F32)
+            relu_in_place_float(y->numel, y->data);
+        else
+            relu_in_place_double(y->numel, y->data);
+    }
     return y;
 }
 
 static ag_tensor *affine_forward(ag_tensor *const *in, const void *params)
 {
     (void)params; /* none */
-    return affine_build("affine", &OP_AFFINE, in, false);
+    return affine_build("affine", &OP_AFFINE, in, false, false);
 }
 
 static ag_tensor *affine_t_forward(ag_tensor *const *in, const void *params)
 {
     (void)params; /* none */
-    return affine_build("affine_t", &OP_AFFINE_T, in, true);
+    return affine_build("affine_t", &OP_AFFINE_T, in, true, false);
+}
+
+static ag_tensor *affine_t_relu_forward(ag_tensor *const *in, const void *params)
+{
+    (void)params; /* none */
+    return affine_build("affine_t_relu", &OP_AFFINE_T_RELU, in, true, true);
 }
 
 ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
@@ -491,6 +515,11 @@ ag_tensor *ag_affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 ag_tensor *ag_affine_t(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
     return affine_t_forward((ag_tensor *[]){x, W, b}, NULL);
+}
+
+ag_tensor *ag_affine_t_relu(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    return affine_t_relu_forward((ag_tensor *[]){x, W, b}, NULL);
 }
 
 /* y = x W + b;  dx += g Wᵀ, dW += xᵀ g, db += sum_to(g) (the column sums) */
@@ -504,6 +533,15 @@ static bool affine_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     if (b->requires_grad && !(gin[2] = ag_sum_to(g, 1, b->shape)))
         return false;
     return true;
+}
+
+/* y = relu(x Wᵀ + b): the rule of affine_t with g·step(y) for g (y > 0
+ * exactly where x Wᵀ + b > 0, so the pre-activation need not be kept). */
+static bool affine_t_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin);
+static bool affine_t_relu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    ag_tensor *gm = ag_mul(g, ag_step(y));
+    return gm && affine_t_vjp(y, gm, gin);
 }
 
 /* y = x Wᵀ + b;  dx += g W, dW += gᵀ x, db += sum_to(g) */
@@ -550,11 +588,11 @@ enum { COLUMN_BLOCK = 16 };
 COLUMN_SUMS(float)
 COLUMN_SUMS(double)
 
-static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)
+static bool affine_grads(ag_tensor *y, const void *gd, ag_grad_dst *dst, bool tw)
 {
     ag_tensor *x = y->inputs[0], *W = y->inputs[1];
     size_t n = (size_t)x->shape[0], k = (size_t)x->shape[1], m = (size_t)y->shape[1];
-    if (!product_grads(y->dtype, 1, n, m, k, x->data, false, W->data, tw, g->data, dst))
+    if (!product_grads(y->dtype, 1, n, m, k, x->data, false, W->data, tw, gd, dst))
         return false;
     if (dst[2].x) {
         void *d = ag_grad_dst_data(&dst[2]);
@@ -563,21 +601,45 @@ static bool affine_grads(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst, bool tw)
         if (!dst[2].accumulate)
             memset(d, 0, m * ag_dtype_size(y->dtype));
         if (y->dtype == AG_F32)
-            column_sums_float(n, m, g->data, d);
+            column_sums_float(n, m, gd, d);
         else
-            column_sums_double(n, m, g->data, d);
+            column_sums_double(n, m, gd, d);
     }
     return true;
 }
 
 static bool affine_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
-    return affine_grads(y, g, dst, false);
+    return affine_grads(y, g->data, dst, false);
 }
 
 static bool affine_t_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
 {
-    return affine_grads(y, g, dst, true);
+    return affine_grads(y, g->data, dst, true);
+}
+
+/* g where y > 0, else 0 (relu's kernel, on the output), into the tape's
+ * scratch; then affine_t's. */
+#define RELU_MASK(T)                                                                          \
+    AG_VECTOR_CLONES static void relu_mask_##T(size_t n, const T *restrict y,                 \
+                                               const T *restrict g, T *restrict out)          \
+    {                                                                                         \
+        for (size_t i = 0; i < n; i++)                                                        \
+            out[i] = y[i] > 0 ? g[i] : 0;                                                     \
+    }
+RELU_MASK(float)
+RELU_MASK(double)
+
+static bool affine_t_relu_kernel(ag_tensor *y, ag_tensor *g, ag_grad_dst *dst)
+{
+    void *gm = ag_tape_alloc(y->numel * ag_dtype_size(y->dtype));
+    if (!gm)
+        return false;
+    if (y->dtype == AG_F32)
+        relu_mask_float(y->numel, y->data, g->data, gm);
+    else
+        relu_mask_double(y->numel, y->data, g->data, gm);
+    return affine_grads(y, gm, dst, true);
 }
 
 static void sample_affine(ag_rng *rng, int *ndim, int64_t (*shape)[AG_MAX_DIMS])
@@ -621,6 +683,18 @@ static ag_op OP_AFFINE_T = {.def = {
         .sample = sample_affine_t,
         .rule = "dx += g W, dW += g^T x, db += sum_to(g)",
         .kernel = affine_t_kernel,
+    }};
+static ag_op OP_AFFINE_T_RELU = {.def = {
+        .name = "affine_t_relu",
+        .n_inputs = 3,
+        .forward = affine_t_relu_forward,
+        .vjp = affine_t_relu_vjp,
+        .domain_lo = -2,
+        .domain_hi = 2,
+        .flags = AG_OP_NO_BROADCAST | AG_OP_KINK,
+        .sample = sample_affine_t,
+        .rule = "h = g * step(y); dx += h W, dW += h^T x, db += sum_to(h)",
+        .kernel = affine_t_relu_kernel,
     }};
 
 /* a · b = Σ a_i b_i for 1-D tensors of one length. */
@@ -831,6 +905,7 @@ void ag_ops_register_matmul(void)
     ag_op_register_builtin(&OP_MATMUL);
     ag_op_register_builtin(&OP_AFFINE);
     ag_op_register_builtin(&OP_AFFINE_T);
+    ag_op_register_builtin(&OP_AFFINE_T_RELU);
     ag_op_register_builtin(&OP_MATMUL_GENERAL);
     ag_op_register_builtin(&OP_DOT);
     ag_op_register_builtin(&OP_OUTER);

@@ -4,7 +4,8 @@
  * against a triple loop written here, with every transposition (matmul_t),
  * values and gradients in f64 and f32; small products and an empty sum by
  * hand; affine (x W + b, its gradients from the chain rule worked out in
- * the test, kernels and rules, and its errors); and transpose2d.
+ * the test, kernels and rules, and its errors); affine_t_relu (by hand,
+ * and bit for bit against relu of affine_t); and transpose2d.
  *
  * The loop comparisons allow the standard bound on a k-term dot product,
  * |error| <= k·u·Σ|a||b| (u the unit roundoff), twice over. The gradient
@@ -205,6 +206,78 @@ START_TEST(test_affine)
 }
 END_TEST
 
+/* relu(x Wᵀ + b) in one node: by hand (an output at exactly 0 gets no
+ * gradient, as PyTorch's relu), kernels and rules; then bit for bit the
+ * two-node ag_relu(ag_affine_t(...)) on random data, values and gradients. */
+START_TEST(test_affine_t_relu)
+{
+    ag_dtype dt = _i & 1 ? AG_F32 : AG_F64;
+    double rtol = dt == AG_F32 ? H_RTOL_F32 : H_RTOL_F64, atol = dt == AG_F32 ? H_ATOL_F32 : H_ATOL_F64;
+    /* x = [[1,2],[3,4],[5,6]], W (3,2) = [[1,2],[0,1],[-1,0]], b = [-10,-4,3]:
+     * x Wᵀ + b = [[-5,-2,2],[1,0,0],[7,2,-2]], relu: [[0,0,2],[1,0,0],[7,2,0]]. */
+    ag_tensor *x = h_param(dt, 2, H_SHAPE(3, 2), H_VALS(1, 2, 3, 4, 5, 6));
+    ag_tensor *W = h_param(dt, 2, H_SHAPE(3, 2), H_VALS(1, 2, 0, 1, -1, 0));
+    ag_tensor *b = h_param(dt, 1, H_SHAPE(3), H_VALS(-10, -4, 3));
+    ag_tensor *y = ag_affine_t_relu(x, W, b);
+    ck_assert_msg(y != NULL, "%s", ag_last_error());
+    ck_assert_shape(y, 2, H_SHAPE(3, 3));
+    ck_assert_values(y, 9, H_VALS(0, 0, 2, 1, 0, 0, 7, 2, 0), 0, 0);
+    ck_assert_int_eq(ag_node_n_inputs(y), 3);
+    /* L = Σ y ⊙ S, S = [[1,2,3],[4,5,6],[7,8,9]]: h = S where y > 0 =
+     * [[0,0,3],[4,0,0],[7,8,0]]; dx = h W = [[-3,0],[4,8],[7,22]],
+     * dW = hᵀ x = [[47,58],[40,48],[3,6]], db = column sums of h = [11,8,3]. */
+    ag_tensor *S = h_arr(dt, 2, H_SHAPE(3, 3), H_VALS(1, 2, 3, 4, 5, 6, 7, 8, 9));
+    for (int kernels = 0; kernels < 2; kernels++) {
+        bool prev = ag_set_grad_kernels(kernels);
+        ag_zero_grad(x), ag_zero_grad(W), ag_zero_grad(b);
+        ck_assert_msg(ag_backward(ag_sum(ag_mul(ag_affine_t_relu(x, W, b), S))), "%s",
+                      ag_last_error());
+        ck_assert_values(ag_grad_of(x), 6, H_VALS(-3, 0, 4, 8, 7, 22), rtol, atol);
+        ck_assert_values(ag_grad_of(W), 6, H_VALS(47, 58, 40, 48, 3, 6), rtol, atol);
+        ck_assert_values(ag_grad_of(b), 3, H_VALS(11, 8, 3), rtol, atol);
+        ag_set_grad_kernels(prev);
+        ag_tape_reset(NULL);
+    }
+    ck_assert_ptr_null(ag_affine_t_relu(x, W, h_arr(dt, 1, H_SHAPE(2), NULL)));
+    ck_assert_error(AG_ERR_SHAPE, "affine_t_relu: x (3,2) @ W (3,2)");
+    ag_error_clear();
+
+    /* Bit for bit the two nodes, on a batch past the vector loops' width. */
+    ag_rng rng;
+    ag_rng_seed(&rng, 11 + (uint64_t)_i);
+    ag_tensor *X = h_keep(ag_rand_uniform(dt, 2, H_SHAPE(37, 29), -1, 1, &rng));
+    ag_tensor *V = h_keep(ag_rand_uniform(dt, 2, H_SHAPE(19, 29), -1, 1, &rng));
+    ag_tensor *c = h_keep(ag_rand_uniform(dt, 1, H_SHAPE(19), -1, 1, &rng));
+    ag_tensor *G = h_keep(ag_rand_uniform(dt, 2, H_SHAPE(37, 19), -1, 1, &rng));
+    ck_assert(ag_set_requires_grad(X, true) && ag_set_requires_grad(V, true) &&
+              ag_set_requires_grad(c, true));
+    size_t es = dt == AG_F32 ? 4 : 8;
+    unsigned char *want[4], *got[4];
+    for (int fused = 0; fused < 2; fused++) {
+        ag_zero_grad(X), ag_zero_grad(V), ag_zero_grad(c);
+        ag_tensor *Y = fused ? ag_affine_t_relu(X, V, c) : ag_relu(ag_affine_t(X, V, c));
+        ck_assert_msg(Y && ag_backward_seed(Y, G), "%s", ag_last_error());
+        const ag_tensor *t[4] = {Y, ag_grad_of(X), ag_grad_of(V), ag_grad_of(c)};
+        for (int i = 0; i < 4; i++) {
+            size_t bytes = ag_numel(t[i]) * es;
+            unsigned char *copy = malloc(bytes);
+            ck_assert_ptr_nonnull(copy);
+            memcpy(copy, ag_data_const(t[i]), bytes);
+            (fused ? got : want)[i] = copy;
+        }
+        ag_tape_reset(NULL);
+    }
+    static const char *const what[4] = {"y", "dx", "dW", "db"};
+    size_t n[4] = {37 * 19, 37 * 29, 19 * 29, 19};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(memcmp(want[i], got[i], n[i] * es) == 0, "%s (%s): fused and two nodes differ",
+                      what[i], ag_dtype_str(dt));
+        free(want[i]);
+        free(got[i]);
+    }
+}
+END_TEST
+
 START_TEST(test_transpose2d)
 {
     ag_dtype dt = H_DTYPES[_i];
@@ -229,6 +302,7 @@ Suite *matmul_suite(void)
     tcase_add_test(tc, test_matmul_blas);
     tcase_add_test(tc, test_matmul_small_by_hand);
     tcase_add_loop_test(tc, test_affine, 0, 4);
+    tcase_add_loop_test(tc, test_affine_t_relu, 0, 2);
     tcase_add_loop_test(tc, test_transpose2d, 0, 2);
     return s;
 }

@@ -785,6 +785,9 @@ enum kind {
     ROW(ag_affine_t, "x", ERR, IS_NULL(ag_affine_t(NULL, F.w, F.b)))                             \
     ROW(ag_affine_t, "W", ERR, IS_NULL(ag_affine_t(F.x, NULL, F.b)))                             \
     ROW(ag_affine_t, "b", ERR, IS_NULL(ag_affine_t(F.x, F.w, NULL)))                             \
+    ROW(ag_affine_t_relu, "x", ERR, IS_NULL(ag_affine_t_relu(NULL, F.w, F.b)))                   \
+    ROW(ag_affine_t_relu, "W", ERR, IS_NULL(ag_affine_t_relu(F.x, NULL, F.b)))                   \
+    ROW(ag_affine_t_relu, "b", ERR, IS_NULL(ag_affine_t_relu(F.x, F.w, NULL)))                   \
     ROW(ag_dot, "a", ERR, IS_NULL(ag_dot(NULL, F.v)))                                            \
     ROW(ag_dot, "b", ERR, IS_NULL(ag_dot(F.v, NULL)))                                            \
     ROW(ag_outer, "a", ERR, IS_NULL(ag_outer(NULL, F.v)))                                        \
