@@ -285,6 +285,8 @@ void ag_add_into(ag_dtype dtype, size_t n, void *dst, const void *src);
 struct ag_op {
     ag_op_def def;
     bool builtin;      /* a static object in ops/, never freed */
+    bool costly;       /* its map calls a transcendental function: split over the
+                          threads from AG_GRAIN_MATH elements, not AG_GRAIN */
     bool user;         /* made by ag_op_register: its maps and rows (which may keep
                           state) run on the calling thread only; a built-in's are
                           split over the pool, registered yet or not */
@@ -321,13 +323,15 @@ typedef struct ag_thread_state {
 ag_thread_state *ag_thread(void);
 
 /* --- the thread pool (parallel.c; ag_parallel_for is in op.h) --- */
-/* The grain of the parallel kernels: the least work per chunk, in elements
- * (or output elements, rows, planes as each kernel says), below which a
- * kernel stays on the calling thread. It is ag_parallel_grain() (op.h),
- * which bench/bench_threads measured: on the 2-core benchmark machine a
- * split cheap map (add, relu) started to gain at about 2^20 elements and a
- * split exp broke even there, so one grain serves both. */
+/* The grains of the parallel kernels: the least work per chunk, in
+ * elements (or output elements, rows, planes as each kernel says), below
+ * which a kernel stays on the calling thread. AG_GRAIN is
+ * ag_parallel_grain() (op.h), for loops of a few operations per element;
+ * AG_GRAIN_MATH, a sixteenth of it, for maps that call a transcendental
+ * function per element (exp, tanh, erf: op->costly). bench/bench_threads
+ * measured both (parallel.c says how). */
 extern _Atomic size_t ag_grain_; /* parallel.c; read inline on every op's path */
 #define AG_GRAIN atomic_load_explicit(&ag_grain_, memory_order_relaxed)
+#define AG_GRAIN_MATH (AG_GRAIN / 16 ? AG_GRAIN / 16 : 1)
 
 #endif

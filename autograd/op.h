@@ -54,12 +54,13 @@ typedef void (*ag_parallel_fn)(size_t begin, size_t end, void *ctx);
  * its own outputs); fn must not fail, record errors (they are per thread)
  * or call BLAS. Nothing for n = 0; AG_ERR_NULL for a NULL fn. */
 AG_API void ag_parallel_for(size_t n, size_t grain, ag_parallel_fn fn, void *ctx);
-/* The grain the library's own elementwise loops pass to ag_parallel_for:
- * the fewest elements per chunk for which handing a chunk to another
- * thread pays. 2^19, measured by bench/bench_threads on the benchmark
- * machine (bench/RESULTS.md): below about a million elements a split map,
- * reduction or optimizer update was slower than one thread. A loop of your
- * own with about as much work per element can pass it too. */
+/* The grain the library's own cheap loops (add, relu, sums, optimizer
+ * updates) pass to ag_parallel_for: the fewest elements per chunk for which
+ * handing a chunk to another thread pays. 2^19, measured by
+ * bench/bench_threads on the benchmark machine (bench/RESULTS.md): below
+ * about a million elements a split add or update was slower than one
+ * thread. Maps that call exp, tanh or erf per element use a sixteenth of
+ * it. A loop of your own with about as much work per element can pass it. */
 AG_API size_t ag_parallel_grain(void);
 
 /* Whether t may be used: a leaf not freed, or an intermediate of its tape's

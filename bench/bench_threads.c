@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_threads.c — where splitting a kernel over the thread pool starts
- * to pay, which is what the library's grain (ag_parallel_grain, set in
- * autograd/core/parallel.c) is set from.
+ * to pay, which is what the library's grains (ag_parallel_grain for cheap
+ * loops and a sixteenth of it for transcendental maps, set in
+ * autograd/core/parallel.c) are set from.
  *
  * Part 1, the pool itself: a cheap map (y = a + b) and a transcendental
  * one (y = exp(a)), in f32, over n elements, run on the calling thread and

@@ -360,7 +360,7 @@ def threads_table(rows, out):
     out.append("Thread pool (bench/bench_threads, f32): ns per call, median; gain = one thread's "
                "time / the split's. *pool* rows split a plain loop in two with ag_parallel_for; "
                "*op* rows run the library's op with ag_set_num_threads(1) and (2) at its grain "
-               "(ag_parallel_grain() = 2^19: ops split from 2^20 elements).\n")
+               "(ag_parallel_grain() = 2^19: cheap ops split from 2^20 elements, exp from 2^16).\n")
     out.append("| loop | n | one thread | two threads | gain |")
     out.append("|---|---|---|---|---|")
     seen = []

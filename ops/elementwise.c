@@ -374,7 +374,7 @@ static bool softplus_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_sigmoid(y->inputs[0]))) != NULL;
 }
 AG_UNARY_GRAD(softplus, gv * ag_sigmoid_f32(xv), gv * ag_sigmoid_f64(xv))
-static ag_op OP_SOFTPLUS = {.def = {
+static ag_op OP_SOFTPLUS = {.costly = true, .def = {
         .name = "softplus",
         .n_inputs = 1,
         .vjp = softplus_vjp,
@@ -394,7 +394,7 @@ static bool log_sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_sigmoid(ag_neg(y->inputs[0])))) != NULL;
 }
 AG_UNARY_GRAD(log_sigmoid, gv * ag_sigmoid_f32(-xv), gv * ag_sigmoid_f64(-xv))
-static ag_op OP_LOG_SIGMOID = {.def = {
+static ag_op OP_LOG_SIGMOID = {.costly = true, .def = {
         .name = "log_sigmoid",
         .n_inputs = 1,
         .vjp = log_sigmoid_vjp,

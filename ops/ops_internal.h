@@ -119,8 +119,9 @@ double ag_sigmoid_f64(double v);
 /* Defines name_kernel for a unary op y = f(x): dx (+)= EXPR for each
  * element, with gv, xv, yv the elements of g, x and y in type T. EXPR
  * must round as the op's rule does, so that both paths agree. Past the
- * grain (AG_GRAIN) the elements are split over the threads; each is
- * written from its own chunk, so the bits do not change. */
+ * grain (AG_GRAIN_MATH for a costly op, else AG_GRAIN) the elements are
+ * split over the threads; each is written from its own chunk, so the bits
+ * do not change. */
 #define AG_UNARY_GRAD(name, EXPR32, EXPR64)                                          \
     AG_VECTOR_CLONES static void name##_grad_chunk(size_t lo, size_t hi, void *ctx)   \
     {                                                                                 \
@@ -137,7 +138,7 @@ double ag_sigmoid_f64(double v);
         if (!d)                                                                       \
             return false;                                                             \
         ag_grad_chunk_job j = {y, g, d, dst->accumulate};                             \
-        size_t grain = AG_GRAIN;                  \
+        size_t grain = y->op->costly ? AG_GRAIN_MATH : AG_GRAIN;                      \
         if (y->numel >= 2 * grain)                                                    \
             ag_parallel_for(y->numel, grain, name##_grad_chunk, &j);                  \
         else                                                                          \

@@ -37,7 +37,7 @@ ag_tensor *ag_unary_op(const ag_op *op, ag_tensor *x)
     if (!y)
         return NULL;
     /* Only built-in maps are split: a user's map may keep state. */
-    size_t grain = AG_GRAIN;
+    size_t grain = op->costly ? AG_GRAIN_MATH : AG_GRAIN;
     if (x->numel >= 2 * grain && !op->user) {
         map_job j = {op, x, y};
         ag_parallel_for(x->numel, grain, map_chunk, &j);
@@ -77,7 +77,7 @@ static bool exp_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, y)) != NULL;
 }
 AG_UNARY_GRAD(exp, gv * yv, gv * yv)
-static ag_op OP_EXP = {.def = {
+static ag_op OP_EXP = {.costly = true, .def = {
         .name = "exp",
         .n_inputs = 1,
         .vjp = exp_vjp,
@@ -98,7 +98,7 @@ static bool log_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 }
 /* log wants positive inputs: the checker draws them away from 0. */
 AG_UNARY_GRAD(log, gv / xv, gv / xv)
-static ag_op OP_LOG = {.def = {
+static ag_op OP_LOG = {.costly = true, .def = {
         .name = "log",
         .n_inputs = 1,
         .vjp = log_vjp,
@@ -135,7 +135,7 @@ static bool sigmoid_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_mul(y, one_minus_y))) != NULL;
 }
 AG_UNARY_GRAD(sigmoid, gv * (yv * (-yv + 1.0f)), gv * (yv * (-yv + 1.0)))
-static ag_op OP_SIGMOID = {.def = {
+static ag_op OP_SIGMOID = {.costly = true, .def = {
         .name = "sigmoid",
         .n_inputs = 1,
         .vjp = sigmoid_vjp,
@@ -156,7 +156,7 @@ static bool tanh_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, one_minus_y2)) != NULL;
 }
 AG_UNARY_GRAD(tanh, gv * (-(yv * yv) + 1.0f), gv * (-(yv * yv) + 1.0))
-static ag_op OP_TANH = {.def = {
+static ag_op OP_TANH = {.costly = true, .def = {
         .name = "tanh",
         .n_inputs = 1,
         .vjp = tanh_vjp,
@@ -230,7 +230,7 @@ static bool sin_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_cos(y->inputs[0]))) != NULL;
 }
-static ag_op OP_SIN = {.def = {
+static ag_op OP_SIN = {.costly = true, .def = {
         .name = "sin",
         .n_inputs = 1,
         .vjp = sin_vjp,
@@ -248,7 +248,7 @@ static bool cos_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_neg(ag_sin(y->inputs[0])))) != NULL;
 }
-static ag_op OP_COS = {.def = {
+static ag_op OP_COS = {.costly = true, .def = {
         .name = "cos",
         .n_inputs = 1,
         .vjp = cos_vjp,
@@ -267,7 +267,7 @@ static bool erf_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     ag_tensor *d = ag_mul_scalar(ag_exp(ag_neg(ag_square(y->inputs[0]))), TWO_OVER_SQRT_PI);
     return (gin[0] = ag_mul(g, d)) != NULL;
 }
-static ag_op OP_ERF = {.def = {
+static ag_op OP_ERF = {.costly = true, .def = {
         .name = "erf",
         .n_inputs = 1,
         .vjp = erf_vjp,
@@ -286,7 +286,7 @@ static bool log1p_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_div(g, ag_add_scalar(y->inputs[0], 1.0))) != NULL;
 }
-static ag_op OP_LOG1P = {.def = {
+static ag_op OP_LOG1P = {.costly = true, .def = {
         .name = "log1p",
         .n_inputs = 1,
         .vjp = log1p_vjp,
@@ -304,7 +304,7 @@ static bool expm1_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     return (gin[0] = ag_mul(g, ag_add_scalar(y, 1.0))) != NULL;
 }
-static ag_op OP_EXPM1 = {.def = {
+static ag_op OP_EXPM1 = {.costly = true, .def = {
         .name = "expm1",
         .n_inputs = 1,
         .vjp = expm1_vjp,
@@ -331,7 +331,7 @@ AG_UNARY_GRAD(gelu,
               gv * ((erff(xv * (float)SQRT1_2) + 1.0f) * 0.5f +
                     xv * (expf((xv * xv) * -0.5f) * (float)INV_SQRT_2PI)),
               gv * ((erf(xv * SQRT1_2) + 1.0) * 0.5 + xv * (exp((xv * xv) * -0.5) * INV_SQRT_2PI)))
-static ag_op OP_GELU = {.def = {
+static ag_op OP_GELU = {.costly = true, .def = {
         .name = "gelu",
         .n_inputs = 1,
         .vjp = gelu_vjp,
@@ -382,7 +382,7 @@ static bool gelu_tanh_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
     return (gin[0] = ag_mul(g, ag_add(left, right))) != NULL;
 }
 AG_UNARY_GRAD(gelu_tanh, gv * gelu_tanh_d_f32(xv), gv * gelu_tanh_d_f64(xv))
-static ag_op OP_GELU_TANH = {.def = {
+static ag_op OP_GELU_TANH = {.costly = true, .def = {
         .name = "gelu_tanh",
         .n_inputs = 1,
         .vjp = gelu_tanh_vjp,
@@ -408,7 +408,7 @@ static bool silu_vjp(ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 AG_UNARY_GRAD(silu,
               gv * (ag_sigmoid_f32(xv) * (xv * (-ag_sigmoid_f32(xv) + 1.0f) + 1.0f)),
               gv * (ag_sigmoid_f64(xv) * (xv * (-ag_sigmoid_f64(xv) + 1.0) + 1.0)))
-static ag_op OP_SILU = {.def = {
+static ag_op OP_SILU = {.costly = true, .def = {
         .name = "silu",
         .n_inputs = 1,
         .vjp = silu_vjp,

@@ -610,8 +610,20 @@ START_TEST(test_grain_is_the_measured_default_and_can_be_lowered)
     ck_assert_ptr_nonnull(ag_relu(x));
     ck_assert_uint_gt(ag_parallel_jobs(), before);
     ag_parallel_grain_set(0);
+    /* A transcendental map splits from a sixteenth of it: exp of 2^16
+     * elements on the pool, of 2^16 - 1 not. */
+    ag_tensor *e1 = ag_full(AG_F32, 1, (int64_t[]){(1 << 16) - 1}, 0.5);
+    ag_tensor *e2 = ag_full(AG_F32, 1, (int64_t[]){1 << 16}, 0.5);
+    ck_assert(e1 && e2);
+    before = ag_parallel_jobs();
+    ck_assert_ptr_nonnull(ag_exp(e1));
+    ck_assert_uint_eq(ag_parallel_jobs(), before);
+    ck_assert_ptr_nonnull(ag_exp(e2));
+    ck_assert_uint_gt(ag_parallel_jobs(), before);
     ag_tape_reset(NULL);
     ag_tensor_free(x);
+    ag_tensor_free(e1);
+    ag_tensor_free(e2);
 }
 END_TEST
 

@@ -28,13 +28,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* The default of ag_parallel_grain: bench/bench_threads on the 2-core
- * benchmark machine (bench/RESULTS.md) found a split add, relu, axis sum
- * or SGD update slower than one thread up to 2^18 elements and faster from
- * 2^20 (1.2-1.4x), and a split exp even at 2^20 (a chunk is handed to a
- * worker sleeping on a condition variable, whose wake-up costs tens of
- * microseconds on that VM, and the second vCPU ran at 65-85 % of the
- * first's speed while both computed). A kernel splits n >= 2 * grain. */
+/* The default of ag_parallel_grain, from bench/bench_threads on the 2-core
+ * benchmark machine (bench/RESULTS.md has the tables). A chunk is handed to
+ * a worker sleeping on a condition variable, whose wake-up costs 10-20 µs
+ * on that VM, so a split pays only past some tens of microseconds of work:
+ * a split add lost up to 2^18 elements and gained from 2^19-2^20 (1.2-1.8x
+ * in four measurements), an SGD update gained from 2^20 (1.1-1.5x); a
+ * split exp gained from 2^14-2^16 elements in three of the four (1.4-1.8x
+ * at 2^16) and nowhere in one, when the second vCPU ran at 65-85 % of the
+ * first's speed. So 2^19 for cheap loops (kernels split n >= 2^20) and a
+ * sixteenth, 2^15, for transcendental maps (AG_GRAIN_MATH: from 2^16). */
 #define DEFAULT_GRAIN ((size_t)1 << 19)
 
 _Atomic size_t ag_grain_ = DEFAULT_GRAIN;
