@@ -13,12 +13,14 @@
  *
  * Only on GCC for x86-64 Linux (glibc's ifunc); elsewhere, clang and
  * WebAssembly included, the marker is empty and the baseline loop is all
- * there is. -DAG_NO_VECTOR_CLONES turns it off. */
+ * there is. Not under ThreadSanitizer either: the loader runs an ifunc's
+ * resolver before TSan's runtime is up, and the instrumented resolver
+ * crashes the program before main. -DAG_NO_VECTOR_CLONES turns it off. */
 #ifndef AG_VECTOR_CLONES_H
 #define AG_VECTOR_CLONES_H
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&  \
-    !defined(AG_NO_VECTOR_CLONES)
+    !defined(__SANITIZE_THREAD__) && !defined(AG_NO_VECTOR_CLONES)
 #define AG_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define AG_VECTOR_CLONES
