@@ -401,17 +401,7 @@ bool ag_batches_next(ag_batches *b, ag_tensor **X, ag_tensor **y, ag_tensor **ta
         return false;
     }
     if (!b->in_epoch) {
-        if (b->shuffle) {
-            /* The order depends on the seed and the epoch number only, so
-             * epoch k is the same whatever was done before it. The constant
-             * keeps these orders apart from ag_dataset_split's for one seed. */
-            ag_rng rng;
-            ag_rng_seed(&rng, ag_mix64(ag_mix64(b->seed ^ 0x62617463685f6f72ULL) + b->epoch));
-            ag_permutation(b->perm, b->n, &rng);
-        } else {
-            for (int64_t i = 0; i < b->n; i++)
-                b->perm[i] = i;
-        }
+        ag_epoch_order(b->perm, b->n, b->shuffle, b->seed, b->epoch);
         b->pos = 0;
         b->in_epoch = true;
     }

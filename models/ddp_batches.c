@@ -137,16 +137,8 @@ bool ag_ddp_batches_next(ag_ddp_batches *b, ag_tensor **X, ag_tensor **y, int64_
         return false;
     }
     if (!b->in_epoch) {
-        if (b->shuffle) {
-            /* ag_batches' order for this seed and epoch (models/dataset.c):
-             * the same constant and mixing, so the global batches agree. */
-            ag_rng rng;
-            ag_rng_seed(&rng, ag_mix64(ag_mix64(b->seed ^ 0x62617463685f6f72ULL) + b->epoch));
-            ag_permutation(b->perm, b->n, &rng);
-        } else {
-            for (int64_t i = 0; i < b->n; i++)
-                b->perm[i] = i;
-        }
+        /* ag_batches' order for this seed and epoch: the global batches agree */
+        ag_epoch_order(b->perm, b->n, b->shuffle, b->seed, b->epoch);
         b->pos = 0;
         b->in_epoch = true;
     }

@@ -29,5 +29,10 @@ uint64_t ag_mix64(uint64_t z);
 /* p = a uniformly random permutation of 0..n-1 (Fisher-Yates, with draws
  * of rng free of modulo bias), the same for a seed on every platform. */
 void ag_permutation(int64_t *p, int64_t n, ag_rng *rng);
+/* perm = the order of rows 0..n-1 in epoch `epoch` of ag_batches with this
+ * seed: shuffled by a seed mixed from both (so epoch k is the same whatever
+ * ran before it), or 0..n-1 without shuffle. ag_ddp_batches uses the same
+ * order, so N ranks' shards make up ag_batches' global batches. */
+void ag_epoch_order(int64_t *perm, int64_t n, bool shuffle, uint64_t seed, uint64_t epoch);
 
 #endif

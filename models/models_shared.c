@@ -58,6 +58,20 @@ static uint64_t below(ag_rng *rng, uint64_t bound)
     }
 }
 
+void ag_epoch_order(int64_t *perm, int64_t n, bool shuffle, uint64_t seed, uint64_t epoch)
+{
+    if (!shuffle) {
+        for (int64_t i = 0; i < n; i++)
+            perm[i] = i;
+        return;
+    }
+    /* The constant keeps these orders apart from ag_dataset_split's for one
+     * seed. */
+    ag_rng rng;
+    ag_rng_seed(&rng, ag_mix64(ag_mix64(seed ^ 0x62617463685f6f72ULL) + epoch));
+    ag_permutation(perm, n, &rng);
+}
+
 void ag_permutation(int64_t *p, int64_t n, ag_rng *rng)
 {
     for (int64_t i = 0; i < n; i++)
