@@ -85,12 +85,19 @@ static ag_tensor *affine(ag_tensor *x, ag_tensor *W, ag_tensor *b)
     return ag_add(ag_matmul(x, W), b);
 }
 
+/* Whether x, W (out, in) and b are a batch, a weight and a bias that
+ * affine_t takes as one node. */
+static bool affine_t_fits(ag_tensor *x, ag_tensor *W, ag_tensor *b)
+{
+    return x && W && b && ag_ndim(x) == 2 && ag_ndim(W) == 2 && ag_ndim(b) == 1 &&
+           ag_dim(x, 1) == ag_dim(W, 1) && ag_dim(W, 0) == ag_dim(b, 0);
+}
+
 /* x·Wᵀ + b with W stored (out, in), as PyTorch's nn.Linear stores it (the
  * layers' weights): affine_t, or the same fallback. */
 static ag_tensor *affine_out_in(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
-    if (x && W && b && ag_ndim(x) == 2 && ag_ndim(W) == 2 && ag_ndim(b) == 1 &&
-        ag_dim(x, 1) == ag_dim(W, 1) && ag_dim(W, 0) == ag_dim(b, 0))
+    if (affine_t_fits(x, W, b))
         return ag_affine_t(x, W, b);
     return ag_add(ag_matmul(x, W && ag_ndim(W) == 2 ? ag_transpose2d(W) : W), b);
 }
@@ -99,8 +106,7 @@ static ag_tensor *affine_out_in(ag_tensor *x, ag_tensor *W, ag_tensor *b)
  * make one affine_t node; otherwise the two steps. */
 static ag_tensor *affine_out_in_relu(ag_tensor *x, ag_tensor *W, ag_tensor *b)
 {
-    if (x && W && b && ag_ndim(x) == 2 && ag_ndim(W) == 2 && ag_ndim(b) == 1 &&
-        ag_dim(x, 1) == ag_dim(W, 1) && ag_dim(W, 0) == ag_dim(b, 0))
+    if (affine_t_fits(x, W, b))
         return ag_affine_t_relu(x, W, b);
     return ag_relu(affine_out_in(x, W, b));
 }
@@ -267,20 +273,19 @@ ag_tensor *ag_mlp_forward(const ag_mlp *m, ag_tensor *x)
     }
     ag_tensor *h = x;
     for (int l = 0; l < m->n_layers; l++) {
-        bool hidden = l + 1 < m->n_layers;
-        if (layer_cached(m, l) && hidden && m->act == AG_ACT_RELU) {
-            /* the layer and its ReLU as one node, the same bits */
+        bool hidden = l + 1 < m->n_layers, cached = layer_cached(m, l);
+        /* a hidden layer and its ReLU as one node: the same bits */
+        bool fused = cached && hidden && m->act == AG_ACT_RELU;
+        if (fused) {
             h = affine_out_in_relu(h, m->weight[l], m->bias[l]);
-            continue;
-        }
-        if (layer_cached(m, l)) {
+        } else if (cached) {
             h = affine_out_in(h, m->weight[l], m->bias[l]);
         } else {
             char name[32];
             snprintf(name, sizeof name, "fc%d", l + 1);
             h = ag_linear(m->params, name, h);
         }
-        if (l + 1 < m->n_layers)
+        if (hidden && !fused)
             h = ag_activate(h, m->act);
     }
     return h;
