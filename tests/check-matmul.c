@@ -30,8 +30,13 @@ typedef struct mm_case {
     int64_t m, k, n;
 } mm_case;
 
+/* The last two are a product with one column and one with one row at a
+ * logistic regression's size (569 × 30), where they run in the library's
+ * own matrix-vector loops (9216 to 2^17 matrix elements), with the tails of
+ * their lanes and row blocks. */
 static const mm_case MM_CASES[] = {
     {1, 1, 1}, {3, 4, 5}, {7, 1, 3}, {1, 9, 1}, {64, 64, 64}, {65, 63, 66}, {70, 130, 90}, {5, 0, 4},
+    {569, 30, 1}, {1, 30, 569},
 };
 
 /* op(A) @ op(B) for the current backend against the triple loop, in dt,
